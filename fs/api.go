@@ -1,0 +1,25 @@
+package fs
+
+import (
+	"log"
+	"time"
+)
+
+// Layer is one branch of the union: a directory holding one layer's files
+// with aufs whiteouts.
+type Layer struct {
+	ID  string // shown as the user.aufsmount.layer xattr; any string
+	Dir string // absolute path
+}
+
+// Options tune a mount.
+type Options struct {
+	FsName             string        // the source column of /proc/mounts: the image reference
+	AllowOther         bool          // let other users in (allow_other)
+	DefaultPermissions bool          // the kernel checks mode bits (default_permissions)
+	Debug              bool          // log every FUSE request
+	Logger             *log.Logger   // where to log problems met while serving; nil: stderr
+	Timeout            time.Duration // entry/attr timeouts; 0: a day (the tree never changes)
+}
+
+// See Mount in mount.go.

@@ -1,0 +1,121 @@
+package fs
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// defaultTimeout is how long the kernel may trust an entry or attribute.
+// Nothing changes while mounted, so a day is safe; short timeouts made a
+// warm walk of 100k entries take seconds instead of a fraction of one.
+const defaultTimeout = 24 * time.Hour
+
+// newUnion opens every layer, top first. Layer numbers count from the
+// base, so the base's inode numbers stay the same in every image built on
+// it.
+func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("no layers to mount")
+	}
+	if len(layers) >= 1<<(64-inoBits) {
+		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(layers), 1<<(64-inoBits)-1)
+	}
+	u := &union{log: logger}
+	for i, ly := range layers {
+		l, err := openLayer(ly.ID, ly.Dir, uint64(len(layers)-i))
+		if err != nil {
+			u.close()
+			return nil, err
+		}
+		u.layers = append(u.layers, l)
+	}
+	return u, nil
+}
+
+func (u *union) close() {
+	for _, l := range u.layers {
+		l.close()
+	}
+}
+
+// root makes the root directory: the top layer's root, merged with every
+// layer below.
+func (u *union) root() (*dirNode, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
+	}
+	e := &entry{name: "", layer: 0}
+	fillAttr(u.layers[0], &st, &e.attr)
+	for i := 1; i < len(u.layers); i++ {
+		e.lowers = append(e.lowers, int32(i))
+	}
+	d := &dirNode{node: node{u: u, ent: e}}
+	// Merge the root now: a broken top layer fails the mount, not the first ls.
+	if _, err := u.mergeDir("", append([]int32{0}, e.lowers...)); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Mount opens every layer (top first) and mounts their read-only union at
+// mountpoint; it returns once the mount answers. The mount has type
+// fuse.aufsmount and o.FsName as its source. As root it mounts directly,
+// otherwise through fusermount3.
+func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
+	}
+	u, err := newUnion(layers, logger)
+	if err != nil {
+		return nil, err
+	}
+	root, err := u.root()
+	if err != nil {
+		u.close()
+		return nil, err
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	mo := fuse.MountOptions{
+		FsName:               o.FsName,
+		Name:                 "aufsmount",
+		AllowOther:           o.AllowOther,
+		Debug:                o.Debug,
+		Logger:               logger,
+		DirectMount:          os.Geteuid() == 0,
+		DirectMountFlags:     syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV,
+		EnableSymlinkCaching: true,
+		MaxWrite:             1 << 20,
+	}
+	if !mo.DirectMount {
+		mo.Options = append(mo.Options, "ro", "nosuid", "nodev")
+	}
+	if o.DefaultPermissions {
+		mo.Options = append(mo.Options, "default_permissions")
+	}
+	opts := &fs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    &timeout,
+		AttrTimeout:     &timeout,
+		NegativeTimeout: &timeout,
+		RootStableAttr:  &fs.StableAttr{Ino: root.ent.attr.Ino},
+		Logger:          logger,
+	}
+	server, err := fs.Mount(mountpoint, root, opts)
+	if err != nil {
+		u.close()
+		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
+	}
+	return server, nil
+}

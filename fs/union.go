@@ -1,0 +1,109 @@
+package fs
+
+import (
+	"fmt"
+	"log"
+	"sort"
+	"sync"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// union is one stack of layers, top first, and what its nodes share.
+type union struct {
+	layers []*layer
+	log    *log.Logger
+}
+
+// entry is one visible name of a merged directory, with everything
+// lookup, getattr and readdir need, so none of them touches a layer.
+type entry struct {
+	name   string
+	attr   fuse.Attr
+	layer  int32   // index into union.layers of the layer that shows it
+	lowers []int32 // for a directory: lower layers whose same directory merges in, top first
+}
+
+// direntBufs recycles getdents buffers.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// mergeDir builds the index of the directory rel whose sources are the
+// given layers (top first): every visible entry, stat'ed in the layer
+// that shows it, sorted by name. Only the top source failing is an
+// error; a lower layer that went away is logged and skipped.
+func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
+	bufp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bufp)
+
+	m := newMerger()
+	attrs := map[*merged]fuse.Attr{}
+	for i, li := range sources {
+		l := u.layers[li]
+		if err := u.mergeLayer(m, l, int(li), rel, *bufp, attrs); err != nil {
+			if i == 0 {
+				return nil, err
+			}
+			u.fault(l, err)
+		}
+		if m.done() {
+			break
+		}
+	}
+	res := m.result()
+	ents := make([]entry, 0, len(res))
+	for _, me := range res {
+		a, ok := attrs[me]
+		if !ok {
+			continue // vanished between getdents and fstatat
+		}
+		e := entry{name: me.name, attr: a, layer: int32(me.layer)}
+		if a.Mode&unix.S_IFMT == unix.S_IFDIR && len(me.lowers) > 0 {
+			e.lowers = make([]int32, len(me.lowers))
+			for j, lw := range me.lowers {
+				e.lowers[j] = int32(lw)
+			}
+		}
+		ents = append(ents, e)
+	}
+	return ents, nil
+}
+
+// mergeLayer feeds one layer's listing of rel to m and stats what it shows.
+func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, attrs map[*merged]fuse.Attr) error {
+	fd, err := l.openDir(rel)
+	if err != nil {
+		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
+	}
+	defer unix.Close(fd)
+	ents, err := readDirents(fd, buf)
+	if err != nil {
+		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
+	}
+	for _, me := range m.add(li, ents) {
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, me.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue
+		}
+		var a fuse.Attr
+		fillAttr(l, &st, &a)
+		attrs[me] = a
+	}
+	return nil
+}
+
+// fault logs, once per layer, that a layer changed while mounted.
+func (u *union) fault(l *layer, err error) {
+	l.faulted.Do(func() {
+		u.log.Printf("layer %s changed or went away while mounted: %v", l.id, err)
+	})
+}
+
+// find returns the entry called name in a sorted index.
+func find(ents []entry, name string) *entry {
+	i := sort.Search(len(ents), func(i int) bool { return ents[i].name >= name })
+	if i < len(ents) && ents[i].name == name {
+		return &ents[i]
+	}
+	return nil
+}
