@@ -1,0 +1,46 @@
+# aufsmount: build, test and demonstrate.
+#   make demo    the tool at work on a sample store it builds itself
+#   make test    every test (mounting tests need root and /dev/fuse)
+
+GO       ?= go
+FUZZTIME ?= 30s
+BIN      := bin/aufsmount
+
+SHELL       := bash
+.SHELLFLAGS := -euo pipefail -c
+
+.PHONY: all build test demo bench fuzz stress clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/aufsmount
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+	$(GO) test -race ./fs/ ./layerstore/...
+
+demo: build
+	$(GO) run ./cmd/aufsdemo
+
+bench: build
+	$(GO) run ./cmd/aufsbench
+
+# Runs every Go fuzz target of the module, one after the other, each for
+# FUZZTIME (make fuzz FUZZTIME=5m). go test -list prints a package's
+# targets before its "ok <package>" line.
+fuzz:
+	targets=$$($(GO) test -list '^Fuzz' ./... | \
+		awk '/^Fuzz/ { f[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, f[i]; n = 0 }'); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets"; exit 0; fi; \
+	while read -r pkg target; do \
+		echo "== $$target ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done <<< "$$targets"
+
+stress:
+	@echo "make stress: not written yet" >&2; exit 1
+
+clean:
+	rm -rf bin

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// relativeTime says how long ago t was, the way docker's CREATED column
+// does ("3 years ago", "About an hour ago"); "N/A" when t is unknown.
+func relativeTime(t, now time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	return humanDuration(now.Sub(t)) + " ago"
+}
+
+// humanDuration rounds d to the single unit docker prints.
+func humanDuration(d time.Duration) string {
+	secs := int64(d / time.Second)
+	mins := int64(d / time.Minute)
+	// Hours round to the nearest, so that 90 minutes reads "2 hours".
+	hours := int64((d + 30*time.Minute) / time.Hour)
+	const day, week, month, year = 24, 24 * 7, 24 * 30, 24 * 365
+	switch {
+	case secs < 1:
+		return "Less than a second"
+	case secs == 1:
+		return "1 second"
+	case secs < 60:
+		return fmt.Sprintf("%d seconds", secs)
+	case mins == 1:
+		return "About a minute"
+	case mins < 60:
+		return fmt.Sprintf("%d minutes", mins)
+	case hours == 1:
+		return "About an hour"
+	case hours < 2*day:
+		return fmt.Sprintf("%d hours", hours)
+	case hours < 2*week:
+		return fmt.Sprintf("%d days", hours/day)
+	case hours < 2*month:
+		return fmt.Sprintf("%d weeks", hours/week)
+	case hours < 2*year:
+		return fmt.Sprintf("%d months", hours/month)
+	}
+	return fmt.Sprintf("%d years", int64(d/time.Hour)/year)
+}
+
+// humanSize prints a byte count in decimal units with three significant
+// digits, as docker images and docker history do; "-" when unknown (< 0).
+func humanSize(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
+	v := float64(n)
+	i := 0
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	s := fmt.Sprintf("%.3g", v)
+	// 999.9 kB rounds to "1e+03": carry into the next unit instead.
+	if strings.Contains(s, "e") && i < len(units)-1 {
+		v /= 1000
+		i++
+		s = fmt.Sprintf("%.3g", v)
+	}
+	return s + units[i]
+}
+
+// shortID is the 12-character form of a hex id, keeping a "-init" suffix
+// so that a container's init layer stays recognisable.
+func shortID(id string) string {
+	const n = 12
+	if base, ok := strings.CutSuffix(id, "-init"); ok && len(base) > n {
+		return base[:n] + "-init"
+	}
+	if len(id) > n {
+		return id[:n]
+	}
+	return id
+}
+
+// oneLine makes s safe for a table cell: tabs and line breaks would break
+// the columns.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\r':
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// ellipsis cuts s to at most n runes, ending with "…" when cut.
+func ellipsis(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[:n])
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+)
+
+// tableRows splits a table printed with at least three spaces between
+// columns (cells hold single spaces at most: "3 years ago").
+func tableRows(t *testing.T, out string) [][]string {
+	t.Helper()
+	sep := regexp.MustCompile(`   +`)
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		rows = append(rows, sep.Split(strings.TrimRight(line, " "), -1))
+	}
+	return rows
+}
+
+func TestImages(t *testing.T) {
+	for _, layout := range layouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			s := writeSample(t, layout)
+
+			var got []struct {
+				ID      string   `json:"id"`
+				Names   []string `json:"names"`
+				Created string   `json:"created"`
+				Layers  int      `json:"layers"`
+			}
+			// --root after the command, and flags after it.
+			out := mustSucceed(t, nil, "images", "--json", "--root", s.Root)
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("images --json: %v\n%s", err, out)
+			}
+			// Newest first.
+			wants := []*imageWant{
+				{s.ImageID[s.app], s.app.Names, s.app.Created, len(s.Chain[s.app])},
+				{s.ImageID[s.alpine], s.alpine.Names, s.alpine.Created, len(s.Chain[s.alpine])},
+				{s.ImageID[s.busybox], s.busybox.Names, s.busybox.Created, len(s.Chain[s.busybox])},
+			}
+			// Before 1.10 every layer is an image: the shared base is an
+			// untagged one, as docker images -a shows it.
+			baseID := bases(s.Chain[s.busybox])[len(s.Chain[s.busybox])-1]
+			if layout == layerstore.LayoutGraph {
+				wants = append(wants, &imageWant{baseID, nil, st.DefaultTime, 1})
+			}
+			if len(got) != len(wants) {
+				t.Fatalf("images --json: %d images, want %d:\n%s", len(got), len(wants), out)
+			}
+			for i, want := range wants {
+				g := got[i]
+				names := slices.Sorted(slices.Values(want.names))
+				if names == nil {
+					names = []string{}
+				}
+				if g.ID != want.id || !reflect.DeepEqual(g.Names, names) || g.Layers != want.layers {
+					t.Errorf("image %d = %+v, want id %s names %q layers %d", i, g, want.id, names, want.layers)
+				}
+				created, err := time.Parse(time.RFC3339, g.Created)
+				if err != nil || created.Unix() != want.created.Unix() {
+					t.Errorf("image %d created %q, want %s", i, g.Created, want.created.Format(time.RFC3339))
+				}
+			}
+
+			// --root before the command, then from the environment.
+			table := mustSucceed(t, nil, "--root", s.Root, "images")
+			if env := mustSucceed(t, []string{"AUFSMOUNT_ROOT=" + s.Root}, "images"); env != table {
+				t.Errorf("images with AUFSMOUNT_ROOT:\n%s\nwith --root:\n%s", env, table)
+			}
+			short := func(img string) string { return img[:12] }
+			wantRows := [][]string{
+				{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "LAYERS"},
+				{"registry:5000/team/app", "v2", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
+				{"user/app", "v1", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
+				{"user/app", "v2", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
+				{"alpine", "<none>", short(s.ImageID[s.alpine]), "2 weeks ago", "1"},
+				{"busybox", "latest", short(s.ImageID[s.busybox]), "3 years ago", itoa(len(s.Chain[s.busybox]))},
+			}
+			if layout == layerstore.LayoutGraph {
+				wantRows = append(wantRows, []string{"<none>", "<none>", short(baseID), relativeTime(st.DefaultTime, time.Now()), "1"})
+			}
+			if rows := tableRows(t, table); !reflect.DeepEqual(rows, wantRows) {
+				t.Errorf("images:\n%s\nwant rows %q", table, wantRows)
+			}
+		})
+	}
+}
+
+type imageWant struct {
+	id      string
+	names   []string
+	created time.Time
+	layers  int
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+type layerOut struct {
+	ID        string `json:"id"`
+	Dir       string `json:"dir"`
+	CreatedBy string `json:"created_by"`
+	Size      *int64 `json:"size"`
+}
+
+func TestLayers(t *testing.T) {
+	for _, layout := range layouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			s := writeSample(t, layout)
+			for _, tt := range []struct {
+				ref       string
+				dirs      []string
+				createdBy []string // what each layer's CREATED BY must hold
+			}{
+				{"user/app:v1", s.Chain[s.app], []string{"echo hello > /etc/motd", "ADD file:6ce6"}},
+				{"docker.io/library/busybox", s.Chain[s.busybox], nil},
+				{s.ImageID[s.alpine][:8], s.Chain[s.alpine], []string{"ADD file:9a1c"}},
+				{"web", s.ContainerChain[s.web], nil},
+			} {
+				var got []layerOut
+				out := mustSucceed(t, nil, "--root", s.Root, "layers", tt.ref, "--json")
+				if err := json.Unmarshal([]byte(out), &got); err != nil {
+					t.Fatalf("layers %s --json: %v\n%s", tt.ref, err, out)
+				}
+				var ids, dirs []string
+				for _, l := range got {
+					ids, dirs = append(ids, l.ID), append(dirs, l.Dir)
+				}
+				if !reflect.DeepEqual(dirs, tt.dirs) || !reflect.DeepEqual(ids, bases(tt.dirs)) {
+					t.Errorf("layers %s: ids %q dirs %q, want dirs %q", tt.ref, ids, dirs, tt.dirs)
+				}
+				for i, want := range tt.createdBy {
+					if i < len(got) && !strings.Contains(got[i].CreatedBy, want) {
+						t.Errorf("layers %s: layer %d created by %q, want it to hold %q", tt.ref, i, got[i].CreatedBy, want)
+					}
+				}
+
+				// The table: a header and a row per layer, cut ids, full dirs.
+				table := mustSucceed(t, nil, "history", "--root", s.Root, tt.ref)
+				rows := tableRows(t, table)
+				if len(rows) != len(got)+1 || !reflect.DeepEqual(rows[0], []string{"LAYER ID", "DIR", "CREATED BY", "SIZE"}) {
+					t.Fatalf("history %s:\n%s", tt.ref, table)
+				}
+				for i, l := range got {
+					r := rows[i+1]
+					size := int64(-1)
+					if l.Size != nil {
+						size = *l.Size
+					}
+					if len(r) != 4 || r[0] != shortID(l.ID) || r[1] != l.Dir || r[3] != humanSize(size) {
+						t.Errorf("history %s: row %q for layer %+v", tt.ref, r, l)
+					}
+					if by := []rune(r[2]); len(by) > createdByWidth {
+						t.Errorf("history %s: CREATED BY %q not cut", tt.ref, r[2])
+					}
+				}
+				full := mustSucceed(t, nil, "history", "--no-trunc", "--root", s.Root, tt.ref)
+				for _, l := range got {
+					if !strings.Contains(full, l.ID+"   ") {
+						t.Errorf("history --no-trunc %s: no full id %s in\n%s", tt.ref, l.ID, full)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestContainers(t *testing.T) {
+	for _, layout := range layouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			s := writeSample(t, layout)
+			var got []struct {
+				ID      string   `json:"id"`
+				Name    string   `json:"name"`
+				Image   string   `json:"image"`
+				ImageID string   `json:"image_id"`
+				Layers  []string `json:"layers"`
+			}
+			out := mustSucceed(t, nil, "--root", s.Root, "containers", "--json")
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("containers --json: %v\n%s", err, out)
+			}
+			if len(got) != 1 {
+				t.Fatalf("containers --json: %d containers, want 1:\n%s", len(got), out)
+			}
+			c := got[0]
+			wantLayers := bases(s.ContainerChain[s.web])
+			if c.ID != s.ContainerID[s.web] || c.Name != "web" || c.ImageID != s.ImageID[s.app] || !reflect.DeepEqual(c.Layers, wantLayers) {
+				t.Errorf("container = %+v, want id %s name web image_id %s layers %q", c, s.ContainerID[s.web], s.ImageID[s.app], wantLayers)
+			}
+			if wantTop := s.MountID[s.web]; len(c.Layers) < 2 || c.Layers[0] != wantTop || c.Layers[1] != wantTop+"-init" {
+				t.Errorf("container layers %q do not start with %s and its init layer", c.Layers, wantTop)
+			}
+
+			table := mustSucceed(t, nil, "ps", "--root", s.Root)
+			want := [][]string{
+				{"CONTAINER ID", "IMAGE", "CREATED", "NAMES"},
+				{c.ID[:12], c.Image, "5 minutes ago", "web"},
+			}
+			if rows := tableRows(t, table); !reflect.DeepEqual(rows, want) {
+				t.Errorf("ps:\n%s\nwant rows %q", table, want)
+			}
+		})
+	}
+}
+
+func TestStoreErrors(t *testing.T) {
+	for _, layout := range layouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			s := writeSample(t, layout)
+			mustFail(t, 1, []string{"aufsmount: busybx: not found", "busybox:latest"}, "--root", s.Root, "layers", "busybx")
+			missing := s.Root + "-missing"
+			mustFail(t, 1, []string{missing}, "--root", missing, "images")
+			mustFail(t, 1, []string{missing}, "--root", missing, "layers", "busybox")
+
+			// A layer directory gone: the error names it.
+			top := s.Chain[s.app][0]
+			if err := os.RemoveAll(top); err != nil {
+				t.Fatal(err)
+			}
+			mustFail(t, 1, []string{top}, "--root", s.Root, "layers", "user/app:v1")
+			mustFail(t, 1, []string{top}, "--root", s.Root, "-f", "user/app:v1", t.TempDir())
+		})
+	}
+}

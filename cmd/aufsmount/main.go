@@ -1,0 +1,211 @@
+// Command aufsmount mounts an image or container of an offline Docker store
+// (aufs storage driver) as a read-only FUSE filesystem, and lists what the
+// store holds.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// env is what the commands share: where to print, and, in the daemon
+// child, the pipe on which the parent waits for the mount to answer.
+type env struct {
+	args           []string // the command line as given, without argv[0]: the daemon child gets it again
+	stdout, stderr io.Writer
+	report         *os.File
+	now            func() time.Time
+}
+
+// run executes one command line and returns the exit status: 0, 1 for an
+// error, 2 for a usage error. Errors are one line on stderr.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// A bug must still read as one line, not a stack trace.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "aufsmount: internal error: %v\n", r)
+			code = 1
+		}
+	}()
+	e := &env{
+		args:   args[1:],
+		stdout: stdout,
+		stderr: stderr,
+		report: takeDaemonReport(),
+		now:    time.Now,
+	}
+	app := e.newApp()
+	err := app.Run(normalizeArgs(app, args))
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "aufsmount: %s\n", strings.TrimSpace(oneLine(err.Error())))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func (e *env) newApp() *cli.App {
+	return &cli.App{
+		Name:  "aufsmount",
+		Usage: "browse the images and containers of an offline Docker aufs store, read-only",
+		UsageText: `aufsmount [--root DIR] [mount] [-f] [--debug] [--log FILE] [-o OPTS] REF MOUNTPOINT
+aufsmount [--root DIR] COMMAND [OPTIONS] [ARGS...]`,
+		Description: `Mounts the image or container REF of a Docker store (aufs storage driver,
+pre-1.10 or 1.10+ layout) read-only at MOUNTPOINT, with no Docker daemon,
+and lists the store's images, containers and layers. REF is what docker
+takes: name[:tag], name@sha256:..., an image id or unique prefix (4+ hex),
+a container id, prefix or name.
+
+Examples:
+   aufsmount busybox:latest /mnt/img
+   aufsmount --root /srv/old-host/docker images
+   aufsmount umount /mnt/img`,
+		Flags:           mountFlags(),
+		Action:          e.defaultAction,
+		Commands:        e.commands(),
+		Writer:          e.stdout,
+		ErrWriter:       e.stderr,
+		HideHelpCommand: true,
+		OnUsageError:    onUsageError("aufsmount"),
+		// Errors are printed once, by run, which also picks the exit code.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func (e *env) commands() []*cli.Command {
+	cmds := []*cli.Command{
+		e.mountCommand(),
+		umountCommand(),
+		e.imagesCommand(),
+		e.layersCommand(),
+		e.containersCommand(),
+	}
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError("aufsmount " + c.Name)
+	}
+	return cmds
+}
+
+// onUsageError turns cli's flag parsing errors into usage errors (exit 2)
+// instead of printing the whole help.
+func onUsageError(name string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		return usageErrorf("%s: %v (see %s --help)", strings.TrimPrefix(name, "aufsmount "), err, name)
+	}
+}
+
+// rootFlag is the store's directory. Every command defines it, so that it
+// can come before or after the command name (see normalizeArgs).
+func rootFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "root",
+		Usage:   "read the Docker store (its root directory, or a copy of it) in `DIR`",
+		Value:   "/var/lib/docker",
+		EnvVars: []string{"AUFSMOUNT_ROOT"},
+	}
+}
+
+// normalizeArgs rearranges a command line for cli/v2, whose parser stops
+// at the first argument that is not a flag: flags after arguments
+// ("layers busybox --json") are moved before them, and a --root given
+// before the command name is handed to the command, which defines it too.
+func normalizeArgs(app *cli.App, args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	rest := args[1:]
+	var global, root []string
+	i := 0
+	for i < len(rest) && rest[i] != "--" && isFlagToken(rest[i]) {
+		n := flagTokens(rest[i:], app.Flags)
+		if flagName(rest[i]) == "root" {
+			root = append(root, rest[i:i+n]...)
+		} else {
+			global = append(global, rest[i:i+n]...)
+		}
+		i += n
+	}
+	out := []string{args[0]}
+	if i < len(rest) && rest[i] != "--" {
+		if cmd := app.Command(rest[i]); cmd != nil {
+			out = append(out, global...)
+			out = append(out, rest[i])
+			out = append(out, root...)
+			return append(out, hoistFlags(rest[i+1:], cmd.Flags)...)
+		}
+	}
+	// No command: the default action (mount) takes the whole line.
+	return append(out, hoistFlags(rest, app.Flags)...)
+}
+
+// hoistFlags moves every flag (with its value) before the positional
+// arguments, keeping the order of each; "--" ends the flags.
+func hoistFlags(tokens []string, flags []cli.Flag) []string {
+	var fl, pos []string
+	dashdash := false
+	for i := 0; i < len(tokens); i++ {
+		t := tokens[i]
+		switch {
+		case t == "--":
+			dashdash = true
+			pos = append(pos, tokens[i+1:]...)
+			i = len(tokens)
+		case isFlagToken(t):
+			n := flagTokens(tokens[i:], flags)
+			fl = append(fl, tokens[i:i+n]...)
+			i += n - 1
+		default:
+			pos = append(pos, t)
+		}
+	}
+	if dashdash || (len(pos) > 0 && strings.HasPrefix(pos[0], "-")) {
+		fl = append(fl, "--")
+	}
+	return append(fl, pos...)
+}
+
+func isFlagToken(t string) bool { return len(t) > 1 && t[0] == '-' }
+
+// flagName is the name in "-x", "--name" or "--name=value".
+func flagName(t string) string {
+	name := strings.TrimLeft(t, "-")
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// flagTokens says how many tokens the flag at tokens[0] spans: 2 for a
+// flag that takes a value given separately, else 1.
+func flagTokens(tokens []string, flags []cli.Flag) int {
+	t := tokens[0]
+	if strings.Contains(t, "=") || len(tokens) < 2 {
+		return 1
+	}
+	name := flagName(t)
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n != name {
+				continue
+			}
+			if _, isBool := f.(*cli.BoolFlag); isBool {
+				return 1
+			}
+			return 2
+		}
+	}
+	return 1
+}

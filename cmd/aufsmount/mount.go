@@ -1,0 +1,265 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+// mountFlags are the flags of mount, which is also what aufsmount does
+// with two arguments and no command.
+func mountFlags() []cli.Flag {
+	return []cli.Flag{
+		rootFlag(),
+		&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "stay attached to the terminal instead of serving in the background"},
+		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
+		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
+		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: allow_other, allow_root (root only), default_permissions, ro, nosuid, nodev"},
+	}
+}
+
+func (e *env) mountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "mount an image or container read-only (also what aufsmount REF MOUNTPOINT does)",
+		UsageText: "aufsmount mount [-f] [--debug] [--log FILE] [-o OPTS] REF MOUNTPOINT",
+		Description: `Mounts the merged layers of REF (an image or container of the store)
+read-only at MOUNTPOINT, an empty directory. aufsmount returns once the
+view answers and keeps serving it in the background, until
+"aufsmount umount MOUNTPOINT" or a SIGTERM. With -f it stays in the
+foreground; Ctrl-C unmounts.
+
+The view is always read-only, nosuid and nodev, and the kernel checks
+permissions against the files' owners and modes (default_permissions).
+Other users are let in only with -o allow_other.
+
+Examples:
+   aufsmount mount busybox:latest /mnt/img
+   aufsmount -f -o allow_other 3f57d9401f8d /mnt/img`,
+		Flags:  mountFlags(),
+		Action: e.mountAction,
+	}
+}
+
+// defaultAction is aufsmount with no command: a mount, given two arguments.
+func (e *env) defaultAction(c *cli.Context) error {
+	switch c.NArg() {
+	case 0:
+		return usageErrorf("expected REF MOUNTPOINT or a command (see aufsmount --help)")
+	case 1:
+		return usageErrorf("%s: not a command, and a mount needs REF MOUNTPOINT (see aufsmount --help)", c.Args().First())
+	}
+	return e.mountAction(c)
+}
+
+// mountRequest is a parsed mount command line.
+type mountRequest struct {
+	root, ref, mountpoint string
+	foreground, debug     bool
+	logFile               string
+	opts                  mountOptions
+}
+
+func (e *env) mountAction(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return usageErrorf("mount: expected REF MOUNTPOINT, got %d arguments (see aufsmount mount --help)", c.NArg())
+	}
+	opts, err := parseMountOptions(strings.Join(c.StringSlice("o"), ","), os.Geteuid() == 0)
+	if err != nil {
+		return err
+	}
+	req := mountRequest{
+		root:       c.String("root"),
+		ref:        c.Args().Get(0),
+		mountpoint: c.Args().Get(1),
+		foreground: c.Bool("foreground"),
+		debug:      c.Bool("debug"),
+		logFile:    c.String("log"),
+		opts:       opts,
+	}
+	switch {
+	case e.report != nil:
+		return e.serve(req, e.report)
+	case req.foreground:
+		return e.serve(req, nil)
+	}
+	return e.daemonize(req.logFile)
+}
+
+// serve mounts and serves until unmounted or signalled. In the daemon
+// child, report gets "ok" or the error once the mount answers or fails.
+func (e *env) serve(req mountRequest, report *os.File) error {
+	// Catch signals before the mount exists, so that one sent as soon as
+	// it shows in the mount table unmounts it rather than killing us.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	srv, mnt, logger, err := mountView(req)
+	if report != nil {
+		msg := "ok"
+		if err != nil {
+			msg = strings.TrimSpace(oneLine(err.Error()))
+		}
+		fmt.Fprintln(report, msg)
+		report.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if report != nil {
+		// A daemon must not keep the directory it was started in busy.
+		_ = os.Chdir("/")
+	}
+	return waitServing(srv, mnt, sigs, logger)
+}
+
+// mountView resolves the reference, checks the mount point and mounts.
+func mountView(req mountRequest) (*fuse.Server, string, *log.Logger, error) {
+	s, err := layerstore.Open(req.root)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	t, err := s.Resolve(req.ref)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	mnt, err := checkMountPoint(req.mountpoint, s.Root())
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := checkFUSE(); err != nil {
+		return nil, "", nil, err
+	}
+	logger := log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
+	if req.logFile != "" {
+		f, err := os.OpenFile(req.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("opening log: %w", err)
+		}
+		logger.SetOutput(f)
+	}
+	layers := make([]fs.Layer, len(t.Layers))
+	for i, l := range t.Layers {
+		layers[i] = fs.Layer{ID: l.ID, Dir: l.Dir}
+	}
+	srv, err := fs.Mount(mnt, layers, fs.Options{
+		FsName:             req.ref,
+		AllowOther:         req.opts.AllowOther,
+		DefaultPermissions: true,
+		Debug:              req.debug,
+		Logger:             logger,
+	})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
+	}
+	return srv, mnt, logger, nil
+}
+
+// checkMountPoint returns the absolute path of an existing directory that
+// is not a mount point already and not inside the store.
+func checkMountPoint(arg, storeRoot string) (string, error) {
+	mounts, err := readMountInfo()
+	if err != nil {
+		return "", err
+	}
+	at, err := locateMountPoint(arg, mounts)
+	if err != nil {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return "", fmt.Errorf("%s: mount point does not exist", arg)
+		}
+		return "", fmt.Errorf("%s: %w", arg, err)
+	}
+	if m := at.Mount; m != nil {
+		return "", fmt.Errorf("%s: already a mount point (%s %s): unmount it first", arg, m.FSType, m.Source)
+	}
+	if !at.Info.IsDir() {
+		return "", fmt.Errorf("%s: mount point is not a directory", arg)
+	}
+	// A view mounted over part of the store would hide, or loop into, the
+	// layers it is made of.
+	if root, err := filepath.EvalSymlinks(storeRoot); err == nil && within(at.Path, root) {
+		return "", fmt.Errorf("%s: inside the store %s: choose a mount point outside it", arg, storeRoot)
+	}
+	return at.Path, nil
+}
+
+// within says whether path is dir or below it (both clean and absolute).
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// checkFUSE says clearly what is missing before go-fuse says it obscurely.
+func checkFUSE() error {
+	fi, err := os.Stat("/dev/fuse")
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return errors.New("/dev/fuse is missing: load the fuse kernel module (modprobe fuse), or in a container pass --device /dev/fuse")
+	case err != nil:
+		return fmt.Errorf("checking FUSE: %w", err)
+	case fi.Mode()&os.ModeCharDevice == 0:
+		return errors.New("/dev/fuse is not a character device")
+	}
+	if os.Geteuid() != 0 {
+		if _, err := fusermountPath(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitServing returns when the view is unmounted from outside (aufsmount
+// umount, fusermount3 -u, umount), or unmounts it on SIGINT, SIGTERM or
+// SIGHUP and returns nil.
+func waitServing(srv *fuse.Server, mnt string, sigs <-chan os.Signal, logger *log.Logger) error {
+	done := make(chan struct{})
+	go func() {
+		srv.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case sig := <-sigs:
+		logger.Printf("%v: unmounting %s", sig, mnt)
+	}
+	err := srv.Unmount()
+	if err == nil {
+		return nil
+	}
+	// Still busy after go-fuse's retries: detach now, so that the path is
+	// free, and give the last users a moment before the process goes.
+	logger.Printf("unmounting %s: %v; detaching it lazily", mnt, err)
+	if err := lazyUnmount(mnt); err != nil {
+		return fmt.Errorf("unmounting %s: %w", mnt, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
+func lazyUnmount(mnt string) error {
+	if os.Geteuid() == 0 {
+		return syscall.Unmount(mnt, syscall.MNT_DETACH)
+	}
+	bin, err := fusermountPath()
+	if err != nil {
+		return err
+	}
+	return runQuiet(bin, "-u", "-z", mnt)
+}

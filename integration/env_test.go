@@ -1,0 +1,164 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	afs "github.com/aufsmount/aufsmount/fs"
+)
+
+// binary is the aufsmount command built once for the tests that run it.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aufsmount-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "aufsmount")
+	build := exec.Command("go", "build", "-o", binary, "github.com/aufsmount/aufsmount/cmd/aufsmount")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building aufsmount:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireFUSE skips a test that needs to mount where this machine can't,
+// and fails it instead under CI=true, where a skip would hide a broken setup.
+func requireFUSE(t testing.TB) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "not root"
+	} else if _, err := os.Stat("/dev/fuse"); err != nil {
+		why = "no /dev/fuse"
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("cannot mount (%s), and CI=true forbids skipping", why)
+	}
+	t.Skipf("cannot mount: %s", why)
+}
+
+// requireTool is requireFUSE for a peer program.
+func requireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not installed, and CI=true forbids skipping", name)
+	}
+	t.Skipf("%s not installed", name)
+	return ""
+}
+
+// mountLayers mounts dirs (top first) in this process and unmounts in cleanup.
+func mountLayers(t testing.TB, dirs []string) string {
+	t.Helper()
+	requireFUSE(t)
+	mnt := t.TempDir()
+	var layers []afs.Layer
+	for _, d := range dirs {
+		layers = append(layers, afs.Layer{ID: filepath.Base(d), Dir: d})
+	}
+	srv, err := afs.Mount(mnt, layers, afs.Options{FsName: "test", DefaultPermissions: true})
+	if err != nil {
+		t.Fatalf("mounting %d layers: %v", len(dirs), err)
+	}
+	t.Cleanup(func() { unmountServer(t, srv, mnt) })
+	return mnt
+}
+
+func unmountServer(t testing.TB, srv *fuse.Server, mnt string) {
+	done := make(chan error, 1)
+	go func() { done <- srv.Unmount() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("unmounting %s: %v", mnt, err)
+			forceUnmount(mnt)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("unmounting %s: timed out", mnt)
+		forceUnmount(mnt)
+	}
+}
+
+// forceUnmount clears a mount that will not go: lazily detach it.
+func forceUnmount(mnt string) {
+	unix.Unmount(mnt, unix.MNT_DETACH)
+}
+
+// isMounted tells whether mnt is a mount point, from /proc/self/mountinfo.
+func isMounted(t testing.TB, mnt string) bool {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 4 && unescapeMountinfo(f[4]) == mnt {
+			return true
+		}
+	}
+	return false
+}
+
+func unescapeMountinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// run runs the aufsmount binary and returns stdout, stderr and exit code.
+func run(t testing.TB, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("aufsmount %q: timed out", args)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}

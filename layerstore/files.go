@@ -1,0 +1,140 @@
+package layerstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Limits on what is read from one file: a store file larger than this is
+// corrupt, and a bound keeps a bad store from exhausting memory.
+const (
+	maxJSON  = 64 << 20 // image configs, graph json, container configs, tag stores
+	maxList  = 16 << 20 // aufs/layers files
+	maxSmall = 4 << 10  // cache-id, diff, parent, size, mount-id ...
+)
+
+// readFile reads a regular file of the store, read-only. It does not
+// follow a symlink in the last component and does not block on a fifo.
+// Its errors do not repeat p: callers wrap them in a *CorruptError naming
+// p.
+func readFile(p string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, errors.New("is a symlink, not a file")
+		}
+		return nil, bare(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, bare(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%v)", st.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, bare(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// bare drops the path from an *fs.PathError, for errors that will be
+// wrapped with the path anyway.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readSmall reads one of the small one-line files of a layerdb entry,
+// trimming white space as Docker does.
+func readSmall(p string) (string, error) {
+	data, err := readFile(p, maxSmall)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// readSmallOptional is readSmall, with a missing file read as "".
+func readSmallOptional(p string) (string, error) {
+	s, err := readSmall(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return s, err
+}
+
+// parseSize parses a size file (layersize, layerdb size): a decimal
+// number of bytes; anything else is unknown (-1), since a size is only
+// shown, never relied on.
+func parseSize(data []byte) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// readSize reads a size file; -1 when it is missing or unreadable.
+func readSize(p string) int64 {
+	data, err := readFile(p, maxSmall)
+	if err != nil {
+		return -1
+	}
+	return parseSize(data)
+}
+
+// exists says whether p exists (without following a final symlink).
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// isDir says whether p is a directory (following symlinks: used only for
+// the fixed layout markers, never for a name read from a file).
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// checkLayerDir says whether p is a real directory: a symlink at
+// aufs/diff/<id> could point anywhere on the host, so it is corrupt.
+func checkLayerDir(p string) error {
+	st, err := os.Lstat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &CorruptError{File: p, Err: errors.New("layer directory is missing")}
+		}
+		return &CorruptError{File: p, Err: bare(err)}
+	}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		return &CorruptError{File: p, Err: errors.New("layer directory is a symlink")}
+	case !st.IsDir():
+		return &CorruptError{File: p, Err: fmt.Errorf("layer directory is not a directory (%v)", st.Mode().Type())}
+	}
+	return nil
+}
+
+// corrupt wraps err as a *CorruptError naming file, unless it already is one.
+func corrupt(file string, err error) *CorruptError {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return &CorruptError{File: file, Err: err}
+}

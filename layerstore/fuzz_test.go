@@ -1,0 +1,269 @@
+package layerstore
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The parsers meet whatever a copied, half-deleted or hand-edited store
+// holds: none may panic, and what they accept must be safe to use as a
+// path component.
+
+func FuzzParseGraphTags(f *testing.F) {
+	f.Add([]byte(`{"Repositories":{"busybox":{"latest":"` + hexOf("a") + `","sha256:` + hexOf("d") + `":"` + hexOf("a") + `"}}}`))
+	f.Add([]byte(`{"Repositories":{"registry:5000/x/y":{"v1":"../../etc"}}}`))
+	f.Add([]byte(`{"Repositories":{"":{"":""}}}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"Repositories":{"busybox":{"latest":`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := parseGraphTags(data)
+		checkTagEntries(t, entries, err)
+	})
+}
+
+func FuzzParseCASTags(f *testing.F) {
+	f.Add([]byte(`{"Repositories":{"busybox":{"busybox:latest":"sha256:` + hexOf("a") + `","busybox@sha256:` + hexOf("d") + `":"sha256:` + hexOf("a") + `"}}}`))
+	f.Add([]byte(`{"Repositories":{"x":{"docker.io/library/x:1":"sha256:/etc"}}}`))
+	f.Add([]byte(`{"Repositories":{"x":{"x:1@sha256:` + hexOf("d") + `":"` + hexOf("b") + `"}}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := parseCASTags(data)
+		checkTagEntries(t, entries, err)
+	})
+}
+
+func checkTagEntries(t *testing.T, entries []tagEntry, err error) {
+	if err != nil && entries != nil {
+		t.Fatalf("entries with an error")
+	}
+	for _, e := range entries {
+		if e.err == nil && (!isHexID(e.id) || e.key == "") {
+			t.Fatalf("accepted entry %+v", e)
+		}
+		if e.err != nil && e.id != "" {
+			t.Fatalf("rejected entry with an id %+v", e)
+		}
+	}
+}
+
+func FuzzParseGraphJSON(f *testing.F) {
+	f.Add([]byte(`{"id":"` + hexOf("a") + `","parent":"` + hexOf("b") + `","created":"2015-01-01T00:00:00.123Z","container_config":{"Cmd":["/bin/sh","-c","#(nop) ADD x"]}}`))
+	f.Add([]byte(`{"id":"` + hexOf("a") + `","container_config":{"Cmd":"echo"}}`))
+	f.Add([]byte(`{"id":"` + hexOf("a") + `","container_config":{"Cmd":null}}`))
+	f.Add([]byte(`{"id":"../x","parent":"/"}`))
+	f.Add([]byte(`{"id":`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseGraphJSON(data)
+		if err == nil && (!isHexID(m.id) || m.parent != "" && !isHexID(m.parent) || m.parent == m.id) {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
+}
+
+func FuzzParseImageConfig(f *testing.F) {
+	f.Add([]byte(`{"created":"2016-01-01T00:00:00Z","rootfs":{"type":"layers","diff_ids":["` + diffIDOf("a") + `","` + diffIDOf("b") + `"]},"history":[{"created_by":"/bin/sh -c #(nop) ADD a"},{"empty_layer":true},{"created_by":"b"},{"created_by":"extra"}]}`))
+	f.Add([]byte(`{"rootfs":{"diff_ids":[]}}`))
+	f.Add([]byte(`{"rootfs":{"diff_ids":["sha256:../../x"]}}`))
+	f.Add([]byte(`{"rootfs":null}`))
+	f.Add([]byte(`{"rootfs":{"diff_ids":[1]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseImageConfig(data)
+		if err != nil {
+			return
+		}
+		if len(m.createdBy) != len(m.diffIDs) {
+			t.Fatalf("%d created_by for %d layers", len(m.createdBy), len(m.diffIDs))
+		}
+		for _, d := range m.diffIDs {
+			if _, err := parseDigest(d); err != nil {
+				t.Fatalf("accepted diff id %q", d)
+			}
+		}
+		if c := chainIDs(m.diffIDs); len(c) != len(m.diffIDs) {
+			t.Fatal("chain ids")
+		}
+	})
+}
+
+func FuzzParseContainerConfig(f *testing.F) {
+	f.Add([]byte(`{"ID":"` + hexOf("c") + `","Image":"sha256:` + hexOf("i") + `","Name":"/web","Driver":"aufs","Created":"2016-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"ID":"` + hexOf("c") + `","Image":"` + hexOf("i") + `","Name":"web"}`))
+	f.Add([]byte(`{"ID":"../../x","Image":"/"}`))
+	f.Add([]byte(`{"ID":`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseContainerConfig(data)
+		if err == nil && (!isHexID(m.id) || !isHexID(m.imageID)) {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
+}
+
+func FuzzParseLayersFile(f *testing.F) {
+	a, b := hexOf("a"), hexOf("b")
+	f.Add([]byte(a+"\n"+b+"\n"), a)
+	f.Add([]byte(a+"-init\n"+b), b)
+	f.Add([]byte(""), a)
+	f.Add([]byte("\n"), a)
+	f.Add([]byte(a+"\n\n"+b), a)
+	f.Add([]byte("../../etc\n"), a)
+	f.Add([]byte(a+"\r\n"+a+"\r\n"), b)
+	f.Fuzz(func(t *testing.T, data []byte, top string) {
+		ids, err := parseLayersFile(data)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if !isLayerName(id) || seen[id] {
+				t.Fatalf("accepted %q", id)
+			}
+			seen[id] = true
+		}
+		if compareLayers(top, ids, ids) != nil && !seen[top] {
+			t.Fatal("a list differs from itself")
+		}
+	})
+}
+
+func FuzzSmallFiles(f *testing.F) {
+	f.Add([]byte(hexOf("a") + "\n"))
+	f.Add([]byte("sha256:" + hexOf("a")))
+	f.Add([]byte(hexOf("a") + "-init"))
+	f.Add([]byte(" 12345 \n"))
+	f.Add([]byte("-1"))
+	f.Add([]byte("../.."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := strings.TrimSpace(string(data))
+		if isLayerName(s) && (strings.ContainsAny(s, "/.") || len(s) != 64 && len(s) != 69) {
+			t.Fatalf("layer name %q", s)
+		}
+		if h, err := parseDigest(s); err == nil && !isHexID(h) {
+			t.Fatalf("digest %q", s)
+		}
+		if n := parseSize(data); n < -1 {
+			t.Fatalf("size %d", n)
+		}
+	})
+}
+
+// FuzzStoreFile writes fuzzed bytes over one file of a sound store and
+// reads the whole store: whatever the file holds, nothing panics, and
+// every layer of a resolved chain is a directory right under aufs/diff.
+func FuzzStoreFile(f *testing.F) {
+	g, gf := graphFixture(f)
+	c, cf := casFixture(f)
+	chainDir := func(img string, i int) string {
+		ch := c.chains[img]
+		return "image/aufs/layerdb/sha256/" + strings.TrimPrefix(ch[len(ch)-1-i], "sha256:")
+	}
+	type target struct {
+		root, rel string
+	}
+	targets := []target{
+		{g.root, "repositories-aufs"},
+		{g.root, "graph/" + gf.bbTop + "/json"},
+		{g.root, "graph/" + gf.bbTop + "/parent"},
+		{g.root, "graph/" + gf.bbTop + "/layersize"},
+		{g.root, "aufs/layers/" + gf.bbTop},
+		{g.root, "aufs/layers/" + gf.cid},
+		{g.root, "containers/" + gf.cid + "/config.json"},
+		{c.root, "image/aufs/repositories.json"},
+		{c.root, "image/aufs/imagedb/content/sha256/" + cf.bbTop},
+		{c.root, chainDir(cf.bbTop, 0) + "/cache-id"},
+		{c.root, chainDir(cf.bbTop, 0) + "/diff"},
+		{c.root, chainDir(cf.bbTop, 0) + "/parent"},
+		{c.root, chainDir(cf.bbTop, 1) + "/parent"},
+		{c.root, chainDir(cf.bbTop, 0) + "/size"},
+		{c.root, "aufs/layers/" + c.caches[cf.bbTop][0]},
+		{c.root, "image/aufs/layerdb/mounts/" + cf.cid + "/mount-id"},
+		{c.root, "image/aufs/layerdb/mounts/" + cf.cid + "/init-id"},
+		{c.root, "image/aufs/layerdb/mounts/" + cf.cid + "/parent"},
+		{c.root, "containers/" + cf.cid + "/config.v2.json"},
+	}
+	f.Add(uint8(0), []byte(`{"Repositories":{"busybox":{"latest":"../../`+gf.bbTop+`"}}}`))
+	f.Add(uint8(1), []byte(`{"id":"`+gf.bbTop+`","parent":"`+gf.bbTop+`"}`))
+	f.Add(uint8(4), []byte(gf.bbTop+"\n"+gf.bbBase+"\n"))
+	f.Add(uint8(9), []byte("../../../../"+gf.bbTop))
+	f.Add(uint8(11), []byte(c.chains[cf.bbTop][1]))
+	f.Add(uint8(15), []byte(gf.cid))
+	f.Add(uint8(18), []byte(`{"ID":"`+cf.cid+`","Name":"/web","Image":"sha256:`+cf.bbBase+`"}`))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		tg := targets[int(which)%len(targets)]
+		p := filepath.Join(tg.root, tg.rel)
+		old, err := os.ReadFile(p)
+		if err != nil {
+			old = nil
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if old == nil {
+				os.Remove(p)
+			} else if err := os.WriteFile(p, old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		s, err := Open(tg.root)
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Open: %v is not a *CorruptError", err)
+			}
+			return
+		}
+		s.Images()
+		s.Containers()
+		s.Problems()
+		if _, err := s.Layers(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range []string{"busybox", "web", gf.bbTop, cf.bbTop[:5], "user/app:v1"} {
+			checkResolve(t, s, ref)
+		}
+	})
+}
+
+func FuzzResolve(f *testing.F) {
+	g, gf := graphFixture(f)
+	gs := g.open()
+	c, _ := casFixture(f)
+	cs := c.open()
+	for _, ref := range []string{
+		"busybox", "busybox:latest", "docker.io/library/busybox:1.0", "busybox@" + bbDigest,
+		"registry:5000/team/app:v2", gf.bbTop, "sha256:" + gf.bbTop, gf.bbTop[:4], "sha256:abc",
+		"web", "/web", "busybx", "", "/", "a:b:c", "@sha256:", strings.Repeat("a", 300),
+		"localhost/x", "UPPER", "x@sha256:zz", "\x00", "é",
+	} {
+		f.Add(ref)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		checkResolve(t, gs, ref)
+		checkResolve(t, cs, ref)
+	})
+}
+
+func checkResolve(t *testing.T, s *Store, ref string) {
+	tg, err := s.Resolve(ref)
+	if err != nil {
+		var nf *NotFoundError
+		var ae *AmbiguousError
+		var ce *CorruptError
+		if !errors.As(err, &nf) && !errors.As(err, &ae) && !errors.As(err, &ce) {
+			t.Fatalf("Resolve(%q): %v (%T)", ref, err, err)
+		}
+		if nf != nil && len(nf.Suggestions) > maxSuggestions {
+			t.Fatalf("suggestions %v", nf.Suggestions)
+		}
+		return
+	}
+	diff := filepath.Join(s.Root(), "aufs", "diff")
+	for _, l := range tg.Layers {
+		if filepath.Dir(l.Dir) != diff || !isLayerName(l.ID) {
+			t.Fatalf("Resolve(%q): layer %+v outside %s", ref, l, diff)
+		}
+	}
+}

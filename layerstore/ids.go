@@ -1,0 +1,77 @@
+package layerstore
+
+import (
+	"fmt"
+	"strings"
+)
+
+const sha256Prefix = "sha256:"
+
+// isHexID says whether s is a full image, layer or container id: 64
+// lowercase hex digits. Every name read from a store file must pass this
+// (or isLayerName) before it is joined to a path.
+func isHexID(s string) bool {
+	return len(s) == 64 && isHex(s)
+}
+
+// isHex says whether s is non-empty lowercase hex.
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isLayerName says whether s may name a directory under aufs/diff: a
+// 64-hex id, optionally followed by "-init" (a container's init layer).
+func isLayerName(s string) bool {
+	return isHexID(strings.TrimSuffix(s, "-init"))
+}
+
+// parseDigest returns the hex of a "sha256:<64 hex>" digest.
+func parseDigest(s string) (string, error) {
+	hex, ok := strings.CutPrefix(s, sha256Prefix)
+	if !ok || !isHexID(hex) {
+		return "", fmt.Errorf("%q is not a sha256 digest", clip(s))
+	}
+	return hex, nil
+}
+
+// checkID returns an error unless s is a 64-hex id; what says what s is.
+func checkID(what, s string) error {
+	if !isHexID(s) {
+		return fmt.Errorf("%s %q is not a 64-hex id", what, clip(s))
+	}
+	return nil
+}
+
+// checkLayerName returns an error unless s may name an aufs/diff directory.
+func checkLayerName(what, s string) error {
+	if !isLayerName(s) {
+		return fmt.Errorf("%s %q is not a layer id (64 hex, optionally -init)", what, clip(s))
+	}
+	return nil
+}
+
+// shortID is the 12-digit form Docker prints.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// clip keeps error messages readable when a file holds garbage.
+func clip(s string) string {
+	const max = 100
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}

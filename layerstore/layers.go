@@ -1,0 +1,88 @@
+package layerstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Layers lists every layer directory under aufs/diff, sorted by ID, with
+// what the metadata says about it filled in where known. It is for
+// inspection: entries that are not layer directories are left out, and
+// layer metadata that cannot be read is left blank rather than failing.
+func (s *Store) Layers() ([]Layer, error) {
+	dir := filepath.Join(s.root, "aufs", "diff")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", dir, err)
+	}
+	known := s.layerMeta()
+	var out []Layer
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || !isLayerName(id) {
+			continue
+		}
+		l, ok := known[id]
+		if !ok {
+			l = Layer{Size: -1}
+		}
+		l.ID, l.Dir = id, filepath.Join(dir, id)
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// layerMeta gathers what is known about each layer directory, by name.
+func (s *Store) layerMeta() map[string]Layer {
+	known := map[string]Layer{}
+	if s.layout == LayoutGraph {
+		for id, r := range s.images {
+			known[id] = Layer{CreatedBy: r.createdBy, Size: readSize(s.graphPath(id, "layersize"))}
+		}
+		return known
+	}
+	// Which image layer each chain id is, for created_by.
+	type histEntry struct{ diffID, createdBy string }
+	byChain := map[string]histEntry{}
+	for _, r := range s.images {
+		for i, c := range r.chainIDs {
+			if _, ok := byChain[c]; !ok || byChain[c].createdBy == "" {
+				byChain[c] = histEntry{r.diffIDs[i], r.history[i]}
+			}
+		}
+	}
+	dir := s.casPath("layerdb", "sha256")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return known
+	}
+	for _, e := range entries {
+		// <hex>-<random>-removing is a layer being deleted: not a name
+		// isHexID accepts.
+		name := e.Name()
+		if !isHexID(name) || strings.Contains(name, "-") {
+			continue
+		}
+		le, cerr := s.readLayerdb(name)
+		if cerr != nil {
+			continue
+		}
+		chain := sha256Prefix + name
+		known[le.cacheID] = Layer{
+			CreatedBy: byChain[chain].createdBy,
+			Size:      le.size,
+			DiffID:    le.diff,
+			ChainID:   chain,
+		}
+	}
+	return known
+}

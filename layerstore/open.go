@@ -1,0 +1,255 @@
+package layerstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Store is an opened Docker root directory. It is safe for concurrent use
+// once opened: Open reads the metadata of every image and container, and
+// later calls only read. Nothing under Root is ever written.
+type Store struct {
+	root   string
+	layout Layout
+
+	images       map[string]*imageRec     // by id: images whose own metadata is sound
+	brokenImages map[string]*CorruptError // by id: images left out, and why
+
+	containers       map[string]*containerRec
+	brokenContainers map[string]*CorruptError
+	names            map[string]string // container name -> id
+	brokenNames      map[string]string // name -> id of a broken container
+
+	tags     map[string]tagEntry // by normalised reference
+	tagFile  string
+	problems []error
+}
+
+// imageRec is an image and what is needed to build its chain.
+type imageRec struct {
+	Image
+
+	// pre-1.10
+	parent     string
+	parentFile string // the file that names parent: graph json, or graph/<id>/parent
+	createdBy  string
+
+	// 1.10+
+	diffIDs  []string
+	chainIDs []string
+	history  []string // created_by of each layer, base first
+}
+
+// Open opens the Docker root directory root, detecting its layout (1.10+
+// wins when both are present), and reads the tag store and every image's
+// and container's metadata. A root that is missing, not a directory, or
+// holds neither layout is an error naming root. A tag store that cannot
+// be parsed is a *CorruptError naming it. An image or container whose own
+// metadata is broken does not fail Open: it is left out of Images and
+// Containers and recorded in Problems.
+func Open(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, bare(err))
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("opening store %s: %w", root, syscall.ENOTDIR)
+	}
+	s := &Store{
+		root:             abs,
+		images:           map[string]*imageRec{},
+		brokenImages:     map[string]*CorruptError{},
+		containers:       map[string]*containerRec{},
+		brokenContainers: map[string]*CorruptError{},
+		names:            map[string]string{},
+		brokenNames:      map[string]string{},
+		tags:             map[string]tagEntry{},
+	}
+	switch {
+	case isDir(filepath.Join(abs, "image", "aufs")):
+		s.layout = LayoutCAS
+	case exists(filepath.Join(abs, "repositories-aufs")),
+		isDir(filepath.Join(abs, "graph")) && isDir(filepath.Join(abs, "aufs")):
+		s.layout = LayoutGraph
+	default:
+		return nil, fmt.Errorf("opening store %s: not a Docker aufs store (no image/aufs/, repositories-aufs or graph/)%s", root, otherDrivers(abs))
+	}
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, err)
+	}
+	return s, nil
+}
+
+// otherDrivers names the storage drivers a 1.10+ root was used with, to
+// explain why it is not an aufs store.
+func otherDrivers(root string) string {
+	entries, err := os.ReadDir(filepath.Join(root, "image"))
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "; it has images of the storage driver " + strings.Join(names, ", ")
+}
+
+func (s *Store) load() error {
+	var err error
+	if s.layout == LayoutCAS {
+		s.tagFile = s.casPath("repositories.json")
+		err = s.loadCAS()
+	} else {
+		s.tagFile = filepath.Join(s.root, "repositories-aufs")
+		err = s.loadGraph()
+	}
+	if err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(s.brokenImages) {
+		s.problem(s.brokenImages[id])
+	}
+	if err := s.loadTags(); err != nil {
+		return err
+	}
+	if err := s.loadContainers(); err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(s.containers) {
+		c := s.containers[id]
+		c.Image = shortID(c.ImageID)
+		if img := s.images[c.ImageID]; img != nil && len(img.Names) > 0 {
+			c.Image = img.Names[0]
+		}
+		if c.Name != "" {
+			if _, dup := s.names[c.Name]; !dup {
+				s.names[c.Name] = id
+			}
+		}
+	}
+	sort.SliceStable(s.problems, func(i, j int) bool {
+		return problemFile(s.problems[i]) < problemFile(s.problems[j])
+	})
+	return nil
+}
+
+func problemFile(err error) string {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce.File
+	}
+	return ""
+}
+
+// loadTags reads the tag store; it is optional (a store with no tags has
+// none), but one that cannot be parsed fails Open.
+func (s *Store) loadTags() error {
+	data, err := readFile(s.tagFile, maxJSON)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return corrupt(s.tagFile, err)
+	}
+	parse := parseGraphTags
+	if s.layout == LayoutCAS {
+		parse = parseCASTags
+	}
+	entries, err := parse(data)
+	if err != nil {
+		return corrupt(s.tagFile, err)
+	}
+	for _, e := range entries {
+		switch {
+		case e.err != nil:
+		case s.images[e.id] != nil:
+		case s.brokenImages[e.id] != nil:
+			// Resolve reports the image's own fault; Problems has it already.
+		default:
+			e.err = fmt.Errorf("tag %s: image %s is not in the store", e.display, e.id)
+		}
+		if e.err != nil {
+			s.problem(&CorruptError{File: s.tagFile, Err: e.err})
+		}
+		if e.key == "" {
+			continue
+		}
+		if prev, dup := s.tags[e.key]; dup {
+			if prev.id != e.id {
+				s.problem(&CorruptError{File: s.tagFile, Err: fmt.Errorf("tag %s is given twice, for images %s and %s", e.display, shortID(prev.id), shortID(e.id))})
+			}
+			continue
+		}
+		s.tags[e.key] = e
+		if img := s.images[e.id]; img != nil && e.err == nil {
+			img.Names = append(img.Names, e.display)
+		}
+	}
+	for _, img := range s.images {
+		sort.Strings(img.Names)
+	}
+	return nil
+}
+
+func (s *Store) problem(err error) { s.problems = append(s.problems, err) }
+
+// Root is the absolute path of the store.
+func (s *Store) Root() string { return s.root }
+
+// Layout is the layout Open detected.
+func (s *Store) Layout() Layout { return s.layout }
+
+// Images lists every image whose metadata is sound, tagged or not (docker
+// images -a), newest first, then by id.
+func (s *Store) Images() []Image {
+	out := make([]Image, 0, len(s.images))
+	for _, r := range s.images {
+		img := r.Image
+		img.Names = append([]string(nil), r.Names...)
+		out = append(out, img)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Containers lists every aufs container whose metadata is sound, newest
+// first, then by id.
+func (s *Store) Containers() []Container {
+	out := make([]Container, 0, len(s.containers))
+	for _, r := range s.containers {
+		out = append(out, r.Container)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Problems lists what Open found wrong without failing: images and
+// containers left out, tags that name nothing, stray entries. Each is a
+// *CorruptError naming the file at fault, sorted by file.
+func (s *Store) Problems() []error {
+	return append([]error(nil), s.problems...)
+}

@@ -1,0 +1,191 @@
+package layerstore
+
+import (
+	"sort"
+	"strings"
+)
+
+// minPrefix is the shortest id prefix accepted, so that a short word is
+// not taken for an id.
+const minPrefix = 4
+
+// Resolve finds what ref names, the way docker does, in this order:
+//
+//  1. a full image or container id (64 hex), or sha256:<image id>;
+//  2. a tag or digest reference (name, name:tag, name@sha256:<digest>, in
+//     short or fully qualified form), compared after normalising both
+//     ref and the stored names;
+//  3. a container name, with or without its leading "/";
+//  4. a prefix of at least 4 hex digits of one image or container id (or
+//     sha256:<prefix> for images only); more than one match, images and
+//     containers together, is an *AmbiguousError.
+//
+// Otherwise it is a *NotFoundError with the nearest known names. What is
+// found has its chain built from the metadata and checked against the
+// rest of the store: any disagreement, missing directory, cycle or bad id
+// is a *CorruptError, as is a tag that names a missing or broken image.
+func (s *Store) Resolve(ref string) (*Target, error) {
+	if kind, id := s.matchID(ref); kind != 0 {
+		return s.target(ref, "", kind, id)
+	}
+	if named, err := normalizeRef(ref); err == nil {
+		if e, ok := s.tags[named.String()]; ok {
+			if e.err != nil {
+				return nil, &CorruptError{File: s.tagFile, Err: e.err}
+			}
+			return s.imageTarget(ref, e.display, e.id)
+		}
+	}
+	name := strings.TrimPrefix(ref, "/")
+	if id, ok := s.names[name]; ok {
+		return s.containerTarget(ref, id)
+	}
+	if id, ok := s.brokenNames[name]; ok {
+		return nil, s.brokenContainers[id]
+	}
+	imgs, ctrs := s.matchPrefix(ref)
+	switch {
+	case len(imgs) == 1 && len(ctrs) == 0:
+		return s.imageTarget(ref, "", imgs[0])
+	case len(imgs) == 0 && len(ctrs) == 1:
+		return s.containerTarget(ref, ctrs[0])
+	case len(imgs)+len(ctrs) > 1:
+		return nil, s.ambiguous(ref, imgs, ctrs)
+	}
+	return nil, &NotFoundError{Ref: ref, Suggestions: s.suggest(ref)}
+}
+
+// matchID says what a full id names: an image (also as sha256:<id>), or
+// a container; kind is 0 for nothing.
+func (s *Store) matchID(ref string) (Kind, string) {
+	id, digest := strings.CutPrefix(ref, sha256Prefix)
+	switch {
+	case !isHexID(id):
+	case s.images[id] != nil || s.brokenImages[id] != nil:
+		return KindImage, id
+	case digest:
+	case s.containers[id] != nil || s.brokenContainers[id] != nil:
+		return KindContainer, id
+	}
+	return 0, ""
+}
+
+// matchPrefix lists the images and containers whose id starts with ref,
+// when ref is an id prefix (sha256:<prefix> for images only). Broken ones
+// count: they are known ids, and naming one tells what is wrong with it.
+func (s *Store) matchPrefix(ref string) (imgs, ctrs []string) {
+	prefix, digest := strings.CutPrefix(ref, sha256Prefix)
+	if len(prefix) < minPrefix || len(prefix) > 64 || !isHex(prefix) {
+		return nil, nil
+	}
+	imgs = appendMatches(imgs, prefix, s.images)
+	imgs = appendMatches(imgs, prefix, s.brokenImages)
+	if !digest {
+		ctrs = appendMatches(ctrs, prefix, s.containers)
+		ctrs = appendMatches(ctrs, prefix, s.brokenContainers)
+	}
+	return imgs, ctrs
+}
+
+func appendMatches[V any](out []string, prefix string, m map[string]V) []string {
+	for id := range m {
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ambiguous lists the matches of an id prefix: images by short id,
+// containers by name where they have one.
+func (s *Store) ambiguous(ref string, imgs, ctrs []string) *AmbiguousError {
+	prefix := strings.TrimPrefix(ref, sha256Prefix)
+	// Short ids are lengthened past the prefix so that candidates that
+	// share more than 12 digits can still be told apart.
+	n := max(12, len(prefix)+4)
+	short := func(id string) string { return id[:min(n, len(id))] }
+	var cands []string
+	for _, id := range imgs {
+		cands = append(cands, short(id))
+	}
+	for _, id := range ctrs {
+		if c := s.containers[id]; c != nil && c.Name != "" {
+			cands = append(cands, c.Name)
+		} else {
+			cands = append(cands, short(id))
+		}
+	}
+	sort.Strings(cands)
+	return &AmbiguousError{Ref: ref, Candidates: cands}
+}
+
+func (s *Store) target(ref, name string, kind Kind, id string) (*Target, error) {
+	if kind == KindContainer {
+		return s.containerTarget(ref, id)
+	}
+	return s.imageTarget(ref, name, id)
+}
+
+// imageTarget builds and checks the chain of image id; name is the
+// reference it was found by, or "".
+func (s *Store) imageTarget(ref, name, id string) (*Target, error) {
+	img := s.images[id]
+	if img == nil {
+		if e, ok := s.brokenImages[id]; ok {
+			return nil, e
+		}
+		return nil, &NotFoundError{Ref: ref}
+	}
+	layers, err := s.imageChain(img)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.verify(layers); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = displayName(img)
+	}
+	return &Target{Kind: KindImage, Ref: ref, Name: name, Image: copyImage(img), Layers: layers}, nil
+}
+
+// containerTarget builds and checks the chain of container id.
+func (s *Store) containerTarget(ref, id string) (*Target, error) {
+	c := s.containers[id]
+	if c == nil {
+		if e, ok := s.brokenContainers[id]; ok {
+			return nil, e
+		}
+		return nil, &NotFoundError{Ref: ref}
+	}
+	layers, err := s.containerLayers(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.verify(layers); err != nil {
+		return nil, err
+	}
+	name := c.Name
+	if name == "" {
+		name = shortID(c.ID)
+	}
+	ctr := c.Container
+	t := &Target{Kind: KindContainer, Ref: ref, Name: name, Container: &ctr, Layers: layers}
+	if img := s.images[c.ImageID]; img != nil {
+		t.Image = copyImage(img)
+	}
+	return t, nil
+}
+
+func displayName(img *imageRec) string {
+	if len(img.Names) > 0 {
+		return img.Names[0]
+	}
+	return shortID(img.ID)
+}
+
+func copyImage(r *imageRec) *Image {
+	img := r.Image
+	img.Names = append([]string(nil), r.Names...)
+	return &img
+}

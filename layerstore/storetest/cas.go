@@ -1,0 +1,215 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+)
+
+// casLayer is one layer of a 1.10+ store's layerdb.
+type casLayer struct {
+	chainID, parent, diffID, cacheID string
+	l                                *Layer
+	what                             string
+}
+
+const casImage = "image/aufs"
+
+// cas writes the 1.10+ layout: image/aufs/ (imagedb, layerdb,
+// repositories.json) and aufs/ named by cache id.
+func (w *storeWriter) cas(dirs map[*Image][]string) error {
+	if err := w.commonDirs(); err != nil {
+		return err
+	}
+	if err := w.mkdirs(0700, "image", "network/files", "plugins"); err != nil {
+		return err
+	}
+	if err := w.mkdirs(0755, casImage+"/imagedb/content/sha256", casImage+"/imagedb/metadata/sha256",
+		casImage+"/layerdb/sha256", casImage+"/layerdb/mounts", casImage+"/layerdb/tmp",
+		casImage+"/distribution/diffid-by-digest/sha256", casImage+"/distribution/v2metadata-by-diffid/sha256"); err != nil {
+		return err
+	}
+	diffOf := map[*Layer]string{}
+	byChain := map[string]*casLayer{}
+	var order []*casLayer
+	for _, img := range w.s.Images {
+		var diffIDs []digest.Digest
+		var real []*Layer // the layers with a directory
+		var hist []history
+		var where []int // index in img.Layers of each of real
+		newest := DefaultTime
+		for i, l := range img.Layers {
+			hist = append(hist, history{Created: layerCreated(l), CreatedBy: shellForm(l), EmptyLayer: l.Empty})
+			if layerCreated(l).After(newest) {
+				newest = layerCreated(l)
+			}
+			if l.Empty {
+				continue
+			}
+			d, ok := diffOf[l]
+			if !ok {
+				d = digestLayer(l)
+				diffOf[l] = d
+			}
+			diffIDs = append(diffIDs, digest.Digest(d))
+			real = append(real, l)
+			where = append(where, i)
+		}
+		chainIDs := identity.ChainIDs(slices.Clone(diffIDs))
+		imgDirs := make([]string, len(img.Layers))
+		var chainDirs, diffStrs, chainStrs []string
+		for k, c := range chainIDs {
+			cl := byChain[c.String()]
+			if cl == nil {
+				// Docker's cache ids are random: ours are derived from the
+				// chain id, and never equal to it.
+				cl = &casLayer{chainID: c.String(), diffID: diffIDs[k].String(), l: real[k],
+					cacheID: hexID("cache id", c.String()), what: fmt.Sprintf("%d of image %v", where[k], img.Names)}
+				if k > 0 {
+					cl.parent = chainIDs[k-1].String()
+				}
+				byChain[cl.chainID] = cl
+				order = append(order, cl)
+			}
+			d := filepath.Join(w.root, "aufs", "diff", cl.cacheID)
+			imgDirs[where[k]] = d
+			chainDirs = append(chainDirs, d)
+			diffStrs = append(diffStrs, cl.diffID)
+			chainStrs = append(chainStrs, cl.chainID)
+		}
+		dirs[img] = imgDirs
+		imgCreated := img.Created
+		if imgCreated.IsZero() {
+			imgCreated = newest
+		}
+		top := &Layer{}
+		if len(img.Layers) > 0 {
+			top = img.Layers[len(img.Layers)-1]
+		}
+		config, err := json.Marshal(imageConfig(imgCreated, top, hist, slices.Clone(diffStrs)))
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(config)
+		id := hex.EncodeToString(sum[:])
+		p := filepath.Join(w.root, casImage, "imagedb/content/sha256", id)
+		if err := writeFile(p, config, 0600); err != nil {
+			return err
+		}
+		w.b.ImageID[img] = id
+		w.b.Chain[img] = reversed(chainDirs)
+		w.b.ChainLayers[img] = reversed(real)
+		w.b.DiffIDs[img] = reversed(diffStrs)
+		w.b.ChainIDs[img] = reversed(chainStrs)
+	}
+	for _, cl := range order {
+		var parents []string
+		for p := cl.parent; p != ""; p = byChain[p].parent {
+			parents = append(parents, byChain[p].cacheID)
+		}
+		if _, err := w.layerDir(cl.cacheID, cl.l, parents, cl.what); err != nil {
+			return err
+		}
+		if err := w.layerdb(cl); err != nil {
+			return err
+		}
+	}
+	if err := w.casTags(); err != nil {
+		return err
+	}
+	if err := w.casContainers(); err != nil {
+		return err
+	}
+	return writeLayers(w.jobs)
+}
+
+// shellForm is a history's created_by for a layer.
+func shellForm(l *Layer) string {
+	if l.CreatedBy == "" {
+		return ""
+	}
+	return "/bin/sh -c " + l.CreatedBy
+}
+
+// layerdb writes image/aufs/layerdb/sha256/<chain hex>/; its small files
+// have no trailing newline, as Docker writes them.
+func (w *storeWriter) layerdb(cl *casLayer) error {
+	dir := filepath.Join(w.root, casImage, "layerdb", "sha256", digest.Digest(cl.chainID).Encoded())
+	if err := os.Mkdir(dir, 0755); err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		"cache-id":          []byte(cl.cacheID),
+		"diff":              []byte(cl.diffID),
+		"size":              []byte(strconv.FormatInt(layerSize(w.expanded[cl.l]), 10)),
+		"tar-split.json.gz": emptyGzip(),
+	}
+	if cl.parent != "" {
+		files["parent"] = []byte(cl.parent)
+	}
+	for name, data := range files {
+		if err := writeFile(filepath.Join(dir, name), data, 0644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// casTags writes repositories.json:
+// {"Repositories": {repo: {"repo:tag" or "repo@sha256:<hex>": "sha256:<id>"}}}.
+func (w *storeWriter) casTags() error {
+	repos := map[string]map[string]string{}
+	for _, img := range w.s.Images {
+		id := "sha256:" + w.b.ImageID[img]
+		for _, n := range w.names[img] {
+			if repos[n.repo] == nil {
+				repos[n.repo] = map[string]string{}
+			}
+			if old, ok := repos[n.repo][n.familiar]; ok && old != id {
+				return fmt.Errorf("%s: %w", n.familiar, errNameTaken)
+			}
+			repos[n.repo][n.familiar] = id
+		}
+	}
+	return writeJSON(filepath.Join(w.root, casImage, "repositories.json"), map[string]any{"Repositories": repos}, 0600)
+}
+
+// casContainers writes each container: config.v2.json, its layerdb
+// mount, and its layers named by a mount id.
+func (w *storeWriter) casContainers() error {
+	for _, c := range w.s.Containers {
+		cid := hexID("container", c.Name)
+		mount := hexID("mount id", cid)
+		w.b.ContainerID[c] = cid
+		w.b.MountID[c] = mount
+		if err := w.containerLayersOn(c, mount, imageChainIDs(w.b.Chain[c.Image])); err != nil {
+			return err
+		}
+		dir := filepath.Join(w.root, casImage, "layerdb", "mounts", cid)
+		if err := os.Mkdir(dir, 0755); err != nil {
+			return err
+		}
+		files := map[string]string{"mount-id": mount, "init-id": mount + "-init"}
+		if ch := w.b.ChainIDs[c.Image]; len(ch) > 0 {
+			files["parent"] = ch[0]
+		}
+		for name, data := range files {
+			if err := writeFile(filepath.Join(dir, name), []byte(data), 0644); err != nil {
+				return err
+			}
+		}
+		cfg := w.containerConfig(c, cid, "sha256:"+w.b.ImageID[c.Image])
+		if err := w.containerFiles(cid, "config.v2.json", cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
