@@ -110,6 +110,7 @@ func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
 		AttrTimeout:     &timeout,
 		NegativeTimeout: &timeout,
 		RootStableAttr:  &fs.StableAttr{Ino: root.ent.attr.Ino},
+		NullPermissions: true, // mode 0000 (say /etc/shadow) must show as 0000
 		Logger:          logger,
 	}
 	server, err := fs.Mount(mountpoint, root, opts)

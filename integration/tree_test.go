@@ -102,7 +102,7 @@ func ruleCases() []treeCase {
 		}},
 		{"extended attributes", []*st.Layer{
 			l(st.F("ping", "p").WithXattr("security.capability", capNetRaw()).WithXattr("user.mime", "text/plain"),
-				st.F("t", "t").WithXattr("trusted.overlay.x", "y"), st.D("xd").WithXattr("user.dir", "d"), st.L("xl", "t")),
+				st.F("t", "t").WithXattr("trusted.image", "y"), st.D("xd").WithXattr("user.dir", "d"), st.L("xl", "t")),
 		}},
 		{"names with spaces, newlines and non-UTF-8 bytes", []*st.Layer{
 			l(st.F("a b/c d", "1"), st.F("new\nline", "2"), st.F("bad\xff\xfe", "3"), st.F("tab\there", "4"), st.F("quote'\"", "5")),
@@ -123,14 +123,38 @@ func capNetRaw() string {
 	return string(b)
 }
 
+// noatimeView returns a path through which dir reads without touching
+// any atime (readlink has no O_NOATIME): a detached read-only noatime
+// clone of its mount, reached through /proc/self/fd.
+func noatimeView(t testing.TB, dir string) string {
+	t.Helper()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		t.Fatalf("open_tree %s: %v", dir, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOATIME, Attr_clr: unix.MOUNT_ATTR__ATIME}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		t.Fatalf("mount_setattr %s: %v", dir, err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fmt.Sprintf("/proc/self/fd/%d", fd)
+}
+
 // expect computes what the mount must show for layers (top first, their
 // directories in dirs): the model picks the layer of every path, the
 // layer's own file says what it looks like.
 func expect(t testing.TB, layers []*st.Layer, dirs []string) map[string]info {
 	t.Helper()
 	want := map[string]info{}
+	views := make([]string, len(dirs))
+	for i, d := range dirs {
+		views[i] = noatimeView(t, d)
+	}
 	for _, n := range st.Merge(layers) {
-		p := filepath.Join(dirs[n.Layer], n.Path)
+		p := views[n.Layer] + "/" + n.Path
+		if n.Path == "" {
+			p += "."
+		}
 		in, err := describe(p)
 		if err != nil {
 			t.Fatalf("reading the layer's %q: %v", n.Path, err)

@@ -48,10 +48,13 @@ func describe(path string) (info, error) {
 		}
 		in.Target = t
 	case unix.S_IFREG:
-		f, err := os.Open(path)
+		// O_NOATIME: reading the layers to know what to expect must not
+		// change what is expected.
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOATIME|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return in, err
+			return in, fmt.Errorf("opening %s: %w", path, err)
 		}
+		f := os.NewFile(uintptr(fd), path)
 		h := sha256.New()
 		_, err = io.Copy(h, f)
 		f.Close()
