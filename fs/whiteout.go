@@ -105,14 +105,14 @@ func (m *merger) add(layer int, ents []dirent) (shown []*merged) {
 			// merging through a file).
 			if up.isDir && !up.closed && e.isDir {
 				up.lowers = append(up.lowers, layer)
-				// A same-layer whiteout makes this layer's dir opaque.
-				up.closed = whited[e.name]
 			} else {
 				up.closed = true
 			}
 			continue
 		}
-		me := &merged{name: e.name, layer: layer, isDir: e.isDir, closed: !e.isDir || whited[e.name]}
+		// A whiteout of the name in this same layer needs nothing here:
+		// it hides the name below, which makes this directory opaque.
+		me := &merged{name: e.name, layer: layer, isDir: e.isDir, closed: !e.isDir}
 		m.byName[e.name] = me
 		shown = append(shown, me)
 	}
