@@ -20,12 +20,14 @@ test:
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(GO) test -race ./fs/ ./layerstore/...
+	$(GO) build -o $(BIN) ./cmd/aufsmount
+	$(GO) run ./cmd/aufsbench --smoke --bin $(BIN)
 
 demo: build
 	$(GO) run ./cmd/aufsdemo
 
 bench: build
-	$(GO) run ./cmd/aufsbench
+	$(GO) run ./cmd/aufsbench --bin $(BIN) --json bench.json
 
 # Runs every Go fuzz target of the module, one after the other, each for
 # FUZZTIME (make fuzz FUZZTIME=5m). go test -list prints a package's

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// metric is one figure the benchmark reports; lower is better for all.
+type metric struct {
+	key, title, unit string
+}
+
+var metrics = []metric{
+	{"mount", "mount (start to answering)", "ms"},
+	{"stat_cold", "stat-cold: find -printf after mounting", "s"},
+	{"stat_warm", "stat-warm: the same again", "s"},
+	{"read_small", "read-small: grep -r of every file < 1 MiB", "s"},
+	{"read_big", "read-big: dd of the big file, first read", "s"},
+	{"diff", "diff: diff -r of two mounted images", "s"},
+	{"rss_per_entry", "memory: peak RSS per entry walked", "B"},
+}
+
+type report struct {
+	Date    string                          `json:"date"`
+	Machine string                          `json:"machine"`
+	Params  params                          `json:"params"`
+	Entries int                             `json:"entries_walked"`
+	Rounds  int                             `json:"rounds"`
+	Raw     map[string]map[string][]float64 `json:"raw"`
+	Median  map[string]map[string]float64   `json:"median"`
+}
+
+func main() {
+	dir := flag.String("dir", "/var/tmp/aufsbench", "work directory (the store is kept there between runs)")
+	entries := flag.Int("entries", 100_000, "entries over all layers")
+	layers := flag.Int("layers", 60, "layers in the chain")
+	wide := flag.Int("wide", 20_000, "entries in the one wide directory")
+	big := flag.Int64("big", 1<<30, "size of the big file in bytes")
+	rounds := flag.Int("rounds", 3, "rounds; figures are medians")
+	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
+	bin := flag.String("bin", "bin/aufsmount", "the aufsmount binary")
+	smoke := flag.Bool("smoke", false, "a tiny store and one round: checks the benchmark runs")
+	flag.Parse()
+	if *smoke {
+		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
+		*dir = filepath.Join(os.TempDir(), fmt.Sprintf("aufsbench-smoke-%d", os.Getpid()))
+		defer os.RemoveAll(*dir)
+	}
+	if err := run(*dir, params{Entries: *entries, Layers: *layers, Wide: *wide, Big: *big}, *rounds, *bin, *jsonOut); err != nil {
+		fmt.Fprintln(os.Stderr, "aufsbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, p params, rounds int, bin, jsonOut string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (kernel overlayfs mounts and FUSE passthrough)")
+	}
+	for _, tool := range []string{"fuse-overlayfs", "fusermount3", "find", "grep", "diff", "dd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found (apt-get install fuse-overlayfs fuse3)", tool)
+		}
+	}
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s: build it first (make build)", bin)
+	}
+	if err := os.MkdirAll(dir, 0755); err != nil {
+		return err
+	}
+	fmt.Printf("building the store (%d entries, %d layers, a %d MiB file, a directory of %d) in %s\n", p.Entries, p.Layers, p.Big>>20, p.Wide, dir)
+	start := time.Now()
+	bs, err := buildStore(dir, p)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("store ready in %.1f s; warming the page cache with the layer files\n", time.Since(start).Seconds())
+	if _, _, err := timed(fmt.Sprintf("tar -cf - %q | cat > /dev/null", filepath.Join(bs.Root, "aufs", "diff"))); err != nil {
+		return err
+	}
+	la, err := shortLinks(dir, "la", bs.ChainA)
+	if err != nil {
+		return err
+	}
+	lb, err := shortLinks(dir, "lb", bs.ChainB)
+	if err != nil {
+		return err
+	}
+	lowers := map[string]string{"a": la, "b": lb}
+	systems := []system{kernelOverlay(lowers), fuseOverlayfs(lowers), aufsmount(bin, bs.Root)}
+	mntA, mntB := filepath.Join(dir, "mnt-a"), filepath.Join(dir, "mnt-b")
+	for _, m := range []string{mntA, mntB} {
+		unix.Unmount(m, unix.MNT_DETACH)
+		if err := os.MkdirAll(m, 0755); err != nil {
+			return err
+		}
+	}
+	rep := &report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Params: p, Rounds: rounds,
+		Raw: map[string]map[string][]float64{}, Median: map[string]map[string]float64{}}
+	for r := 0; r < rounds; r++ {
+		for i := range systems {
+			s := systems[(i+r)%len(systems)] // rotate the order: no system always goes first
+			fmt.Printf("round %d: %s\n", r+1, s.name)
+			figs, n, err := measure(s, bs, mntA, mntB)
+			if err != nil {
+				unix.Unmount(mntA, unix.MNT_DETACH)
+				unix.Unmount(mntB, unix.MNT_DETACH)
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			if rep.Raw[s.name] == nil {
+				rep.Raw[s.name] = map[string][]float64{}
+			}
+			for k, v := range figs {
+				rep.Raw[s.name][k] = append(rep.Raw[s.name][k], v)
+			}
+			if s.name == "aufsmount" {
+				rep.Entries = n
+			}
+		}
+	}
+	for name, m := range rep.Raw {
+		rep.Median[name] = map[string]float64{}
+		for k, v := range m {
+			rep.Median[name][k] = median(v)
+		}
+	}
+	printReport(rep, systems)
+	if jsonOut != "" {
+		data, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(jsonOut, append(data, '\n'), 0644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure runs every workload once on s.
+func measure(s system, bs *benchStore, mntA, mntB string) (map[string]float64, int, error) {
+	figs := map[string]float64{}
+	d, err := mountTimed(s, "a", mntA)
+	if err != nil {
+		return nil, 0, err
+	}
+	figs["mount"] = float64(d.Microseconds()) / 1000
+	find := fmt.Sprintf("find %q -printf '%%i %%m %%s %%n\\n'", mntA)
+	d, out, err := timed(find)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := strings.Count(out, "\n")
+	figs["stat_cold"] = d.Seconds()
+	if d, _, err = timed(find + " > /dev/null"); err != nil {
+		return nil, 0, err
+	}
+	figs["stat_warm"] = d.Seconds()
+	if s.name == "aufsmount" {
+		if pid := servingPid(mntA); pid != 0 && n > 0 {
+			figs["rss_per_entry"] = float64(statusKB(pid, "VmHWM")*1024) / float64(n)
+		}
+	}
+	if d, _, err = timed(fmt.Sprintf("grep -r -F --exclude=blob.bin AUFSBENCH_NOT_THERE %q", mntA)); err != nil {
+		return nil, 0, err
+	}
+	figs["read_small"] = d.Seconds()
+	if err := s.unmount(mntA); err != nil {
+		return nil, 0, err
+	}
+	if _, err := mountTimed(s, "a", mntA); err != nil {
+		return nil, 0, err
+	}
+	if d, _, err = timed(fmt.Sprintf("dd if=%q of=/dev/null bs=1M status=none", filepath.Join(mntA, bs.BigPath))); err != nil {
+		return nil, 0, err
+	}
+	figs["read_big"] = d.Seconds()
+	if _, err := mountTimed(s, "b", mntB); err != nil {
+		return nil, 0, err
+	}
+	if d, _, err = timed(fmt.Sprintf("diff -r --no-dereference %q %q > /dev/null", mntA, mntB)); err != nil {
+		return nil, 0, err
+	}
+	figs["diff"] = d.Seconds()
+	if err := s.unmount(mntB); err != nil {
+		return nil, 0, err
+	}
+	if err := s.unmount(mntA); err != nil {
+		return nil, 0, err
+	}
+	return figs, n, nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func printReport(rep *report, systems []system) {
+	fmt.Printf("\n%s, %s; %d entries walked, %d layers, median of %d rounds\n\n", rep.Machine, rep.Date, rep.Entries, rep.Params.Layers, rep.Rounds)
+	fmt.Printf("%-44s", "")
+	for _, s := range systems {
+		fmt.Printf(" %22s", s.name)
+	}
+	fmt.Println()
+	kernel := rep.Median[systems[0].name]
+	for _, m := range metrics {
+		fmt.Printf("%-44s", m.title)
+		for _, s := range systems {
+			v, ok := rep.Median[s.name][m.key]
+			if !ok {
+				fmt.Printf(" %22s", "-")
+				continue
+			}
+			cell := fmt.Sprintf("%.3g %s", v, m.unit)
+			if k := kernel[m.key]; k > 0 && s.name != systems[0].name {
+				cell += fmt.Sprintf(" (%.2fx)", v/k)
+			}
+			fmt.Printf(" %22s", cell)
+		}
+		fmt.Println()
+	}
+}
+
+func machine() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return fmt.Sprintf("Linux %s, %d cores", unix.ByteSliceToString(u.Release[:]), runtime.NumCPU())
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+)
+
+// benchStore is the store the benchmark mounts: two images that share
+// every layer but the top.
+type benchStore struct {
+	Root    string
+	ChainA  []string // layer dirs, top first
+	ChainB  []string
+	Entries int    // entries written over all layers
+	BigPath string // the big file, relative to the image root
+	Params  params
+}
+
+type params struct {
+	Entries, Layers, Wide int
+	Big                   int64
+}
+
+// buildStore writes the store under dir, or reuses the one a previous run
+// wrote with the same parameters (building 100k entries takes a while).
+func buildStore(dir string, p params) (*benchStore, error) {
+	key := fmt.Sprintf("store-%d-%d-%d-%d", p.Entries, p.Layers, p.Wide, p.Big)
+	root := filepath.Join(dir, key)
+	meta := root + ".json"
+	if data, err := os.ReadFile(meta); err == nil {
+		var bs benchStore
+		if json.Unmarshal(data, &bs) == nil && bs.Params == p {
+			if _, err := os.Stat(bs.ChainA[0]); err == nil {
+				return &bs, nil
+			}
+		}
+	}
+	os.RemoveAll(root)
+	layers := st.Generate(st.GenOptions{Seed: 1, Layers: p.Layers - 3, Entries: p.Entries - p.Wide})
+	var wide []st.Entry
+	for i := 0; i < p.Wide; i++ {
+		wide = append(wide, st.F(fmt.Sprintf("srv/wide/entry-%06d.txt", i), fmt.Sprintf("entry %d\n", i)))
+	}
+	mid := len(layers) / 2
+	layers = append(layers[:mid:mid], append([]*st.Layer{st.NewLayer("add big file", st.Big("srv/big/blob.bin", p.Big))}, layers[mid:]...)...)
+	layers = append(layers, st.NewLayer("add wide dir", wide...))
+	topA := st.NewLayer("version a", st.F("srv/version", "a\n"), st.F("etc/app.conf", "mode=a\n"), st.WH("srv/wide/entry-000001.txt"))
+	topB := st.NewLayer("version b", st.F("srv/version", "b\n"), st.F("etc/app.conf", "mode=b\n"), st.F("srv/new-in-b", "b"))
+	imgA := &st.Image{Names: []string{"bench:a"}, Layers: append(append([]*st.Layer{}, layers...), topA)}
+	imgB := &st.Image{Names: []string{"bench:b"}, Layers: append(append([]*st.Layer{}, layers...), topB)}
+	s := &st.Store{Images: []*st.Image{imgA, imgB}}
+	b, err := s.Write(root, layerstore.LayoutCAS)
+	if err != nil {
+		return nil, fmt.Errorf("writing the benchmark store: %w", err)
+	}
+	n := 0
+	for _, l := range imgA.Layers {
+		n += len(l.Entries)
+	}
+	bs := &benchStore{Root: root, ChainA: b.Chain[imgA], ChainB: b.Chain[imgB], Entries: n, BigPath: "srv/big/blob.bin", Params: p}
+	data, _ := json.Marshal(bs)
+	if err := os.WriteFile(meta, data, 0644); err != nil {
+		return nil, err
+	}
+	return bs, nil
+}
+
+// shortLinks makes a folder of short symlinks to the layer dirs, as
+// Docker's overlay2 does with l/, so a long chain fits in the one page
+// mount options may take.
+func shortLinks(dir, name string, chain []string) (string, error) {
+	d := filepath.Join(dir, name)
+	os.RemoveAll(d)
+	if err := os.MkdirAll(d, 0755); err != nil {
+		return "", err
+	}
+	var out []string
+	for i, c := range chain {
+		p := filepath.Join(d, fmt.Sprint(i))
+		if err := os.Symlink(c, p); err != nil {
+			return "", err
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ":"), nil
+}
