@@ -57,12 +57,14 @@ func (u *union) root() (*dirNode, error) {
 	for i := 1; i < len(u.layers); i++ {
 		e.lowers = append(e.lowers, int32(i))
 	}
-	d := &dirNode{node: node{u: u, ent: e}}
-	// Merge the root now: a broken top layer fails the mount, not the first ls.
-	if _, err := u.mergeDir("", append([]int32{0}, e.lowers...)); err != nil {
-		return nil, err
+	// An unreadable top layer fails the mount, not the first ls; nothing
+	// more is read now, so mounting costs the same for any image size.
+	fd, err := u.layers[0].openDir("")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
-	return d, nil
+	unix.Close(fd)
+	return &dirNode{node: node{u: u, ent: e}}, nil
 }
 
 // Mount opens every layer (top first) and mounts their read-only union at

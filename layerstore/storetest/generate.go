@@ -33,6 +33,14 @@ func Generate(o GenOptions) []*Layer {
 		o.MaxSize = 256 << 10
 	}
 	g := &generator{r: rand.New(rand.NewPCG(o.Seed, 0x5eed5eed)), o: o, known: map[string]bool{}}
+	// A root filesystem's usual top: new names go below these, so the
+	// trees are deep and the root small, as in real images.
+	g.dirs = []string{"bin", "etc", "etc/default", "lib", "lib/modules", "opt", "root", "sbin", "srv", "tmp",
+		"usr", "usr/bin", "usr/include", "usr/lib", "usr/lib/python3", "usr/share", "usr/share/doc", "usr/share/locale",
+		"var", "var/cache", "var/lib", "var/log"}
+	for _, d := range g.dirs {
+		g.known[d] = true
+	}
 	baseN := o.Entries * 4 / 10
 	if o.Layers == 1 {
 		baseN = o.Entries
@@ -60,6 +68,7 @@ type generator struct {
 // genLayer is one layer being made: what it already uses, so that the
 // description stays valid.
 type genLayer struct {
+	g     *generator
 	l     *Layer
 	kinds map[string]Kind // every path of the layer, parents included, and whited-out names
 	order []string        // the keys of kinds, in the order they came
@@ -67,7 +76,12 @@ type genLayer struct {
 }
 
 func (g *generator) layer(index, n int) *Layer {
-	gl := &genLayer{l: &Layer{CreatedBy: fmt.Sprintf("/generated/step-%d.sh", index)}, kinds: map[string]Kind{}}
+	gl := &genLayer{g: g, l: &Layer{CreatedBy: fmt.Sprintf("/generated/step-%d.sh", index)}, kinds: map[string]Kind{}}
+	if index == 0 {
+		for _, d := range g.dirs {
+			gl.add(D(d))
+		}
+	}
 	base := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(index) * 24 * time.Hour)
 	gl.l.Created = base
 	for tries := 0; len(gl.l.Entries) < n && tries < 20*n; tries++ {
@@ -119,10 +133,7 @@ func (g *generator) pick(s []string) string { return s[g.r.IntN(len(s))] }
 // newPath is a new name in a random directory of the layers so far.
 func (g *generator) newPath() string {
 	g.seq++
-	dir := ""
-	if len(g.dirs) > 0 && g.r.IntN(10) > 0 {
-		dir = g.pick(g.dirs)
-	}
+	dir := g.pick(g.dirs)
 	return join(dir, fmt.Sprintf("n%d%s", g.seq, [...]string{"", ".so", ".txt", ".py", " with space", ".conf"}[g.r.IntN(6)]))
 }
 
@@ -166,6 +177,13 @@ func (gl *genLayer) add(e Entry) {
 		gl.set(d, Dir)
 	}
 	switch e.Kind {
+	case Dir:
+		gl.set(p, Dir)
+		// Usable as a parent at once, so the base layer is deep too.
+		if !gl.g.known[p] {
+			gl.g.known[p] = true
+			gl.g.dirs = append(gl.g.dirs, p)
+		}
 	case Opaque, Whiteout:
 		gl.set(p, Whiteout)
 	case File:
