@@ -72,10 +72,7 @@ func (u *union) root() (*dirNode, error) {
 // fuse.aufsmount and o.FsName as its source. As root it mounts directly,
 // otherwise through fusermount3.
 func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
-	logger := o.Logger
-	if logger == nil {
-		logger = log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
-	}
+	logger := o.logger()
 	u, err := newUnion(layers, logger)
 	if err != nil {
 		return nil, err
@@ -85,6 +82,23 @@ func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
 		u.close()
 		return nil, err
 	}
+	server, err := mount(mountpoint, root, root.ent.attr.Ino, o, logger)
+	if err != nil {
+		u.close()
+		return nil, err
+	}
+	return server, nil
+}
+
+func (o Options) logger() *log.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
+}
+
+// mount serves root at mountpoint with the options every aufsmount mount has.
+func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, logger *log.Logger) (*fuse.Server, error) {
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = defaultTimeout
@@ -111,13 +125,12 @@ func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,
 		NegativeTimeout: &timeout,
-		RootStableAttr:  &fs.StableAttr{Ino: root.ent.attr.Ino},
+		RootStableAttr:  &fs.StableAttr{Ino: rootIno},
 		NullPermissions: true, // mode 0000 (say /etc/shadow) must show as 0000
 		Logger:          logger,
 	}
 	server, err := fs.Mount(mountpoint, root, opts)
 	if err != nil {
-		u.close()
 		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
 	}
 	return server, nil

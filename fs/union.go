@@ -13,6 +13,7 @@ import (
 // union is one stack of layers, top first, and what its nodes share.
 type union struct {
 	layers []*layer
+	raw    bool // one layer as stored, whiteouts and all (MountTree's layers/)
 	log    *log.Logger
 }
 
@@ -37,6 +38,7 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 	defer direntBufs.Put(bufp)
 
 	m := newMerger()
+	m.raw = u.raw
 	attrs := map[*merged]fuse.Attr{}
 	for i, li := range sources {
 		l := u.layers[li]

@@ -68,6 +68,7 @@ type merged struct {
 // top first. Feeding layers one by one lets the caller stat each winner
 // while that layer's directory is still open.
 type merger struct {
+	raw    bool // show every name as stored: no whiteout is a whiteout
 	byName map[string]*merged
 	hidden map[string]bool // names whited out by a layer already seen
 	opaque bool            // a layer already seen was opaque: stop
@@ -85,6 +86,9 @@ func (m *merger) add(layer int, ents []dirent) (shown []*merged) {
 		return nil
 	}
 	whited := map[string]bool{}
+	if m.raw {
+		return m.addPlain(layer, ents)
+	}
 	for _, e := range ents {
 		switch k, target := classify(e.name); k {
 		case nameOpaque:
@@ -118,6 +122,18 @@ func (m *merger) add(layer int, ents []dirent) (shown []*merged) {
 	}
 	for name := range whited {
 		m.hidden[name] = true
+	}
+	return shown
+}
+
+// addPlain is add for a raw view of one layer.
+func (m *merger) addPlain(layer int, ents []dirent) (shown []*merged) {
+	for _, e := range ents {
+		if m.byName[e.name] == nil {
+			me := &merged{name: e.name, layer: layer, isDir: e.isDir, closed: true}
+			m.byName[e.name] = me
+			shown = append(shown, me)
+		}
 	}
 	return shown
 }

@@ -27,6 +27,7 @@ func mountFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "stay attached to the terminal instead of serving in the background"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
+		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: allow_other, allow_root (root only), default_permissions, ro, nosuid, nodev"},
 	}
 }
@@ -56,6 +57,9 @@ Examples:
 
 // defaultAction is aufsmount with no command: a mount, given two arguments.
 func (e *env) defaultAction(c *cli.Context) error {
+	if c.Bool("all") {
+		return e.mountAction(c)
+	}
 	switch c.NArg() {
 	case 0:
 		return usageErrorf("expected REF MOUNTPOINT or a command (see aufsmount --help)")
@@ -69,12 +73,17 @@ func (e *env) defaultAction(c *cli.Context) error {
 type mountRequest struct {
 	root, ref, mountpoint string
 	foreground, debug     bool
+	all                   bool // the whole store: mountAll
 	logFile               string
 	opts                  mountOptions
 }
 
 func (e *env) mountAction(c *cli.Context) error {
-	if c.NArg() != 2 {
+	all := c.Bool("all") || c.Command.Name == "mount-all"
+	if all && c.NArg() != 1 {
+		return usageErrorf("mount-all: expected MOUNTPOINT, got %d arguments (see aufsmount mount-all --help)", c.NArg())
+	}
+	if !all && c.NArg() != 2 {
 		return usageErrorf("mount: expected REF MOUNTPOINT, got %d arguments (see aufsmount mount --help)", c.NArg())
 	}
 	opts, err := parseMountOptions(strings.Join(c.StringSlice("o"), ","), os.Geteuid() == 0)
@@ -85,10 +94,14 @@ func (e *env) mountAction(c *cli.Context) error {
 		root:       c.String("root"),
 		ref:        c.Args().Get(0),
 		mountpoint: c.Args().Get(1),
+		all:        all,
 		foreground: c.Bool("foreground"),
 		debug:      c.Bool("debug"),
 		logFile:    c.String("log"),
 		opts:       opts,
+	}
+	if all {
+		req.ref, req.mountpoint = "", c.Args().Get(0)
 	}
 	switch {
 	case e.report != nil:
@@ -132,9 +145,11 @@ func mountView(req mountRequest) (*fuse.Server, string, *log.Logger, error) {
 	if err != nil {
 		return nil, "", nil, err
 	}
-	t, err := s.Resolve(req.ref)
-	if err != nil {
-		return nil, "", nil, err
+	var t *layerstore.Target
+	if !req.all {
+		if t, err = s.Resolve(req.ref); err != nil {
+			return nil, "", nil, err
+		}
 	}
 	mnt, err := checkMountPoint(req.mountpoint, s.Root())
 	if err != nil {
@@ -151,17 +166,20 @@ func mountView(req mountRequest) (*fuse.Server, string, *log.Logger, error) {
 		}
 		logger.SetOutput(f)
 	}
-	layers := make([]fs.Layer, len(t.Layers))
-	for i, l := range t.Layers {
-		layers[i] = fs.Layer{ID: l.ID, Dir: l.Dir}
-	}
-	srv, err := fs.Mount(mnt, layers, fs.Options{
+	o := fs.Options{
 		FsName:             req.ref,
 		AllowOther:         req.opts.AllowOther,
 		DefaultPermissions: true,
 		Debug:              req.debug,
 		Logger:             logger,
-	})
+	}
+	var srv *fuse.Server
+	if req.all {
+		o.FsName = s.Root()
+		srv, err = fs.MountTree(mnt, storeTree(s, logger), o)
+	} else {
+		srv, err = fs.Mount(mnt, viewLayers(t.Layers), o)
+	}
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
 	}

@@ -1,0 +1,230 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// TreeEntry is one view of a multi-image mount (MountTree).
+type TreeEntry struct {
+	Path   string  // where it shows, slash-separated: "images/user/app:v1", "ids/<id>", "layers/<id>"
+	Layers []Layer // top first
+	Raw    bool    // a single layer shown as stored, whiteouts and all
+}
+
+// MountTree mounts many views in one read-only tree: each entry's union
+// at its path, under plain directories. Views share their layers: a layer
+// is opened once and numbered once, so a file of a layer has one inode
+// number in every view, and the kernel and this process keep one node and
+// one page cache for it. That is sound because a layer directory always
+// sits on the same chain below it (its id or cache id names that chain),
+// so a directory a layer shows topmost merges the same in every view.
+// Raw views number their inodes apart: the same directory shows other
+// entries there.
+func MountTree(mountpoint string, entries []TreeEntry, o Options) (*fuse.Server, error) {
+	logger := o.logger()
+	t, err := buildTree(entries, logger)
+	if err != nil {
+		return nil, err
+	}
+	server, err := mount(mountpoint, t.root, t.root.attr.Ino, o, logger)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	return server, nil
+}
+
+// tree is what MountTree serves.
+type tree struct {
+	root   *staticDir
+	layers []*layer
+	log    *log.Logger
+}
+
+func (t *tree) close() {
+	for _, l := range t.layers {
+		l.close()
+	}
+}
+
+// staticDir is a directory of the tree above the views.
+type staticDir struct {
+	fs.Inode
+	attr     fuse.Attr
+	children map[string]any // *staticDir or *dirNode
+	statfsFd int
+}
+
+var _ = (fs.NodeGetattrer)((*staticDir)(nil))
+
+func (d *staticDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Attr = d.attr
+	return 0
+}
+
+var _ = (fs.NodeStatfser)((*staticDir)(nil))
+
+func (d *staticDir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	var st syscall.Statfs_t
+	if err := syscall.Fstatfs(d.statfsFd, &st); err != nil {
+		return fs.ToErrno(err)
+	}
+	out.FromStatfsT(&st)
+	return 0
+}
+
+var _ = (fs.NodeOnAdder)((*staticDir)(nil))
+
+// OnAdd hangs the children in, in a stable order; they live as long as
+// the mount.
+func (d *staticDir) OnAdd(ctx context.Context) {
+	names := make([]string, 0, len(d.children))
+	for n := range d.children {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch c := d.children[n].(type) {
+		case *staticDir:
+			d.AddChild(n, d.NewPersistentInode(ctx, c, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: c.attr.Ino}), false)
+		case *dirNode:
+			d.AddChild(n, d.NewPersistentInode(ctx, c, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: c.ent.attr.Ino}), false)
+		}
+	}
+}
+
+// buildTree opens every layer once and lays out the directories. Inode
+// numbers below 2^48 are the tree's own (counted from 2); layers take the
+// ranges above, numbered in the sorted order of their directories.
+func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("nothing to mount")
+	}
+	dirs := map[string]bool{}
+	rawDirs := map[string]bool{}
+	ids := map[string]string{}
+	for _, e := range entries {
+		if len(e.Layers) == 0 {
+			return nil, fmt.Errorf("%s: no layers", e.Path)
+		}
+		if e.Raw && len(e.Layers) != 1 {
+			return nil, fmt.Errorf("%s: a raw view shows one layer", e.Path)
+		}
+		for _, l := range e.Layers {
+			ids[l.Dir] = l.ID
+			if e.Raw {
+				rawDirs[l.Dir] = true
+			} else {
+				dirs[l.Dir] = true
+			}
+		}
+	}
+	if len(dirs)+len(rawDirs) >= 1<<(64-inoBits) {
+		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(dirs)+len(rawDirs), 1<<(64-inoBits)-1)
+	}
+	t := &tree{log: logger}
+	opened := map[string]*layer{}
+	rawOpened := map[string]*layer{}
+	num := uint64(0)
+	for _, set := range []struct {
+		dirs map[string]bool
+		into map[string]*layer
+	}{{dirs, opened}, {rawDirs, rawOpened}} {
+		sorted := make([]string, 0, len(set.dirs))
+		for d := range set.dirs {
+			sorted = append(sorted, d)
+		}
+		sort.Strings(sorted)
+		for _, d := range sorted {
+			num++
+			l, err := openLayer(ids[d], d, num)
+			if err != nil {
+				t.close()
+				return nil, err
+			}
+			set.into[d] = l
+			t.layers = append(t.layers, l)
+		}
+	}
+	now := time.Now()
+	next := uint64(2)
+	newStatic := func() *staticDir {
+		d := &staticDir{children: map[string]any{}, statfsFd: t.layers[0].rootFd}
+		d.attr = fuse.Attr{Ino: next, Mode: syscall.S_IFDIR | 0755, Nlink: 2, Blksize: 4096}
+		d.attr.SetTimes(&now, &now, &now)
+		next++
+		return d
+	}
+	t.root = newStatic()
+	for _, e := range entries {
+		parts := strings.Split(strings.Trim(e.Path, "/"), "/")
+		parent := t.root
+		for i, p := range parts {
+			if p == "" || p == "." || p == ".." {
+				t.close()
+				return nil, fmt.Errorf("%q: not a usable path", e.Path)
+			}
+			c, ok := parent.children[p]
+			if i == len(parts)-1 {
+				if ok {
+					t.close()
+					return nil, fmt.Errorf("%q: two views at one path", e.Path)
+				}
+				root, err := t.view(e, opened, rawOpened, next)
+				if err != nil {
+					t.close()
+					return nil, err
+				}
+				next++
+				parent.children[p] = root
+				break
+			}
+			if !ok {
+				c = newStatic()
+				parent.children[p] = c
+			}
+			sd, isDir := c.(*staticDir)
+			if !isDir {
+				t.close()
+				return nil, fmt.Errorf("%q: a view is already at %s", e.Path, strings.Join(parts[:i+1], "/"))
+			}
+			parent = sd
+		}
+	}
+	return t, nil
+}
+
+// view makes the root of one entry's union, with an inode number of the
+// tree's own: two views may have the same top layer, and the kernel
+// allows a directory only one place.
+func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64) (*dirNode, error) {
+	u := &union{raw: e.Raw, log: t.log}
+	for _, l := range e.Layers {
+		if e.Raw {
+			u.layers = append(u.layers, rawOpened[l.Dir])
+		} else {
+			u.layers = append(u.layers, opened[l.Dir])
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
+	}
+	ent := &entry{}
+	fillAttr(u.layers[0], &st, &ent.attr)
+	ent.attr.Ino = ino
+	for i := 1; i < len(u.layers); i++ {
+		ent.lowers = append(ent.lowers, int32(i))
+	}
+	return &dirNode{node: node{u: u, ent: ent}}, nil
+}
