@@ -65,7 +65,8 @@ func (e *env) newApp() *cli.App {
 aufsmount [--root DIR] COMMAND [OPTIONS] [ARGS...]`,
 		Description: `Mounts the image or container REF of a Docker store (aufs storage driver,
 pre-1.10 or 1.10+ layout) read-only at MOUNTPOINT, with no Docker daemon,
-and lists the store's images, containers and layers. REF is what docker
+lists the store's images, containers and layers, compares two of them
+(diff) and tells which layer a path comes from (which). REF is what docker
 takes: name[:tag], name@sha256:..., an image id or unique prefix (4+ hex),
 a container id, prefix or name.
 
@@ -88,10 +89,13 @@ Examples:
 func (e *env) commands() []*cli.Command {
 	cmds := []*cli.Command{
 		e.mountCommand(),
+		e.mountAllCommand(),
 		umountCommand(),
 		e.imagesCommand(),
 		e.layersCommand(),
 		e.containersCommand(),
+		e.diffCommand(),
+		e.whichCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError("aufsmount " + c.Name)

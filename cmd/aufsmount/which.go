@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+func (e *env) whichCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "which",
+		Usage:     "tell which layer provides a path of an image or container",
+		UsageText: "aufsmount [--root DIR] which [--json] [--no-trunc] REF PATH",
+		Description: `Prints the layer that provides PATH in the view of REF, then every lower
+layer that also has an entry at PATH, top first. STATUS is "provides"
+for the layer shown, "merged" for a lower directory whose entries show
+in the directory shown (its own attributes do not), or "hidden" with
+the reason: whited out by a layer above (at PATH or at a parent
+directory), under a directory made opaque by a layer above, or
+shadowed by a layer above that has another kind of entry there (no
+merging through a file or symlink). PATH is taken from the root of the
+image, with or without a leading "/"; symlinks are never followed.
+
+A mount answers the same for its files: the extended attribute
+user.aufsmount.layer holds the id of the layer that provides a path
+(getfattr -n user.aufsmount.layer FILE).
+
+If PATH is not in the view, the layers that have it are still listed,
+and the exit status is 1.
+
+Examples:
+   aufsmount which user/app:v1 /etc/motd
+   aufsmount which --no-trunc --json my-container etc/hosts`,
+		Flags:  []cli.Flag{rootFlag(), jsonFlag(), noTruncFlag()},
+		Action: e.whichAction,
+	}
+}
+
+// providerJSON is one layer in which --json.
+type providerJSON struct {
+	ID     string `json:"id"`
+	Dir    string `json:"dir"`
+	Status string `json:"status"`           // provides, merged or hidden
+	Reason string `json:"reason,omitempty"` // for hidden: whited out, under opaque directory, shadowed
+	By     string `json:"by,omitempty"`     // for hidden: the id of the layer that hides it
+	At     string `json:"at,omitempty"`     // for hidden: the path the rule applies to (PATH or a parent)
+}
+
+func (e *env) whichAction(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return usageErrorf("which: expected REF PATH, got %d arguments (see aufsmount which --help)", c.NArg())
+	}
+	ref, path := c.Args().Get(0), c.Args().Get(1)
+	s, err := layerstore.Open(c.String("root"))
+	if err != nil {
+		return err
+	}
+	t, err := s.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	v, err := openTargetView(t)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	ps, err := v.Which(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return fmt.Errorf("%s: %s: no layer has it", ref, quotePath(path))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", ref, err)
+	}
+	layers := v.Layers()
+	if c.Bool("json") {
+		out := make([]providerJSON, 0, len(ps))
+		for _, p := range ps {
+			j := providerJSON{ID: p.LayerID, Dir: p.Dir, Status: status(p)}
+			if p.Hidden() {
+				j.Reason, j.By, j.At = p.Reason.String(), layers[p.By].ID, p.At
+			}
+			out = append(out, j)
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		id := func(s string) string { return s }
+		if !c.Bool("no-trunc") {
+			id = shortID
+		}
+		tw := newTable(e.stdout)
+		fmt.Fprintln(tw, "LAYER ID\tDIR\tSTATUS")
+		for _, p := range ps {
+			st := status(p)
+			if p.Hidden() {
+				st = fmt.Sprintf("hidden: %s", hiddenWhy(p, id(layers[p.By].ID)))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", id(p.LayerID), p.Dir, st)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if ps[0].Hidden() {
+		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, quotePath(path), len(ps), plural(len(ps), "layer", "layers"))
+	}
+	return nil
+}
+
+func status(p fs.Provider) string {
+	switch p.Reason {
+	case fs.Shown:
+		return "provides"
+	case fs.Merged:
+		return "merged"
+	}
+	return "hidden"
+}
+
+// hiddenWhy says why a layer's entry does not show, naming the layer at
+// fault by.
+func hiddenWhy(p fs.Provider, by string) string {
+	at := quotePath(p.At)
+	switch p.Reason {
+	case fs.WhitedOut:
+		return fmt.Sprintf("%s whited out by %s", at, by)
+	case fs.UnderOpaque:
+		return fmt.Sprintf("under %s, made opaque by %s", at, by)
+	case fs.Shadowed:
+		return fmt.Sprintf("shadowed at %s by %s", at, by)
+	}
+	return p.Reason.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
