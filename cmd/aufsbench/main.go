@@ -27,6 +27,7 @@ var metrics = []metric{
 	{"read_small", "read-small: grep -r of every file < 1 MiB", "s"},
 	{"read_big", "read-big: dd of the big file, first read", "s"},
 	{"diff", "diff: diff -r of two mounted images", "s"},
+	{"layer_diff", "aufsmount diff (layer-aware) of the two", "s"},
 	{"rss_per_entry", "memory: peak RSS per entry walked", "B"},
 }
 
@@ -194,6 +195,12 @@ func measure(s system, bs *benchStore, mntA, mntB string) (map[string]float64, i
 	figs["diff"] = d.Seconds()
 	if err := s.unmount(mntB); err != nil {
 		return nil, 0, err
+	}
+	if s.name == "aufsmount" {
+		if d, _, err = timed(fmt.Sprintf("%q --root %q diff bench:a bench:b > /dev/null", s.bin, bs.Root)); err != nil {
+			return nil, 0, err
+		}
+		figs["layer_diff"] = d.Seconds()
 	}
 	if err := s.unmount(mntA); err != nil {
 		return nil, 0, err

@@ -16,6 +16,7 @@ import (
 // system is one way of mounting an image of the store.
 type system struct {
 	name    string
+	bin     string // aufsmount's binary
 	mount   func(image, mnt string) error // image: "a" or "b"
 	unmount func(mnt string) error
 }
@@ -43,6 +44,7 @@ func fuseOverlayfs(lowers map[string]string) system {
 func aufsmount(bin, root string) system {
 	return system{
 		name:    "aufsmount",
+		bin:     bin,
 		mount:   func(image, mnt string) error { return runQuiet(bin, "--root", root, "bench:"+image, mnt) },
 		unmount: func(mnt string) error { return runQuiet(bin, "umount", mnt) },
 	}
