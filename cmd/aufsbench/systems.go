@@ -16,7 +16,7 @@ import (
 // system is one way of mounting an image of the store.
 type system struct {
 	name    string
-	bin     string // aufsmount's binary
+	bin     string                        // aufsmount's binary
 	mount   func(image, mnt string) error // image: "a" or "b"
 	unmount func(mnt string) error
 }
