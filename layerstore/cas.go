@@ -91,7 +91,7 @@ func (s *Store) casPath(elem ...string) string {
 // loadCAS reads every image config of imagedb/content/sha256.
 func (s *Store) loadCAS() error {
 	dir := s.casPath("imagedb", "content", "sha256")
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ type containerRec struct {
 // container of another storage driver is not ours and is skipped.
 func (s *Store) loadContainers() error {
 	dir := filepath.Join(s.root, "containers")
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}

@@ -91,7 +91,9 @@ func TestCorruptGraph(t *testing.T) {
 			}},
 		{name: "parent missing", ref: "busybox", file: "graph/" + hexOf("bb-top") + "/json", msg: "is not in the store", problem: true,
 			break_: func(f fixture) { g.remove("graph/" + f.bbBase) }},
-		{name: "parent cycle in graph json", ref: "busybox", file: "/json", msg: "loops back", problem: true,
+		// In a loop, the link blamed is the one that comes back to the image named.
+		{name: "parent cycle in graph json", ref: "busybox", msg: "loops back to " + hexOf("bb-top"), problem: true,
+			fileOf: func(f fixture) string { return "graph/" + f.bbBase + "/json" },
 			break_: func(f fixture) {
 				g.write("graph/"+f.bbBase+"/json", `{"id":"`+f.bbBase+`","parent":"`+f.bbTop+`"}`)
 			}},
@@ -99,7 +101,8 @@ func TestCorruptGraph(t *testing.T) {
 			break_: func(f fixture) {
 				g.write("graph/"+f.bbTop+"/json", `{"id":"`+f.bbTop+`","parent":"`+f.bbTop+`"}`)
 			}},
-		{name: "parent file cycle", ref: "busybox", file: "", msg: "loops back", problem: true,
+		{name: "parent file cycle", ref: "busybox", msg: "loops back to " + hexOf("bb-top"), problem: true,
+			fileOf: func(f fixture) string { return "graph/" + f.bbBase + "/parent" },
 			break_: func(f fixture) { g.write("graph/"+f.bbBase+"/parent", f.bbTop+"\n") }},
 		{name: "parent file not hex", ref: "busybox", file: "/parent", msg: "not a 64-hex id", problem: true,
 			break_: func(f fixture) { g.write("graph/"+f.bbTop+"/parent", "../x") }},

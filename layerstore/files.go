@@ -6,8 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -24,7 +26,7 @@ const (
 // Its errors do not repeat p: callers wrap them in a *CorruptError naming
 // p.
 func readFile(p string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := openNoatime(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, errors.New("is a symlink, not a file")
@@ -47,6 +49,37 @@ func readFile(p string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return data, nil
+}
+
+// noatimeRefused is set once the kernel refuses O_NOATIME (we neither own
+// the store's files nor have CAP_FOWNER); reads then go without it.
+var noatimeRefused atomic.Bool
+
+// openNoatime opens p without updating its access time where the kernel
+// allows: a store is evidence, and reading it must leave its atimes be.
+func openNoatime(p string, flags int) (*os.File, error) {
+	flags |= syscall.O_CLOEXEC
+	if !noatimeRefused.Load() {
+		f, err := os.OpenFile(p, flags|syscall.O_NOATIME, 0)
+		if !errors.Is(err, syscall.EPERM) {
+			return f, err
+		}
+		noatimeRefused.Store(true)
+	}
+	return os.OpenFile(p, flags, 0)
+}
+
+// readDir lists a directory of the store, sorted by name, as os.ReadDir
+// does, but without touching the directory's atime.
+func readDir(dir string) ([]os.DirEntry, error) {
+	f, err := openNoatime(dir, os.O_RDONLY|syscall.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	return ents, err
 }
 
 // bare drops the path from an *fs.PathError, for errors that will be

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -94,7 +93,7 @@ func (s *Store) graphPath(id, file string) string {
 // image, tagged or not.
 func (s *Store) loadGraph() error {
 	dir := filepath.Join(s.root, "graph")
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}
@@ -168,6 +167,7 @@ func (s *Store) graphDepths() {
 		onPath := map[string]int{}
 		var fail *CorruptError
 		culprits := 0 // path[len(path)-culprits:] are at fault themselves
+		loop := false // the culprits are a loop
 		below := 0    // layers under the last image of path
 		for cur := id; ; {
 			r := s.images[cur]
@@ -185,6 +185,7 @@ func (s *Store) graphDepths() {
 				last := path[len(path)-1]
 				fail = &CorruptError{File: last.parentFile, Err: fmt.Errorf("parent chain loops back to %s", cur)}
 				culprits = len(path) - i
+				loop = true
 				break
 			}
 			if r.Layers > 0 {
@@ -206,9 +207,20 @@ func (s *Store) graphDepths() {
 				continue
 			}
 			delete(s.images, r.ID)
-			if i >= len(path)-culprits {
+			switch {
+			case loop && i >= len(path)-culprits:
+				// Seen from an image of the loop, the fault is the link
+				// that comes back to it: its predecessor's parent, which
+				// for the image the walk entered by is fail itself. The
+				// walk's start depends only on the order of the ids.
+				pred := path[len(path)-1]
+				if i > len(path)-culprits {
+					pred = path[i-1]
+				}
+				s.brokenImages[r.ID] = &CorruptError{File: pred.parentFile, Err: fmt.Errorf("parent chain loops back to %s", r.ID)}
+			case i >= len(path)-culprits:
 				s.brokenImages[r.ID] = fail
-			} else {
+			default:
 				s.brokenImages[r.ID] = &CorruptError{File: fail.File, Err: fmt.Errorf("%w (in the chain of image %s)", fail.Err, shortID(r.ID))}
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // layer metadata that cannot be read is left blank rather than failing.
 func (s *Store) Layers() ([]Layer, error) {
 	dir := filepath.Join(s.root, "aufs", "diff")
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -61,7 +60,7 @@ func (s *Store) layerMeta() map[string]Layer {
 		}
 	}
 	dir := s.casPath("layerdb", "sha256")
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if err != nil {
 		return known
 	}

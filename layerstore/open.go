@@ -92,7 +92,7 @@ func Open(root string) (*Store, error) {
 // otherDrivers names the storage drivers a 1.10+ root was used with, to
 // explain why it is not an aufs store.
 func otherDrivers(root string) string {
-	entries, err := os.ReadDir(filepath.Join(root, "image"))
+	entries, err := readDir(filepath.Join(root, "image"))
 	if err != nil {
 		return ""
 	}

@@ -1,0 +1,501 @@
+// Command aufsdemo shows aufsmount at work, as a terminal session, on a
+// sample Docker store it writes itself with the storetest builder: a
+// debian:jessie-like base, app:v1 and app:v2 built on it, and a stopped
+// container of app:v1, in the 1.10+ layout, then the same store in the
+// pre-1.10 layout. It lists the store, mounts the images and the
+// container, looks inside, diffs the two images, and unmounts everything,
+// also when it fails or is interrupted. It needs root (the store has
+// device nodes and files of other owners) and /dev/fuse.
+//
+// make demo runs it from the repository root after building bin/aufsmount.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+)
+
+const module = "github.com/aufsmount/aufsmount"
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "aufsdemo: run me as root: the sample store has device nodes and files of other owners, and the mounts need /dev/fuse")
+		return 1
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		fmt.Fprintln(os.Stderr, "aufsdemo: /dev/fuse is missing: load the fuse module (modprobe fuse), or in a container pass --device /dev/fuse")
+		return 1
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aufsdemo:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "aufsdemo-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aufsdemo:", err)
+		return 1
+	}
+	s := &session{bin: filepath.Join(repo, "bin", "aufsmount"), dir: dir, out: os.Stdout}
+
+	// Signals: wait for the command under way (children are in their own
+	// process group, so a Ctrl-C reaches only us), then clean up.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-sigs
+		fmt.Fprintf(os.Stderr, "\naufsdemo: %v: unmounting and cleaning up\n", sig)
+		s.stopping.Store(true)
+		s.cmdMu.Lock()
+		s.cleanup()
+		os.Exit(1)
+	}()
+
+	err = s.demo(repo)
+	s.cmdMu.Lock() // a signal arriving now must not clean up twice at once
+	if cerr := s.cleanup(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aufsdemo:", err)
+		return 1
+	}
+	return 0
+}
+
+// repoRoot finds the checkout from the working directory: make runs us
+// from its root, but any directory inside it will do.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+module)) {
+			return d, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", fmt.Errorf("%s is not inside the aufsmount checkout (no go.mod of %s above it)", dir, module)
+		}
+	}
+}
+
+// session runs the commands of the demo in dir and keeps track of what
+// to undo.
+type session struct {
+	bin string // the aufsmount binary
+	dir string // the temporary directory: the stores and the mount points
+	out io.Writer
+
+	cmdMu    sync.Mutex  // held while a command runs and while cleaning up
+	stopping atomic.Bool // a signal came: run no more steps
+	err      error       // the first step that failed
+
+	mu      sync.Mutex
+	mounts  []string // mount points that may be mounted, absolute
+	cleaned bool
+}
+
+// sampleStore is the demo's store: a base image, two versions of an
+// application built on it, and a stopped container of the first.
+func sampleStore() (s *st.Store, v1, v2 *st.Image) {
+	t0 := time.Date(2016, 4, 21, 10, 42, 7, 0, time.UTC)
+	base := st.NewLayer("#(nop) ADD file:4f7b8d7e1c in /",
+		st.F("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 8 (jessie)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"8\"\nID=debian\n"),
+		st.F("etc/motd", "The programs included with the Debian GNU/Linux system are free software.\n"),
+		st.F("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n"),
+		st.Big("bin/busybox", 18<<10).WithMode(0755),
+		st.H("bin/sh", "bin/busybox"),
+		st.H("bin/ls", "bin/busybox"),
+		st.F("bin/ping", "\x7fELF ping").WithMode(04755).WithXattr("security.capability", capNetRaw()),
+		st.L("usr/bin/vi", "/bin/busybox"),
+		st.Mknod("dev/null", st.CharDev, 1, 3).WithMode(0666),
+		st.D("tmp").WithMode(01777),
+		st.Big("var/cache/apt/pkgcache.bin", 12<<10),
+		st.Big("var/cache/apt/srcpkgcache.bin", 9<<10),
+	)
+	base.Created = t0
+	cmd := &st.Layer{CreatedBy: `#(nop) CMD ["/bin/sh"]`, Empty: true, Created: t0.Add(time.Minute)}
+	app := st.NewLayer("apt-get update && apt-get install -y python && rm /etc/motd",
+		st.WH("etc/motd"),
+		st.OPQ("var/cache/apt"),
+		st.F("var/cache/apt/archives/lock", ""),
+		st.D("opt/app").WithOwner(33, 33),
+		st.F("opt/app/app.py", "print('hello from app')\n").WithOwner(33, 33),
+		st.F("opt/app/config.yml", "listen: :8080\nworkers: 2\n").WithOwner(33, 33).WithXattr("user.origin", "build 41"),
+		st.F("opt/app/run.sh", "#!/bin/sh\nexec python /opt/app/app.py\n").WithMode(0755).WithOwner(33, 33),
+	)
+	app.Created = t0.Add(24 * time.Hour)
+	v2Layer := st.NewLayer("COPY config.yml VERSION /opt/app/ && rm /opt/app/run.sh",
+		st.F("opt/app/config.yml", "listen: :8080\nworkers: 8\n").WithOwner(33, 33).WithXattr("user.origin", "build 57"),
+		st.F("opt/app/VERSION", "2\n"),
+		st.WH("opt/app/run.sh"),
+	)
+	v2Layer.Created = t0.Add(48 * time.Hour)
+
+	jessie := &st.Image{Names: []string{"debian:jessie"}, Layers: []*st.Layer{base, cmd}}
+	v1 = &st.Image{Names: []string{"app:v1"}, Layers: []*st.Layer{base, cmd, app}}
+	v2 = &st.Image{Names: []string{"app:v2", "app:latest"}, Layers: []*st.Layer{base, cmd, app, v2Layer}}
+	web := &st.Container{
+		Name:  "web",
+		Image: v1,
+		RW: st.NewLayer("",
+			st.F("var/log/app.log", "2016-04-23 09:12:01 started\n2016-04-23 09:12:01 serving on :8080\n"),
+			st.F("tmp/session-1", "user=alice\n").WithMode(0600),
+		),
+		Created: t0.Add(49 * time.Hour),
+	}
+	return &st.Store{Images: []*st.Image{jessie, v1, v2}, Containers: []*st.Container{web}}, v1, v2
+}
+
+// capNetRaw is a vfs_cap_data (revision 2) granting cap_net_raw, as
+// Debian's ping has.
+func capNetRaw() string {
+	b := make([]byte, 20)
+	b[3] = 0x02   // VFS_CAP_REVISION_2, little endian
+	b[5] = 1 << 5 // permitted: bit 13, cap_net_raw
+	return string(b)
+}
+
+func (s *session) demo(repo string) error {
+	if _, err := os.Stat(s.bin); err != nil {
+		fmt.Fprintln(s.out, "# bin/aufsmount is missing: building it")
+		build := exec.Command("go", "build", "-o", s.bin, "./cmd/aufsmount")
+		build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building %s: %w", s.bin, err)
+		}
+	}
+
+	store, v1, _ := sampleStore()
+	b, err := store.Write(filepath.Join(s.dir, "docker"), layerstore.LayoutCAS)
+	if err != nil {
+		return fmt.Errorf("writing the sample store: %w", err)
+	}
+	s.comment("A Docker store (aufs driver, 1.10+ layout) written by the storetest builder:\n" +
+		"debian:jessie, app:v1 and app:v2 built on it, and a stopped container of app:v1.")
+	fmt.Fprintf(s.out, "$ cd %s\n", s.dir)
+	s.sh(0, "aufsmount", "--root", "docker", "images")
+	s.sh(0, "aufsmount", "--root", "docker", "containers")
+	s.sh(0, "aufsmount", "--root", "docker", "layers", "app:v1")
+	s.mkdirs("v1", "v2", "web", "v1-old")
+	s.mount("docker", "app:v1", "v1")
+	s.mount("docker", "app:v2", "v2")
+
+	s.comment("The view is the image: app:v1 removed /etc/motd and replaced /var/cache/apt.")
+	s.sh(0, "ls", "-la", "v1/etc", "v1/var/cache/apt")
+	s.sh(0, "ls", "-la", "v1/opt/app")
+	s.sh(0, "cat", "v1/opt/app/config.yml")
+	s.comment("Hard links, symlinks, devices and setuid bits are as the layer has them.")
+	s.sh(0, "ls", "-li", "v1/bin", "v1/usr/bin/vi", "v1/dev/null")
+	s.showXattrs(map[string]string{
+		"v1/bin/ping":           filepath.Base(b.LayerDir(v1, 0)),
+		"v1/opt/app/config.yml": filepath.Base(b.LayerDir(v1, 2)),
+	}, "v1/bin/ping", "v1/opt/app/config.yml", "v1/etc")
+
+	s.comment("What changed from app:v1 to app:v2 (diff exits 1: they differ):")
+	s.sh(1, "diff", "-r", "--no-dereference", "v1", "v2")
+
+	s.comment("A container: its writable layer over its init layer over app:v1.")
+	s.mount("docker", "web", "web")
+	s.sh(0, "cat", "web/var/log/app.log")
+	s.sh(1, "diff", "-r", "--no-dereference", "v1", "web")
+
+	s.comment("The same store in the pre-1.10 layout gives the same tree: diff says nothing.\n" +
+		"(-x dev: GNU diff calls two device nodes different when their ctimes differ,\n" +
+		"and the two stores were not written in the same second.)")
+	s.step(func() error {
+		old, _, _ := sampleStore()
+		if _, err := old.Write(filepath.Join(s.dir, "docker-1.9"), layerstore.LayoutGraph); err != nil {
+			return fmt.Errorf("writing the pre-1.10 sample store: %w", err)
+		}
+		return nil
+	})
+	s.sh(0, "aufsmount", "--root", "docker-1.9", "images")
+	s.mount("docker-1.9", "app:v1", "v1-old")
+	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v1", "v1-old")
+
+	s.comment("Done: unmount everything.")
+	for _, m := range []string{"v1", "v2", "web", "v1-old"} {
+		s.sh(0, "aufsmount", "umount", m)
+	}
+	s.step(s.checkUnmounted)
+	return s.err
+}
+
+// step runs f unless an earlier step failed or a signal came, holding
+// cmdMu so that the signal handler waits for it; the first error sticks.
+func (s *session) step(f func() error) {
+	s.cmdMu.Lock()
+	defer s.cmdMu.Unlock()
+	if s.err != nil {
+		return
+	}
+	if s.stopping.Load() {
+		s.err = errors.New("interrupted")
+		return
+	}
+	s.err = f()
+}
+
+// comment prints text as shell comments, after a blank line.
+func (s *session) comment(text string) {
+	s.step(func() error {
+		fmt.Fprintf(s.out, "\n# %s\n", strings.ReplaceAll(text, "\n", "\n# "))
+		return nil
+	})
+}
+
+// prompt prints a command line as a shell user would type it.
+func (s *session) prompt(args ...string) {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	fmt.Fprintf(s.out, "$ %s\n", strings.Join(quoted, " "))
+}
+
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+}
+
+// sh runs a command in the session's directory, printing it first, and
+// fails unless it exits with want. "aufsmount" is the built binary.
+func (s *session) sh(want int, name string, args ...string) {
+	s.step(func() error { return s.command(want, name, args...) })
+}
+
+func (s *session) command(want int, name string, args ...string) error {
+	s.prompt(append([]string{name}, args...)...)
+	path := name
+	if name == "aufsmount" {
+		path = s.bin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.dir, s.out, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err := cmd.Run()
+	code := -1
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	if code != want {
+		return fmt.Errorf("%s %s: exit status %d, expected %d (%v)", name, strings.Join(args, " "), code, want, err)
+	}
+	return nil
+}
+
+func (s *session) mkdirs(names ...string) {
+	s.step(func() error { return s.mkdirsNow(names...) })
+}
+
+func (s *session) mkdirsNow(names ...string) error {
+	s.prompt(append([]string{"mkdir"}, names...)...)
+	for _, n := range names {
+		if err := os.Mkdir(filepath.Join(s.dir, n), 0755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mount mounts ref of the store in the background, as a user would, and
+// remembers the mount point for the cleanup before trying.
+func (s *session) mount(store, ref, at string) {
+	s.step(func() error { return s.mountNow(store, ref, at) })
+}
+
+func (s *session) mountNow(store, ref, at string) error {
+	mnt := filepath.Join(s.dir, at)
+	s.mu.Lock()
+	s.mounts = append(s.mounts, mnt)
+	s.mu.Unlock()
+	if err := s.command(0, "aufsmount", "--root", store, ref, at); err != nil {
+		return err
+	}
+	if !isMounted(mnt) {
+		return fmt.Errorf("aufsmount %s %s: exit status 0, but nothing is mounted on %s", ref, at, mnt)
+	}
+	return nil
+}
+
+// showXattrs prints the extended attributes of paths, read through the
+// mount (no getfattr needed), and the layer each comes from, checking
+// the layers of those given in layerOf.
+func (s *session) showXattrs(layerOf map[string]string, paths ...string) {
+	s.step(func() error { return s.showXattrsNow(layerOf, paths...) })
+}
+
+func (s *session) showXattrsNow(layerOf map[string]string, paths ...string) error {
+	fmt.Fprintln(s.out, "\n# Extended attributes, read through the mount with llistxattr and lgetxattr;")
+	fmt.Fprintln(s.out, "# user.aufsmount.layer (not listed) names the layer a path comes from:")
+	for _, p := range paths {
+		full := filepath.Join(s.dir, p)
+		names, err := listXattrs(full)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "%s:\n", p)
+		for _, n := range append(names, "user.aufsmount.layer") {
+			val, err := getXattr(full, n)
+			if err != nil {
+				return fmt.Errorf("getxattr %s %s: %w", p, n, err)
+			}
+			shown := showValue(val)
+			if n == "user.aufsmount.layer" {
+				if want, ok := layerOf[p]; ok && string(val) != want {
+					return fmt.Errorf("%s: user.aufsmount.layer is %q, but the builder put it in layer %s", p, val, want)
+				}
+				shown = string(val)
+				if len(shown) > 12 {
+					shown = shown[:12] // as aufsmount layers shows it
+				}
+			}
+			fmt.Fprintf(s.out, "    %s=%s\n", n, shown)
+		}
+	}
+	return nil
+}
+
+func listXattrs(p string) ([]string, error) {
+	sz, err := unix.Llistxattr(p, nil)
+	if err != nil || sz == 0 {
+		return nil, err
+	}
+	buf := make([]byte, sz)
+	sz, err = unix.Llistxattr(p, buf)
+	if err != nil {
+		return nil, fmt.Errorf("listxattr %s: %w", p, err)
+	}
+	return strings.Split(strings.TrimRight(string(buf[:sz]), "\x00"), "\x00"), nil
+}
+
+func getXattr(p, name string) ([]byte, error) {
+	sz, err := unix.Lgetxattr(p, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, sz)
+	sz, err = unix.Lgetxattr(p, name, buf)
+	return buf[:sz], err
+}
+
+// showValue prints a value as getfattr does: quoted text, or hex.
+func showValue(v []byte) string {
+	for _, c := range v {
+		if c < 0x20 || c > 0x7e {
+			return fmt.Sprintf("0x%x", v)
+		}
+	}
+	return strconv.Quote(string(v))
+}
+
+// checkUnmounted makes sure the umount commands left nothing mounted.
+func (s *session) checkUnmounted() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.mounts {
+		if isMounted(m) {
+			return fmt.Errorf("%s is still mounted after aufsmount umount", m)
+		}
+	}
+	return nil
+}
+
+// cleanup unmounts whatever is still mounted (aufsmount umount, then a
+// lazy detach) and removes the temporary directory, unless something
+// could not be unmounted: removing through a mount is never tried.
+func (s *session) cleanup() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cleaned {
+		return nil
+	}
+	s.cleaned = true
+	var errs []error
+	for i := len(s.mounts) - 1; i >= 0; i-- {
+		m := s.mounts[i]
+		if !isMounted(m) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, s.bin, "umount", m).CombinedOutput()
+		cancel()
+		if err == nil && !isMounted(m) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "aufsdemo: aufsmount umount %s: %v %s; detaching it\n", m, err, bytes.TrimSpace(out))
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && isMounted(m) {
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", m, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w; left %s in place", errors.Join(errs...), s.dir)
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("removing %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// isMounted tells whether p is a mount point, from /proc/self/mountinfo.
+func isMounted(p string) bool {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && unescapeOctal(fields[4]) == p {
+			return true
+		}
+	}
+	return false
+}
+
+// unescapeOctal undoes the \ooo escapes of /proc/self/mountinfo.
+func unescapeOctal(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
