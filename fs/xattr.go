@@ -12,7 +12,9 @@ import (
 // LayerXattr names the extended attribute that tells which layer provides
 // a path (the topmost one for a merged directory). getxattr answers it;
 // listxattr does not list it, so tools that copy xattrs see only the
-// image's own.
+// image's own. The kernel itself refuses user.* attributes on symlinks,
+// devices, fifos and sockets (ENODATA, without asking us): for those,
+// aufsmount which answers instead.
 const LayerXattr = "user.aufsmount.layer"
 
 // xattrPath returns a path naming the entry itself that the l*xattr calls
