@@ -220,7 +220,7 @@ func (v *View) Open(p string) (*os.File, error) {
 	}
 	// The file must be the one the index saw (as fileNode.Open checks).
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || inoOf(l.num, st.Ino) != e.attr.Ino {
+	if err := unix.Fstat(fd, &st); err != nil || !sameFile(l, &st, &e.attr) {
 		unix.Close(fd)
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: fmt.Errorf("layer %s changed since it was read", l.dir)}
 	}
