@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -104,22 +103,7 @@ func xattrs(path string) (string, error) {
 // walk describes every entry under root, keyed by slash path ("" is root).
 func walk(t testing.TB, root string) map[string]info {
 	t.Helper()
-	out := map[string]info{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if rel == "." {
-			rel = ""
-		}
-		in, err := describe(p)
-		if err != nil {
-			return err
-		}
-		out[rel] = in
-		return nil
-	})
+	out, err := walkTree(root)
 	if err != nil {
 		t.Fatalf("walking %s: %v", root, err)
 	}
