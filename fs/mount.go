@@ -45,17 +45,27 @@ func (u *union) close() {
 	}
 }
 
-// root makes the root directory: the top layer's root, merged with every
-// layer below.
-func (u *union) root() (*dirNode, error) {
+// rootEntry describes the union's root: the top layer's root directory,
+// merged with every layer below.
+func (u *union) rootEntry() (*entry, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
-	e := &entry{name: "", layer: 0}
+	e := &entry{}
 	fillAttr(u.layers[0], &st, &e.attr)
 	for i := 1; i < len(u.layers); i++ {
 		e.lowers = append(e.lowers, int32(i))
+	}
+	return e, nil
+}
+
+// root makes the root directory: the top layer's root, merged with every
+// layer below.
+func (u *union) root() (*dirNode, error) {
+	e, err := u.rootEntry()
+	if err != nil {
+		return nil, err
 	}
 	// An unreadable top layer fails the mount, not the first ls; nothing
 	// more is read now, so mounting costs the same for any image size.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 )
 
 // TreeEntry is one view of a multi-image mount (MountTree).
@@ -216,15 +215,10 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 			u.layers = append(u.layers, opened[l.Dir])
 		}
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
+	ent, err := u.rootEntry()
+	if err != nil {
+		return nil, err
 	}
-	ent := &entry{}
-	fillAttr(u.layers[0], &st, &ent.attr)
 	ent.attr.Ino = ino
-	for i := 1; i < len(u.layers); i++ {
-		ent.lowers = append(ent.lowers, int32(i))
-	}
 	return &dirNode{node: node{u: u, ent: ent}}, nil
 }

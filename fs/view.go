@@ -61,19 +61,12 @@ func OpenView(layers []Layer) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The root is the top layer's root directory, merged with every layer
-	// below (as union.root makes it for a mount).
-	var st unix.Stat_t
-	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
+	root, err := u.rootEntry()
+	if err != nil {
 		u.close()
-		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
+		return nil, err
 	}
-	v := &View{u: u, dirs: map[string][]entry{}}
-	fillAttr(u.layers[0], &st, &v.root.attr)
-	for i := 1; i < len(u.layers); i++ {
-		v.root.lowers = append(v.root.lowers, int32(i))
-	}
-	return v, nil
+	return &View{u: u, dirs: map[string][]entry{}, root: *root}, nil
 }
 
 // Close releases the layers.
