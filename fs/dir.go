@@ -134,5 +134,9 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if ch := h.d.GetChild(name); ch != nil {
 		return ch, 0
 	}
-	return newChild(ctx, h.d, e), 0
+	ch := newChild(ctx, h.d, e)
+	if sub, ok := ch.Operations().(*dirNode); ok {
+		h.d.u.pf.add(h.d, sub)
+	}
+	return ch, 0
 }

@@ -27,7 +27,7 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 	if len(layers) >= 1<<(64-inoBits) {
 		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(layers), 1<<(64-inoBits)-1)
 	}
-	u := &union{log: logger}
+	u := &union{log: logger, pf: newPrefetcher()}
 	for i, ly := range layers {
 		l, err := openLayer(ly.ID, ly.Dir, uint64(len(layers)-i))
 		if err != nil {
@@ -139,8 +139,12 @@ func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, 
 		NullPermissions: true, // mode 0000 (say /etc/shadow) must show as 0000
 		Logger:          logger,
 	}
-	server, err := fs.Mount(mountpoint, root, opts)
+	server, err := fuse.NewServer(newNoDirOpen(fs.NewNodeFS(root, opts)), mountpoint, &opts.MountOptions)
 	if err != nil {
+		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
+	}
+	go server.Serve()
+	if err := server.WaitMount(); err != nil {
 		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
 	}
 	return server, nil

@@ -48,6 +48,7 @@ type tree struct {
 	root   *staticDir
 	layers []*layer
 	log    *log.Logger
+	pf     *prefetcher // one for every view
 }
 
 func (t *tree) close() {
@@ -131,7 +132,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	if len(dirs)+len(rawDirs) >= 1<<(64-inoBits) {
 		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(dirs)+len(rawDirs), 1<<(64-inoBits)-1)
 	}
-	t := &tree{log: logger}
+	t := &tree{log: logger, pf: newPrefetcher()}
 	opened := map[string]*layer{}
 	rawOpened := map[string]*layer{}
 	num := uint64(0)
@@ -207,7 +208,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 // tree's own: two views may have the same top layer, and the kernel
 // allows a directory only one place.
 func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64) (*dirNode, error) {
-	u := &union{raw: e.Raw, log: t.log}
+	u := &union{raw: e.Raw, log: t.log, pf: t.pf}
 	for _, l := range e.Layers {
 		if e.Raw {
 			u.layers = append(u.layers, rawOpened[l.Dir])

@@ -15,6 +15,7 @@ type union struct {
 	layers []*layer
 	raw    bool // one layer as stored, whiteouts and all (MountTree's layers/)
 	log    *log.Logger
+	pf     *prefetcher // nil: no indexing ahead
 }
 
 // entry is one visible name of a merged directory, with everything
@@ -78,7 +79,7 @@ func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, 
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
 	defer unix.Close(fd)
-	ents, err := readDirents(fd, buf)
+	ents, err := l.readDirents(fd, buf)
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
 	}

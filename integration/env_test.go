@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "aufsmount")
-	build := exec.Command("go", "build", "-o", binary, "github.com/aufsmount/aufsmount/cmd/aufsmount")
+	// Built as the Makefile builds it: static, without the man-page generator.
+	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", binary, "github.com/aufsmount/aufsmount/cmd/aufsmount")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building aufsmount:", err)

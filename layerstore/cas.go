@@ -186,11 +186,18 @@ func (s *Store) casChain(img *imageRec) ([]Layer, error) {
 	layers := make([]Layer, 0, n)
 	visited := make(map[string]bool, n)
 	cacheIDs := make(map[string]bool, n)
+	// Read every entry first, at once; check them top down after, so the
+	// error reported is the same as reading one by one would find.
+	entries := make([]layerdbEntry, n)
+	errs := make([]*CorruptError, n)
+	forEach(n, func(i int) {
+		entries[i], errs[i] = s.readLayerdb(strings.TrimPrefix(img.chainIDs[i], sha256Prefix))
+	})
 	for i := n - 1; i >= 0; i-- {
 		chain := img.chainIDs[i]
 		chainHex := strings.TrimPrefix(chain, sha256Prefix)
 		visited[chain] = true
-		e, cerr := s.readLayerdb(chainHex)
+		e, cerr := entries[i], errs[i]
 		if cerr != nil {
 			return nil, cerr
 		}

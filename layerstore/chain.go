@@ -57,8 +57,10 @@ func (s *Store) verify(layers []Layer) error {
 	if err := compareLayers(top, listed, want); err != nil {
 		return corrupt(p, err)
 	}
-	for _, l := range layers {
-		if err := checkLayerDir(l.Dir); err != nil {
+	errs := make([]error, len(layers))
+	forEach(len(layers), func(i int) { errs[i] = checkLayerDir(layers[i].Dir) })
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -170,4 +171,29 @@ func corrupt(file string, err error) *CorruptError {
 		return ce
 	}
 	return &CorruptError{File: file, Err: err}
+}
+
+// readers is how many metadata reads run at once: a cold store's files
+// come from disk, and a chain of 60 layers read one by one waits on 300
+// of them in turn.
+const readers = 8
+
+// forEach calls f(0) ... f(n-1) on up to readers goroutines.
+func forEach(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < min(n, readers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }

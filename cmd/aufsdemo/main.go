@@ -184,7 +184,8 @@ func capNetRaw() string {
 func (s *session) demo(repo string) error {
 	if _, err := os.Stat(s.bin); err != nil {
 		fmt.Fprintln(s.out, "# bin/aufsmount is missing: building it")
-		build := exec.Command("go", "build", "-o", s.bin, "./cmd/aufsmount")
+		build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", s.bin, "./cmd/aufsmount")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("building %s: %w", s.bin, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,34 +10,69 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/aufsmount/aufsmount/fs"
 )
 
 // daemonEnv marks the background copy of aufsmount: it holds the number
 // of the file descriptor on which to report whether the mount worked.
-const daemonEnv = "AUFSMOUNT_DAEMON_FD"
+// planEnv holds the one on which the command sends what to mount.
+const (
+	daemonEnv = "AUFSMOUNT_DAEMON_FD"
+	planEnv   = "AUFSMOUNT_PLAN_FD"
+)
 
 // takeDaemonReport returns the report pipe when this process is the
 // background copy, and removes the marker so that nothing started from
 // here inherits it.
-func takeDaemonReport() *os.File {
-	v, ok := os.LookupEnv(daemonEnv)
+func takeDaemonReport() *os.File { return takeFd(daemonEnv, "report") }
+
+// takeDaemonPlan returns the pipe the mount plan comes on, if any.
+func takeDaemonPlan() *os.File { return takeFd(planEnv, "plan") }
+
+func takeFd(envName, name string) *os.File {
+	v, ok := os.LookupEnv(envName)
 	if !ok {
 		return nil
 	}
-	os.Unsetenv(daemonEnv)
+	os.Unsetenv(envName)
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
 		return nil
 	}
 	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "report")
+	return os.NewFile(uintptr(fd), name)
 }
 
+// mountPlan is a resolved mount: the command resolves the reference while
+// its background copy starts, then hands the chain over, so that the two
+// process starts overlap the reading of the store instead of adding up.
+type mountPlan struct {
+	Root   string     `json:"root"`
+	Layers []fs.Layer `json:"layers"`
+}
+
+// readPlan reads the plan the command sends; none (the pipe closed
+// empty) means the command failed and has said why.
+func readPlan(f *os.File) (*mountPlan, error) {
+	defer f.Close()
+	var p mountPlan
+	if err := json.NewDecoder(f).Decode(&p); err != nil {
+		return nil, errNoPlan
+	}
+	return &p, nil
+}
+
+// errNoPlan ends a background copy whose command gave up: that command
+// has already reported the error.
+var errNoPlan = errors.New("no mount plan from the command")
+
 // daemonize starts a copy of this process, with the same arguments, in a
-// new session with no terminal (like sshfs), waits for it to say whether
-// the mount answers, and returns that. The copy keeps serving after this
+// new session with no terminal (like sshfs), resolves what to mount while
+// the copy starts, hands it over, waits for the copy to say whether the
+// mount answers, and returns that. The copy keeps serving after this
 // process exits.
-func (e *env) daemonize(logFile string) error {
+func (e *env) daemonize(req mountRequest) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this program to start it in the background: %w", err)
@@ -46,16 +82,31 @@ func (e *env) daemonize(logFile string) error {
 		return err
 	}
 	defer r.Close()
+	extra := []*os.File{w} // fd 3
+	environ := append(os.Environ(), daemonEnv+"=3")
+	var planW *os.File
+	if !req.all {
+		planR, pw, err := os.Pipe()
+		if err != nil {
+			w.Close()
+			return err
+		}
+		defer planR.Close()
+		planW = pw
+		defer planW.Close()
+		extra = append(extra, planR) // fd 4
+		environ = append(environ, planEnv+"=4")
+	}
 	cmd := &exec.Cmd{
 		Path:       exe,
 		Args:       append([]string{"aufsmount"}, e.args...),
-		Env:        append(os.Environ(), daemonEnv+"=3"), // ExtraFiles[0] is fd 3
-		ExtraFiles: []*os.File{w},
+		Env:        environ,
+		ExtraFiles: extra,
 		// Stdin, Stdout and Stderr left nil are /dev/null.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	if logFile != "" {
-		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if req.logFile != "" {
+		f, err := os.OpenFile(req.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
 			w.Close()
 			return fmt.Errorf("opening log: %w", err)
@@ -68,6 +119,17 @@ func (e *env) daemonize(logFile string) error {
 	if err != nil {
 		return fmt.Errorf("starting the background process: %w", err)
 	}
+	if planW != nil {
+		plan, err := resolvePlan(req)
+		if err == nil {
+			err = json.NewEncoder(planW).Encode(plan)
+		}
+		planW.Close() // empty, it tells the copy to quit
+		if err != nil {
+			cmd.Wait()
+			return err
+		}
+	}
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)
 	if line == "ok" {
@@ -78,8 +140,8 @@ func (e *env) daemonize(logFile string) error {
 		return errors.New(line)
 	}
 	msg := fmt.Sprintf("the background process ended before mounting (%v)", werr)
-	if logFile != "" {
-		msg += "; see " + logFile
+	if req.logFile != "" {
+		msg += "; see " + req.logFile
 	} else {
 		msg += "; run with -f to see why"
 	}

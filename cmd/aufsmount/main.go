@@ -24,6 +24,7 @@ type env struct {
 	args           []string // the command line as given, without argv[0]: the daemon child gets it again
 	stdout, stderr io.Writer
 	report         *os.File
+	plan           *os.File // in the daemon child: where the resolved mount comes from
 	now            func() time.Time
 }
 
@@ -42,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		stdout: stdout,
 		stderr: stderr,
 		report: takeDaemonReport(),
+		plan:   takeDaemonPlan(),
 		now:    time.Now,
 	}
 	app := e.newApp()

@@ -110,7 +110,7 @@ func (e *env) mountAction(c *cli.Context) error {
 	case req.foreground:
 		return e.serve(req, nil)
 	}
-	return e.daemonize(req.logFile)
+	return e.daemonize(req)
 }
 
 // serve mounts and serves until unmounted or signalled. In the daemon
@@ -124,7 +124,7 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 	// A serving daemon holds a node for every entry the kernel knows:
 	// trade a little GC time for a smaller peak (about 10% less RSS).
 	debug.SetGCPercent(50)
-	srv, mnt, logger, err := mountView(req)
+	srv, mnt, logger, err := mountView(req, e.plan)
 	if report != nil {
 		msg := "ok"
 		if err != nil {
@@ -143,19 +143,39 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 	return waitServing(srv, mnt, sigs, logger)
 }
 
-// mountView resolves the reference, checks the mount point and mounts.
-func mountView(req mountRequest) (*fuse.Server, string, *log.Logger, error) {
+// resolvePlan opens the store and resolves the reference to its chain.
+func resolvePlan(req mountRequest) (*mountPlan, error) {
 	s, err := layerstore.Open(req.root)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Resolve(req.ref)
+	if err != nil {
+		return nil, err
+	}
+	return &mountPlan{Root: s.Root(), Layers: viewLayers(t.Layers)}, nil
+}
+
+// mountView resolves the reference (or takes the plan the command sent
+// on planFile), checks the mount point and mounts.
+func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
+	var plan *mountPlan
+	var s *layerstore.Store
+	var err error
+	switch {
+	case req.all:
+		if s, err = layerstore.Open(req.root); err == nil {
+			plan = &mountPlan{Root: s.Root()}
+		}
+	case planFile != nil:
+		plan, err = readPlan(planFile)
+	default:
+		plan, err = resolvePlan(req)
+	}
 	if err != nil {
 		return nil, "", nil, err
 	}
-	var t *layerstore.Target
-	if !req.all {
-		if t, err = s.Resolve(req.ref); err != nil {
-			return nil, "", nil, err
-		}
-	}
-	mnt, err := checkMountPoint(req.mountpoint, s.Root())
+	mnt, err := checkMountPoint(req.mountpoint, plan.Root)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -182,7 +202,7 @@ func mountView(req mountRequest) (*fuse.Server, string, *log.Logger, error) {
 		o.FsName = s.Root()
 		srv, err = fs.MountTree(mnt, storeTree(s, logger), o)
 	} else {
-		srv, err = fs.Mount(mnt, viewLayers(t.Layers), o)
+		srv, err = fs.Mount(mnt, plan.Layers, o)
 	}
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
