@@ -17,9 +17,6 @@ type layer struct {
 	dir    string
 	num    uint64 // 1-based, counted from the base: part of every inode number
 	rootFd int    // O_PATH directory fd, on a detached read-only noatime mount when possible
-	// fullReads: the layer's filesystem fills a getdents buffer whenever
-	// entries remain, so a short read is the end (see readDirents).
-	fullReads bool
 	// faulted makes a layer that went away while mounted log one line, not one per access.
 	faulted sync.Once
 }
@@ -46,22 +43,7 @@ func openLayer(id, dir string, num uint64) (*layer, error) {
 			return nil, fmt.Errorf("opening layer %s: %w", dir, err)
 		}
 	}
-	return &layer{id: id, dir: dir, num: num, rootFd: fd, fullReads: fillsDirents(fd)}, nil
-}
-
-// Filesystems whose readdir stops only when the caller's buffer is full
-// or the directory ends (ext4, xfs, btrfs, tmpfs). Others, FUSE and
-// network filesystems among them, may return less with more to come.
-var fullDirentFS = map[int64]bool{
-	0xEF53:     true, // ext2/3/4
-	0x58465342: true, // xfs
-	0x9123683E: true, // btrfs
-	0x01021994: true, // tmpfs
-}
-
-func fillsDirents(fd int) bool {
-	var st unix.Statfs_t
-	return unix.Fstatfs(fd, &st) == nil && fullDirentFS[int64(st.Type)]
+	return &layer{id: id, dir: dir, num: num, rootFd: fd}, nil
 }
 
 func detachedClone(dir string) (int, error) {
@@ -169,16 +151,10 @@ func errGone(err error) bool {
 		errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ESTALE)
 }
 
-// maxDirent is the largest linux_dirent64: 19 bytes of header, a name of
-// 255 bytes and its NUL, aligned to 8.
-const maxDirent = 280
-
-// readDirents reads every entry of an open directory of l but "." and
-// "..". The type comes from getdents; DT_UNKNOWN (some filesystems) is
-// settled with fstatat, never by following a link. Where a short read is
-// known to be the end, the extra getdents that would return 0 is saved:
-// a walk opens a directory in many layers, each read a syscall.
-func (l *layer) readDirents(fd int, buf []byte) ([]dirent, error) {
+// readDirents reads every entry of an open directory but "." and "..".
+// The type comes from getdents; DT_UNKNOWN (some filesystems) is settled
+// with fstatat, never by following a link.
+func readDirents(fd int, buf []byte) ([]dirent, error) {
 	var ents []dirent
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -213,9 +189,6 @@ func (l *layer) readDirents(fd int, buf []byte) ([]dirent, error) {
 				}
 			}
 			ents = append(ents, e)
-		}
-		if l.fullReads && n <= len(buf)-maxDirent {
-			return ents, nil
 		}
 	}
 }

@@ -79,7 +79,7 @@ func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, 
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
 	defer unix.Close(fd)
-	ents, err := l.readDirents(fd, buf)
+	ents, err := readDirents(fd, buf)
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
 	}

@@ -628,7 +628,7 @@ func (v *View) walkLayerDir(l *layer, rel string, buf []byte, fn func(string, Ch
 	if err != nil {
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
-	ents, err := l.readDirents(fd, buf)
+	ents, err := readDirents(fd, buf)
 	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
