@@ -77,19 +77,9 @@ func twoLayerTree(t *testing.T, n int) []string {
 // RELEASEDIR round trips (the kernel is told once that opendir is not
 // needed) and that a second walk is served from the kernel's cache.
 func TestDirectoryRequests(t *testing.T) {
-	requireFUSE(t)
-	layers := twoLayerTree(t, 500)
-	mnt := t.TempDir()
-	var ls []afs.Layer
-	for _, d := range layers {
-		ls = append(ls, afs.Layer{ID: filepath.Base(d), Dir: d})
-	}
 	reqs := &requestLog{}
-	srv, err := afs.Mount(mnt, ls, afs.Options{FsName: "test", DefaultPermissions: true, Debug: true, Logger: log.New(reqs, "", 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unmountServer(t, srv, mnt) })
+	mnt := mountLayersWith(t, twoLayerTree(t, 500),
+		afs.Options{FsName: "test", DefaultPermissions: true, Debug: true, Logger: log.New(reqs, "", 0)})
 	walkCount := func() int {
 		n := 0
 		if err := filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
@@ -147,13 +137,10 @@ func TestInterleavedListings(t *testing.T) {
 		if err != nil {
 			t.Fatalf("getdents: %v", err)
 		}
-		for off := 0; off < k; {
-			reclen := int(buf[off+16]) | int(buf[off+17])<<8
-			name := unix.ByteSliceToString(buf[off+19 : off+reclen])
-			if name != "." && name != ".." {
-				r.names = append(r.names, name)
+		for _, e := range parseDirents(nil, buf[:k]) {
+			if e.name != "." && e.name != ".." {
+				r.names = append(r.names, e.name)
 			}
-			off += reclen
 		}
 		return k > 0
 	}

@@ -76,13 +76,19 @@ func requireTool(t testing.TB, name string) string {
 // mountLayers mounts dirs (top first) in this process and unmounts in cleanup.
 func mountLayers(t testing.TB, dirs []string) string {
 	t.Helper()
+	return mountLayersWith(t, dirs, afs.Options{FsName: "test", DefaultPermissions: true})
+}
+
+// mountLayersWith is mountLayers with the given options.
+func mountLayersWith(t testing.TB, dirs []string, o afs.Options) string {
+	t.Helper()
 	requireFUSE(t)
 	mnt := t.TempDir()
 	var layers []afs.Layer
 	for _, d := range dirs {
 		layers = append(layers, afs.Layer{ID: filepath.Base(d), Dir: d})
 	}
-	srv, err := afs.Mount(mnt, layers, afs.Options{FsName: "test", DefaultPermissions: true})
+	srv, err := afs.Mount(mnt, layers, o)
 	if err != nil {
 		t.Fatalf("mounting %d layers: %v", len(dirs), err)
 	}

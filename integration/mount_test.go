@@ -302,18 +302,24 @@ func getdents(t testing.TB, dir string) []dirent64 {
 		if n == 0 {
 			return out
 		}
-		for off := 0; off < n; {
-			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
-			rec := buf[off:]
-			reclen := int(binenc.LittleEndian.Uint16(rec[16:]))
-			name := rec[19:reclen]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			out = append(out, dirent64{name: string(name), ino: binenc.LittleEndian.Uint64(rec), typ: rec[18]})
-			off += reclen
-		}
+		out = parseDirents(out, buf[:n])
 	}
+}
+
+// parseDirents appends the records of one getdents64 result to out.
+func parseDirents(out []dirent64, buf []byte) []dirent64 {
+	for off := 0; off < len(buf); {
+		// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+		rec := buf[off:]
+		reclen := int(binenc.LittleEndian.Uint16(rec[16:]))
+		name := rec[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		out = append(out, dirent64{name: string(name), ino: binenc.LittleEndian.Uint64(rec), typ: rec[18]})
+		off += reclen
+	}
+	return out
 }
 
 var dtypeOf = map[uint32]uint8{

@@ -182,7 +182,11 @@ func measure(s system, bs *benchStore, mntA, mntB string) (map[string]float64, i
 	if _, err := mountTimed(s, "a", mntA); err != nil {
 		return nil, 0, err
 	}
-	if err := warm(bs.bigFile()); err != nil {
+	big, err := bs.bigFile()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := warm(big); err != nil {
 		return nil, 0, err
 	}
 	if d, _, err = timed(fmt.Sprintf("dd if=%q of=/dev/null bs=1M status=none", filepath.Join(mntA, bs.BigPath))); err != nil {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,9 +15,6 @@ import (
 func warm(dirs ...string) error {
 	buf := make([]byte, 1<<20)
 	for _, dir := range dirs {
-		if dir == "" {
-			return errors.New("nothing to warm: the big file is in no layer")
-		}
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
 				return err
@@ -38,12 +35,12 @@ func warm(dirs ...string) error {
 }
 
 // bigFile is the big file in the layer that holds it.
-func (bs *benchStore) bigFile() string {
+func (bs *benchStore) bigFile() (string, error) {
 	for _, dir := range bs.ChainA {
 		p := filepath.Join(dir, bs.BigPath)
 		if _, err := os.Lstat(p); err == nil {
-			return p
+			return p, nil
 		}
 	}
-	return ""
+	return "", fmt.Errorf("%s is in no layer of image a", bs.BigPath)
 }
