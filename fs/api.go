@@ -3,13 +3,20 @@ package fs
 import (
 	"log"
 	"time"
+
+	"github.com/aufsmount/aufsmount/whiteout"
 )
 
-// Layer is one branch of the union: a directory holding one layer's files
-// with aufs whiteouts.
+// Layer is one branch of the union: a directory holding one layer's
+// files, with whiteouts and opaque directories marked in its encoding.
 type Layer struct {
-	ID  string // shown as the user.aufsmount.layer xattr; any string
-	Dir string // absolute path
+	ID       string             // shown as the user.aufsmount.layer xattr; any string
+	Dir      string             // absolute path
+	Encoding *whiteout.Encoding // how the layer marks whiteouts; nil: aufs
+	// Markers are whiteouts and opaque directories that the layer's
+	// tar-split records and its directory lost (a copy without xattrs or
+	// device nodes); nil when the directory has them all.
+	Markers *whiteout.Markers
 }
 
 // Options tune a mount.

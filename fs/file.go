@@ -2,7 +2,6 @@ package fs
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -24,21 +23,9 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND|syscall.O_CREAT) != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	l := f.layer()
-	fd, err := l.open(f.relPath(), unix.O_RDONLY)
+	fd, err := f.layer().openFile(f.relPath(), &f.ent.attr)
 	if err != nil {
-		f.u.fault(l, err)
-		return nil, 0, fs.ToErrno(err)
-	}
-	// The file must be the one the index saw: a layer changed while
-	// mounted must not show another file's bytes under these attributes.
-	// The inode number alone is not enough (ext4 hands a freed number to
-	// the next new file); a new or rewritten file has a new ctime.
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || !sameFile(l, &st, &f.ent.attr) {
-		unix.Close(fd)
-		f.u.fault(l, fmt.Errorf("%s: not the file indexed at mount", f.relPath()))
-		return nil, 0, syscall.EIO
+		return nil, 0, f.errno(err)
 	}
 	return &fileHandle{fd: fd}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
@@ -83,11 +70,4 @@ var _ = (fs.FileAllocater)((*fileHandle)(nil))
 
 func (h *fileHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
 	return syscall.EROFS
-}
-
-// sameFile tells whether st is still the file a was made from.
-func sameFile(l *layer, st *unix.Stat_t, a *fuse.Attr) bool {
-	return inoOf(l.num, st.Ino) == a.Ino && uint64(st.Size) == a.Size &&
-		uint64(st.Ctim.Sec) == a.Ctime && uint32(st.Ctim.Nsec) == a.Ctimensec &&
-		uint64(st.Mtim.Sec) == a.Mtime && uint32(st.Mtim.Nsec) == a.Mtimensec
 }

@@ -4,6 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/whiteout"
 )
 
 // fuzzNames are the names the fuzzed listings draw from: plain names, the
@@ -92,7 +96,7 @@ type refEntry struct {
 	lowers []int
 }
 
-// refMerge is the merged directory by the rules of stores.md section 4,
+// refMerge is the merged directory by the rules of docs/whiteouts.md,
 // written from the rules alone, one name at a time, top layer down:
 //
 //   - a name starting with ".wh." never shows (whiteouts, the opaque
@@ -169,9 +173,11 @@ func showListings(ls [][]dirent) string {
 	return strings.Join(layers, " | ")
 }
 
-// FuzzMergeListings checks mergeListings against refMerge on listings of
-// one directory in a few layers.
-func FuzzMergeListings(f *testing.F) {
+// FuzzMerge checks union.mergeDir, over layer directories written in
+// each encoding, against refMerge on the same listings. The first byte
+// picks the encoding (and, for fuse-overlayfs, which entries use the
+// device form); the rest are the listings.
+func FuzzMerge(f *testing.F) {
 	seeds := [][]string{
 		{"a b/ .wh"},
 		{"a", "a b"},
@@ -192,12 +198,27 @@ func FuzzMergeListings(f *testing.F) {
 		{".wh..wh.", "a/", "-", ".wh.b", "b/ a/", "a/ b"},
 	}
 	for _, s := range seeds {
-		f.Add(encodeListings(f, s...))
+		for e := range whiteout.All {
+			f.Add(append([]byte{byte(e)}, encodeListings(f, s...)...))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ls := decodeListings(data)
-		listings := showListings(ls)
-		got := mergeListings(ls)
+		if len(data) == 0 {
+			return
+		}
+		enc := whiteout.All[int(data[0])%len(whiteout.All)]
+		needDevices(t, enc)
+		form := data[0] / byte(len(whiteout.All))
+		useDevice := func(name string) bool { return (form>>(len(name)%8))&1 == 1 }
+		ls := decodeListings(data[1:])
+		for i := range ls {
+			ls[i] = canExpress(enc, ls[i], useDevice)
+		}
+		listings := enc.Name + ": " + showListings(ls)
+		got, err := mergeOnDisk(t, enc, ls, useDevice)
+		if err != nil {
+			t.Fatalf("%q: %v", listings, err)
+		}
 		want := refMerge(ls)
 		for i, m := range got {
 			if i > 0 && got[i-1].name >= m.name {
@@ -208,9 +229,14 @@ func FuzzMergeListings(f *testing.F) {
 				t.Errorf("%q: shows %q, which the rules hide", listings, m.name)
 				continue
 			}
-			if m.layer != w.layer || m.isDir != w.isDir || !slices.Equal(m.lowers, w.lowers) {
+			var lowers []int
+			for _, l := range m.lowers {
+				lowers = append(lowers, int(l))
+			}
+			isDir := m.attr.Mode&unix.S_IFMT == unix.S_IFDIR
+			if int(m.layer) != w.layer || isDir != w.isDir || !slices.Equal(lowers, w.lowers) {
 				t.Errorf("%q: %q from layer %d (dir %v, lowers %v); the rules say layer %d (dir %v, lowers %v)",
-					listings, m.name, m.layer, m.isDir, m.lowers, w.layer, w.isDir, w.lowers)
+					listings, m.name, m.layer, isDir, lowers, w.layer, w.isDir, w.lowers)
 			}
 		}
 		if len(got) != len(want) {

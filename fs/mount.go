@@ -29,7 +29,7 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 	}
 	u := &union{log: logger, pf: newPrefetcher()}
 	for i, ly := range layers {
-		l, err := openLayer(ly.ID, ly.Dir, uint64(len(layers)-i))
+		l, err := openLayer(ly, uint64(len(layers)-i))
 		if err != nil {
 			u.close()
 			return nil, err
@@ -49,7 +49,7 @@ func (u *union) close() {
 // merged with every layer below.
 func (u *union) rootEntry() (*entry, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(u.layers[0].rootFd, &st); err != nil {
+	if err := unix.Fstat(u.layers[0].Fd(), &st); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
 	e := &entry{}
@@ -69,7 +69,7 @@ func (u *union) root() (*dirNode, error) {
 	}
 	// An unreadable top layer fails the mount, not the first ls; nothing
 	// more is read now, so mounting costs the same for any image size.
-	fd, err := u.layers[0].openDir("")
+	fd, err := u.layers[0].OpenDir("")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}

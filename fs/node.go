@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"syscall"
 
@@ -36,6 +37,20 @@ func (n *node) relPath() string {
 
 // layer is the layer that shows this entry.
 func (n *node) layer() *layer { return n.u.layers[n.ent.layer] }
+
+// errno turns an error met reading the entry's layer into what the FUSE
+// call answers. A layer that went away or changed is logged once; an
+// answer about the entry itself (ENODATA, ERANGE) is passed on.
+func (n *node) errno(err error) syscall.Errno {
+	if errors.Is(err, errChanged) {
+		n.u.fault(n.layer(), err)
+		return syscall.EIO
+	}
+	if errGone(err) {
+		n.u.fault(n.layer(), err)
+	}
+	return fs.ToErrno(err)
+}
 
 var _ = (fs.NodeGetattrer)((*node)(nil))
 

@@ -112,7 +112,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	}
 	dirs := map[string]bool{}
 	rawDirs := map[string]bool{}
-	ids := map[string]string{}
+	byDir := map[string]Layer{}
 	for _, e := range entries {
 		if len(e.Layers) == 0 {
 			return nil, fmt.Errorf("%s: no layers", e.Path)
@@ -121,7 +121,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 			return nil, fmt.Errorf("%s: a raw view shows one layer", e.Path)
 		}
 		for _, l := range e.Layers {
-			ids[l.Dir] = l.ID
+			byDir[l.Dir] = l
 			if e.Raw {
 				rawDirs[l.Dir] = true
 			} else {
@@ -147,7 +147,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		sort.Strings(sorted)
 		for _, d := range sorted {
 			num++
-			l, err := openLayer(ids[d], d, num)
+			l, err := openLayer(byDir[d], num)
 			if err != nil {
 				t.close()
 				return nil, err
@@ -159,7 +159,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	now := time.Now()
 	next := uint64(2)
 	newStatic := func() *staticDir {
-		d := &staticDir{children: map[string]any{}, statfsFd: t.layers[0].rootFd}
+		d := &staticDir{children: map[string]any{}, statfsFd: t.layers[0].Fd()}
 		d.attr = fuse.Attr{Ino: next, Mode: syscall.S_IFDIR | 0755, Nlink: 2, Blksize: 4096}
 		d.attr.SetTimes(&now, &now, &now)
 		next++

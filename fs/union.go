@@ -39,7 +39,6 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 	defer direntBufs.Put(bufp)
 
 	m := newMerger()
-	m.raw = u.raw
 	attrs := map[*merged]fuse.Attr{}
 	for i, li := range sources {
 		l := u.layers[li]
@@ -74,16 +73,16 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 
 // mergeLayer feeds one layer's listing of rel to m and stats what it shows.
 func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, attrs map[*merged]fuse.Attr) error {
-	fd, err := l.openDir(rel)
+	fd, err := l.OpenDir(rel)
 	if err != nil {
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
 	defer unix.Close(fd)
-	ents, err := readDirents(fd, buf)
+	ents, opaque, err := l.readDir(fd, rel, buf, u.raw)
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
 	}
-	for _, me := range m.add(li, ents) {
+	for _, me := range m.add(li, ents, opaque) {
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, me.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue

@@ -2,41 +2,17 @@ package fs
 
 import (
 	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		name   string
-		kind   nameKind
-		target string
-	}{
-		{"etc", namePlain, ""},
-		{".wh", namePlain, ""},
-		{".whx", namePlain, ""},
-		{"a.wh.b", namePlain, ""},
-		{".wh.etc", nameWhiteout, "etc"},
-		{".wh..bashrc", nameWhiteout, ".bashrc"},
-		{".wh..wh..opq", nameOpaque, ""},
-		{".wh..wh.aufs", nameMeta, ""},
-		{".wh..wh.plnk", nameMeta, ""},
-		{".wh..wh.orph", nameMeta, ""},
-		{".wh..wh.", nameMeta, ""},
-		{".wh..wh..opqx", nameMeta, ""},
-		{".wh.", nameWhiteout, ""},
-		{".wh..", nameWhiteout, ""},
-		{".wh...", nameWhiteout, ""},
-		{".wh.a b\n\xff", nameWhiteout, "a b\n\xff"},
-		{".wh..wh", nameWhiteout, ".wh"},
-	}
-	for _, tt := range tests {
-		k, target := classify(tt.name)
-		if k != tt.kind || target != tt.target {
-			t.Errorf("classify(%q) = %v, %q; want %v, %q", tt.name, k, target, tt.kind, tt.target)
-		}
-	}
-}
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
 
 // listing parses "name name/ name" (a trailing slash marks a directory); "-" is a layer without the directory.
 func listing(s string) []dirent {
@@ -51,11 +27,11 @@ func listing(s string) []dirent {
 }
 
 // show renders a merge result as "name@layer" or "name/@layer+lower,lower".
-func show(ms []*merged) string {
+func show(ms []entry) string {
 	var parts []string
 	for _, m := range ms {
 		s := m.name
-		if m.isDir {
+		if m.attr.Mode&unix.S_IFMT == unix.S_IFDIR {
 			s += "/"
 		}
 		s += fmt.Sprintf("@%d", m.layer)
@@ -111,8 +87,111 @@ func TestMergeListings(t *testing.T) {
 		for _, l := range tt.layers {
 			ls = append(ls, listing(l))
 		}
-		if got := show(mergeListings(ls)); got != tt.want {
+		got, err := mergeOnDisk(t, whiteout.Aufs, ls, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.rule, err)
+		}
+		if got := show(got); got != tt.want {
 			t.Errorf("%s: merge(%q) = %q; want %q", tt.rule, tt.layers, got, tt.want)
 		}
+	}
+}
+
+// TestMergeEncodings runs rule cases that every encoding with whiteouts
+// can write down through each of them: the view must not depend on how a
+// layer marks what it deletes.
+func TestMergeEncodings(t *testing.T) {
+	tests := []struct {
+		rule   string
+		layers []string // top first, aufs notation
+		want   string
+	}{
+		{"whiteout hides below", []string{".wh.a", "a b"}, "b@1"},
+		{"whiteout hides every layer below", []string{".wh.a", "x", "a"}, "x@1"},
+		{"whiteout does not hide above", []string{"a", ".wh.a"}, "a@0"},
+		{"whiteout in the middle stops a dir merge", []string{"d/", ".wh.d", "d/"}, "d/@0"},
+		{"opaque stops lower layers", []string{".wh..wh..opq a", "b"}, "a@0"},
+		{"opaque in a lower layer shows itself", []string{"a", ".wh..wh..opq b", "c"}, "a@0 b@1"},
+		{"dirs merge through every layer", []string{"d/", "d/", "d/"}, "d/@0+1,2"},
+		{"no merging through a file", []string{"d/", "d", "d/"}, "d/@0"},
+		{"lower whiteout only hides lower", []string{"d/", "d/", ".wh.d", "d/"}, "d/@0+1"},
+		{"missing layer is skipped", []string{"d/", "-", "d/"}, "d/@0+2"},
+	}
+	forms := []struct {
+		enc *whiteout.Encoding
+		dev func(string) bool
+	}{
+		{whiteout.Aufs, nil},
+		{whiteout.Overlay, nil},
+		{whiteout.FuseOverlayfs, nil},
+		{whiteout.FuseOverlayfs, func(string) bool { return true }},
+		{whiteout.FuseOverlayfs, byLength},
+	}
+	for i, f := range forms {
+		t.Run(fmt.Sprintf("%s-%d", f.enc.Name, i), func(t *testing.T) {
+			needDevices(t, f.enc)
+			for _, tt := range tests {
+				var ls [][]dirent
+				for _, l := range tt.layers {
+					ls = append(ls, listing(l))
+				}
+				got, err := mergeOnDisk(t, f.enc, ls, f.dev)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.rule, err)
+				}
+				if got := show(got); got != tt.want {
+					t.Errorf("%s: merge(%q) = %q; want %q", tt.rule, tt.layers, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestMergeOverlayDetails checks what only the overlay forms have: a
+// character device that is not 0/0 is a device, an opaque attribute
+// counts only with the value "y", and a name that aufs would take for a
+// marker is an ordinary name.
+func TestMergeOverlayDetails(t *testing.T) {
+	needDevices(t, whiteout.Overlay)
+	base := t.TempDir()
+	top, low := filepath.Join(base, "top"), filepath.Join(base, "low")
+	for _, d := range []string{top, low, top + "/o", low + "/o", top + "/x", low + "/x"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(unix.Mknod(top+"/tty", unix.S_IFCHR|0o620, int(unix.Mkdev(5, 0))))
+	must(unix.Mknod(top+"/gone", unix.S_IFCHR|0o600, 0))
+	must(unix.Mknod(top+"/blk", unix.S_IFBLK|0o600, 0))
+	must(os.WriteFile(top+"/.wh.kept", nil, 0o644))
+	must(os.WriteFile(top+"/.wh..wh..opq", nil, 0o644))
+	must(unix.Setxattr(top+"/o", "trusted.overlay.opaque", []byte("y"), 0))
+	must(unix.Setxattr(top+"/x", "trusted.overlay.opaque", []byte("x"), 0))
+	for _, f := range []string{"tty", "gone", "blk", "kept", "o/below", "x/below"} {
+		must(os.WriteFile(low+"/"+f, nil, 0o644))
+	}
+	u, err := newUnion([]Layer{{ID: "top", Dir: top, Encoding: whiteout.Overlay}, {ID: "low", Dir: low, Encoding: whiteout.Overlay}}, log.New(io.Discard, "", 0))
+	must(err)
+	defer u.close()
+	root, err := u.mergeDir("", []int32{0, 1})
+	must(err)
+	if got, want := show(root), ".wh..wh..opq@0 .wh.kept@0 blk@0 kept@1 o/@0+1 tty@0 x/@0+1"; got != want {
+		t.Errorf("root = %q, want %q", got, want)
+	}
+	o, err := u.mergeDir("o", []int32{0, 1})
+	must(err)
+	if got := show(o); got != "" {
+		t.Errorf("opaque o = %q, want nothing from below", got)
+	}
+	x, err := u.mergeDir("x", []int32{0, 1})
+	must(err)
+	if got, want := show(x), "below@1"; got != want {
+		t.Errorf("x (opaque=x) = %q, want %q", got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package fs
+package beneath
 
 import (
 	"fmt"
@@ -55,17 +55,17 @@ func TestReadDirents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ents, err := readDirents(fd, make([]byte, tc.bufSize))
+			ents, err := ReadDirents(fd, make([]byte, tc.bufSize))
 			unix.Close(fd)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []string
 			for _, e := range ents {
-				got = append(got, e.name)
-				num, _, _ := strings.Cut(e.name, "-")
-				if i, _ := strconv.Atoi(num); e.isDir != (i%7 == 0) {
-					t.Errorf("%s: isDir %v", e.name, e.isDir)
+				got = append(got, e.Name)
+				num, _, _ := strings.Cut(e.Name, "-")
+				if i, _ := strconv.Atoi(num); (e.Mode == unix.S_IFDIR) != (i%7 == 0) {
+					t.Errorf("%s: mode %o", e.Name, e.Mode)
 				}
 			}
 			sort.Strings(got)

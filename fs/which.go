@@ -1,0 +1,222 @@
+package fs
+
+import (
+	"fmt"
+	iofs "io/fs"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Reason tells what a layer's entry at a path does in the view.
+type Reason int
+
+const (
+	// Shown: this layer's entry is the one the view shows.
+	Shown Reason = iota
+	// Merged: a lower directory merged into the one shown; its entries
+	// show, its attributes do not.
+	Merged
+	// WhitedOut: a whiteout in layer By hides the path At (the path
+	// itself or one of its parents) in every layer below By.
+	WhitedOut
+	// UnderOpaque: directory At is opaque in layer By: nothing of it from
+	// the layers below shows.
+	UnderOpaque
+	// Shadowed: layer By has another entry at At (the path or a parent)
+	// that does not merge with this one: a non-directory over anything,
+	// or a directory over a non-directory.
+	Shadowed
+)
+
+var reasonNames = [...]string{"shown", "merged", "whited out", "under opaque directory", "shadowed"}
+
+func (r Reason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", int(r))
+}
+
+// Provider is one layer that has an entry at a path, and what becomes of it.
+type Provider struct {
+	Layer   int    // index in the view's layers, top = 0
+	LayerID string // that layer's ID
+	Dir     string // that layer's directory
+	Entry   Entry  // the entry as this layer has it (for a merged directory, its own attributes)
+	Reason  Reason
+	By      int    // the layer that hides it, for WhitedOut, UnderOpaque and Shadowed; else Layer
+	At      string // where it is hidden, with a leading "/": the path, a parent, or the opaque directory
+}
+
+// Hidden reports whether the view does not show this layer's entry.
+func (p Provider) Hidden() bool { return p.Reason != Shown && p.Reason != Merged }
+
+// Which returns every layer that has an entry at p, top first: the one
+// the view shows (Reason Shown), for a directory the lower ones merged
+// into it, and every other one with the reason it is hidden. When p is
+// not in the view every provider is hidden; when no layer has it, Which
+// fails with ENOENT. It reuses the union's merge (merger.add) on each
+// directory of the path, fed with only what decides p (layer.probe): the
+// name itself, its whiteout and the directory's opacity, in each layer's
+// own encoding.
+func (v *View) Which(p string) ([]Provider, error) {
+	names := splitPath(p)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	w := &which{v: v, names: names}
+	if err := w.walk(); err != nil {
+		return nil, &iofs.PathError{Op: "which", Path: p, Err: err}
+	}
+	if len(w.out) == 0 {
+		return nil, &iofs.PathError{Op: "which", Path: p, Err: syscall.ENOENT}
+	}
+	// Layers hidden at a parent were found before those of the path itself.
+	sort.SliceStable(w.out, func(i, j int) bool { return w.out[i].Layer < w.out[j].Layer })
+	return w.out, nil
+}
+
+// which is one Which: the path's components and what was found.
+type which struct {
+	v     *View
+	names []string
+	out   []Provider
+}
+
+// walk goes down the path one directory at a time. At each level the
+// sources are the layers whose directory merges into the view's (as
+// mergeDir takes them); a layer whose entry for the next name is hidden
+// drops out there, and is reported if it has the whole path.
+func (w *which) walk() error {
+	v := w.v
+	dir, rel := &v.root, ""
+	sources := append([]int32{dir.layer}, dir.lowers...)
+	if len(w.names) == 0 {
+		// Every layer has a root: the top one shows, the rest merge.
+		for _, li := range sources {
+			pr := Provider{Layer: int(li), By: int(li), At: "/", Reason: Merged}
+			if li == dir.layer {
+				pr.Reason = Shown
+			}
+			if err := w.report(pr, true); err != nil {
+				return err
+			}
+		}
+	}
+	for k, name := range w.names {
+		last := k == len(w.names)-1
+		crel := name
+		if rel != "" {
+			crel = rel + "/" + name
+		}
+		m := newMerger()
+		whBy, opqBy, closer := -1, -1, -1
+		for _, li := range sources {
+			lst, opaque, has, err := w.v.u.layers[li].probe(rel, name)
+			if err != nil {
+				return err
+			}
+			up := m.byName[name]
+			closedBefore := up != nil && up.closed
+			lowersBefore := 0
+			if up != nil {
+				lowersBefore = len(up.lowers)
+			}
+			wasOpaque, wasHidden := m.done(), m.hidden[name]
+			shown := m.add(int(li), lst, opaque)
+			if up != nil && !closedBefore && up.closed {
+				closer = int(li)
+			}
+			if has {
+				pr := Provider{Layer: int(li), By: int(li), At: "/" + crel}
+				switch {
+				case wasOpaque:
+					pr.Reason, pr.By, pr.At = UnderOpaque, opqBy, "/"+rel
+				case wasHidden:
+					pr.Reason, pr.By = WhitedOut, whBy
+				case len(shown) > 0:
+					pr.Reason = Shown
+				case up != nil && len(up.lowers) > lowersBefore:
+					pr.Reason = Merged
+				case up != nil:
+					pr.Reason, pr.By = Shadowed, up.layer
+					if closedBefore && closer >= 0 {
+						pr.By = closer // no merging through that layer's non-directory
+					}
+				}
+				if err := w.report(pr, last); err != nil {
+					return err
+				}
+			}
+			if m.done() && opqBy < 0 {
+				opqBy = int(li)
+			}
+			if m.hidden[name] && whBy < 0 {
+				whBy = int(li)
+			}
+		}
+		// Go on only where the view does: into a directory it shows.
+		ents, err := v.index(rel, dir)
+		if err != nil {
+			return fmt.Errorf("reading directory /%s: %w", rel, err)
+		}
+		next := find(ents, name)
+		if next == nil || next.attr.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil
+		}
+		dir, rel = next, crel
+		sources = append([]int32{dir.layer}, dir.lowers...)
+	}
+	// The path is a directory the view shows: the merged lower ones below
+	// an opaque marker do not show (mergeDir stops there).
+	opq := -1
+	for i := range w.out {
+		pr := &w.out[i]
+		if pr.Reason != Shown && pr.Reason != Merged {
+			continue
+		}
+		if opq >= 0 {
+			pr.Reason, pr.By, pr.At = UnderOpaque, opq, "/"+rel
+			continue
+		}
+		_, opaque, _, err := w.v.u.layers[pr.Layer].probe(rel, "")
+		if err != nil {
+			return err
+		}
+		if opaque {
+			opq = pr.Layer
+		}
+	}
+	return nil
+}
+
+// report adds a layer whose entry was decided at this level: at the last
+// level it is the path's; above, only if the layer has the whole path.
+func (w *which) report(pr Provider, last bool) error {
+	if !last {
+		if pr.Reason == Shown || pr.Reason == Merged {
+			return nil // decided further down
+		}
+	}
+	rel := strings.Join(w.names, "/")
+	l := w.v.u.layers[pr.Layer]
+	var st unix.Stat_t
+	if err := l.Lstat(rel, &st); err != nil {
+		if errGone(err) {
+			return nil // the layer has no such entry (or a symlink on the way)
+		}
+		return fmt.Errorf("in layer %s: %w", l.dir, err)
+	}
+	name := ""
+	if len(w.names) > 0 {
+		name = w.names[len(w.names)-1]
+	}
+	e := entry{name: name, layer: int32(pr.Layer)}
+	fillAttr(l, &st, &e.attr)
+	pr.Entry = w.v.entryOf(&e)
+	pr.LayerID, pr.Dir = l.id, l.dir
+	w.out = append(w.out, pr)
+	return nil
+}
