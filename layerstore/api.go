@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aufsmount/aufsmount/whiteout"
 )
 
 // Layout is the on-disk format of a store.
@@ -28,12 +30,18 @@ func (l Layout) String() string {
 
 // Layer is one directory of a chain.
 type Layer struct {
-	ID        string // the directory name under aufs/diff (graph id, cache id, container id, "<id>-init")
-	Dir       string // absolute path of aufs/diff/<ID>
-	CreatedBy string // the command that made it, where the metadata says; "" otherwise
-	Size      int64  // bytes, where the metadata says; -1 when unknown
-	DiffID    string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
-	ChainID   string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	ID       string             // the layer's directory name in the driver's tree (graph id, cache id, mount id, "<id>-init")
+	Dir      string             // absolute path of its files: aufs/diff/<ID>, overlay2/<ID>/diff, overlay/<ID>/root or upper, vfs/dir/<ID>
+	Driver   string             // the storage driver that wrote it
+	Encoding *whiteout.Encoding // in a Target's Stack: how the layer marks whiteouts; nil elsewhere
+	// Markers, in a Target's Stack: the whiteouts and opaque directories
+	// of an image layer's tar-split that its directory lost (see
+	// Store.Repair); nil when it has them all.
+	Markers   *whiteout.Markers `json:"-"`
+	CreatedBy string            // the command that made it, where the metadata says; "" otherwise
+	Size      int64             // bytes, where the metadata says; -1 when unknown
+	DiffID    string            // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	ChainID   string            // "sha256:<hex>" for 1.10+ image layers; "" otherwise
 }
 
 // Image is one image of the store.
@@ -42,6 +50,7 @@ type Image struct {
 	Names   []string  // short names as Docker prints them: "busybox:latest", "user/app:v1", "busybox@sha256:<hex>"; sorted
 	Created time.Time // zero when unknown
 	Layers  int       // number of layers in its chain (from metadata, without resolving the chain)
+	Driver  string    // the storage driver whose tree holds it
 }
 
 // Container is one container of the store.
@@ -51,6 +60,7 @@ type Container struct {
 	ImageID string // full hex image id
 	Image   string // what docker ps prints: the first name of the image, or its 12-hex short id
 	Created time.Time
+	Driver  string // the storage driver of its layers
 }
 
 // Kind tells what a reference resolved to.
@@ -70,6 +80,13 @@ type Target struct {
 	Image     *Image     // set for images, and for containers whose image is in the store
 	Container *Container // set for containers
 	Layers    []Layer    // top first: for a container its writable layer, its init layer, then the image's chain
+	// Stack is the branches of its view, top first, each with its
+	// encoding: every layer of Layers for the drivers that stack layers
+	// (aufs, overlay2, fuse-overlayfs); the top alone where each layer is
+	// a whole tree (vfs, an overlay v1 image); an overlay v1 container's
+	// upper over its image's top root.
+	Stack  []Layer
+	Driver string // the storage driver whose tree holds it
 }
 
 // NotFoundError says a reference names nothing in the store.
@@ -85,14 +102,20 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%s: not found (did you mean %s?)", e.Ref, strings.Join(e.Suggestions, ", "))
 }
 
-// AmbiguousError says an id prefix matches more than one image or container.
+// AmbiguousError says a reference matches more than one image or
+// container: an id prefix, or a name found under two storage drivers.
 type AmbiguousError struct {
 	Ref        string
-	Candidates []string // short ids (12 hex) or names of every match, sorted
+	Candidates []string // short ids (12 hex) or names of every match, sorted; with "(driver)" across drivers
+	Hint       string   // what to do about it, or ""
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("%s: ambiguous: %s", e.Ref, strings.Join(e.Candidates, ", "))
+	msg := fmt.Sprintf("%s: ambiguous: %s", e.Ref, strings.Join(e.Candidates, ", "))
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
 }
 
 // CorruptError says a file of the store is missing, unreadable, malformed,

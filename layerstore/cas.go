@@ -84,12 +84,12 @@ func chainIDs(diffIDs []string) []string {
 	return out
 }
 
-func (s *Store) casPath(elem ...string) string {
-	return filepath.Join(append([]string{s.root, "image", "aufs"}, elem...)...)
+func (s *store) casPath(elem ...string) string {
+	return filepath.Join(append([]string{s.root, "image", s.drv.name()}, elem...)...)
 }
 
 // loadCAS reads every image config of imagedb/content/sha256.
-func (s *Store) loadCAS() error {
+func (s *store) loadCAS() error {
 	dir := s.casPath("imagedb", "content", "sha256")
 	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -114,7 +114,7 @@ func (s *Store) loadCAS() error {
 	return nil
 }
 
-func (s *Store) readCASImage(p, id string) (*imageRec, *CorruptError) {
+func (s *store) readCASImage(p, id string) (*imageRec, *CorruptError) {
 	data, err := readFile(p, maxJSON)
 	if err != nil {
 		return nil, corrupt(p, err)
@@ -144,7 +144,7 @@ type layerdbEntry struct {
 
 // readLayerdb reads the small files of one layerdb entry; parent is "" for
 // a base layer.
-func (s *Store) readLayerdb(chainHex string) (layerdbEntry, *CorruptError) {
+func (s *store) readLayerdb(chainHex string) (layerdbEntry, *CorruptError) {
 	dir := s.casPath("layerdb", "sha256", chainHex)
 	if _, err := os.Lstat(dir); err != nil {
 		return layerdbEntry{}, corrupt(dir, fmt.Errorf("layer sha256:%s is not in the layer store: %w", chainHex, bare(err)))
@@ -181,7 +181,7 @@ func (s *Store) readLayerdb(chainHex string) (layerdbEntry, *CorruptError) {
 // casChain is a 1.10+ image's layers, top first. It walks the layer store
 // from the top chain id down its parent links and checks each step
 // against the image config: the chain id, the diff id and the parent.
-func (s *Store) casChain(img *imageRec) ([]Layer, error) {
+func (s *store) casChain(img *imageRec) ([]Layer, error) {
 	n := len(img.diffIDs)
 	layers := make([]Layer, 0, n)
 	visited := make(map[string]bool, n)

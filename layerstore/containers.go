@@ -62,8 +62,8 @@ type containerRec struct {
 }
 
 // loadContainers reads containers/<cid>/ for the store's layout. A
-// container of another storage driver is not ours and is skipped.
-func (s *Store) loadContainers() error {
+// container of another storage driver is that driver's, and skipped.
+func (s *store) loadContainers() error {
 	dir := filepath.Join(s.root, "containers")
 	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +102,7 @@ func (s *Store) loadContainers() error {
 // readContainer reads one container; skip is set for another driver's
 // container. On error rec may still carry the name, so that naming a
 // broken container explains what is wrong with it.
-func (s *Store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *CorruptError) {
+func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *CorruptError) {
 	data, err := readFile(p, maxJSON)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && s.layout == LayoutCAS && exists(filepath.Join(filepath.Dir(p), "config.json")) {
@@ -111,8 +111,8 @@ func (s *Store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 		return nil, false, corrupt(p, err)
 	}
 	m, perr := parseContainerConfig(data)
-	if m.driver != "" && m.driver != "aufs" {
-		return nil, true, nil
+	if d := m.driver; d != s.drv.name() && (d != "" || s.drv.name() != "aufs") {
+		return nil, true, nil // another driver's: an empty Driver is an old aufs one
 	}
 	rec = &containerRec{
 		Container:  Container{ID: m.id, Name: m.name, ImageID: m.imageID, Created: m.created},
@@ -160,7 +160,7 @@ func (s *Store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 // containerLayers is a container's chain, top first: its writable layer,
 // its init layer, then its image's chain. The aufs/layers check is the
 // caller's.
-func (s *Store) containerLayers(c *containerRec) ([]Layer, error) {
+func (s *store) containerLayers(c *containerRec) ([]Layer, error) {
 	img, err := s.imageOf(c)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (s *Store) containerLayers(c *containerRec) ([]Layer, error) {
 }
 
 // imageOf is the image a container was created from.
-func (s *Store) imageOf(c *containerRec) (*imageRec, error) {
+func (s *store) imageOf(c *containerRec) (*imageRec, error) {
 	if img := s.images[c.ImageID]; img != nil {
 		return img, nil
 	}

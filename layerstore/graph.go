@@ -85,13 +85,13 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-func (s *Store) graphPath(id, file string) string {
+func (s *store) graphPath(id, file string) string {
 	return filepath.Join(s.root, "graph", id, file)
 }
 
 // loadGraph reads every graph/<id> of a pre-1.10 store: each one is an
 // image, tagged or not.
-func (s *Store) loadGraph() error {
+func (s *store) loadGraph() error {
 	dir := filepath.Join(s.root, "graph")
 	entries, err := readDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -117,7 +117,7 @@ func (s *Store) loadGraph() error {
 	return nil
 }
 
-func (s *Store) readGraphImage(id string) (*imageRec, *CorruptError) {
+func (s *store) readGraphImage(id string) (*imageRec, *CorruptError) {
 	p := s.graphPath(id, "json")
 	data, err := readFile(p, maxJSON)
 	if err != nil {
@@ -158,7 +158,7 @@ func (s *Store) readGraphImage(id string) (*imageRec, *CorruptError) {
 // every image whose ancestry is broken (a missing parent, a loop, a
 // broken ancestor) to brokenImages. Each image is walked once: linear in
 // the number of images however long the chains.
-func (s *Store) graphDepths() {
+func (s *store) graphDepths() {
 	for _, id := range sortedKeys(s.images) {
 		if s.images[id] == nil || s.images[id].Layers > 0 {
 			continue
@@ -229,7 +229,7 @@ func (s *Store) graphDepths() {
 
 // graphChain is a pre-1.10 image's layers, top first: the image's own id
 // and then its parents.
-func (s *Store) graphChain(img *imageRec) ([]Layer, error) {
+func (s *store) graphChain(img *imageRec) ([]Layer, error) {
 	var layers []Layer
 	seen := map[string]bool{}
 	file := ""

@@ -1,39 +1,30 @@
 package layerstore
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"path/filepath"
 	"sort"
 	"strings"
 )
 
-// Layers lists every layer directory under aufs/diff, sorted by ID, with
+// Layers lists every layer directory of the driver, sorted by ID, with
 // what the metadata says about it filled in where known. It is for
 // inspection: entries that are not layer directories are left out, and
 // layer metadata that cannot be read is left blank rather than failing.
-func (s *Store) Layers() ([]Layer, error) {
-	dir := filepath.Join(s.root, "aufs", "diff")
-	entries, err := readDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+func (s *store) Layers() ([]Layer, error) {
+	ids, err := s.drv.listLayers(s)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", dir, err)
+		return nil, err
 	}
 	known := s.layerMeta()
 	var out []Layer
-	for _, e := range entries {
-		id := e.Name()
-		if !e.IsDir() || !isLayerName(id) {
-			continue
-		}
+	for _, id := range ids {
 		l, ok := known[id]
 		if !ok {
 			l = Layer{Size: -1}
 		}
-		l.ID, l.Dir = id, filepath.Join(dir, id)
+		l.ID, l.Dir, l.Driver = id, s.diffDir(id), s.drv.name()
+		if !isDir(l.Dir) {
+			continue // an overlay2 layer being made or removed, with no diff/ yet
+		}
 		out = append(out, l)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -41,7 +32,7 @@ func (s *Store) Layers() ([]Layer, error) {
 }
 
 // layerMeta gathers what is known about each layer directory, by name.
-func (s *Store) layerMeta() map[string]Layer {
+func (s *store) layerMeta() map[string]Layer {
 	known := map[string]Layer{}
 	if s.layout == LayoutGraph {
 		for id, r := range s.images {

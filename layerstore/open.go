@@ -6,16 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
-	"syscall"
 )
 
-// Store is an opened Docker root directory. It is safe for concurrent use
-// once opened: Open reads the metadata of every image and container, and
-// later calls only read. Nothing under Root is ever written.
-type Store struct {
+// store is the images and containers of one storage driver of a Docker
+// root directory: what image/<driver>/ (or, for aufs, the pre-1.10
+// graph/) holds, and the containers whose config names the driver. It
+// is safe for concurrent use once opened: opening reads the metadata of
+// every image and container, and later calls only read.
+type store struct {
 	root   string
 	layout Layout
+	drv    driver
 
 	images       map[string]*imageRec     // by id: images whose own metadata is sound
 	brokenImages map[string]*CorruptError // by id: images left out, and why
@@ -45,27 +46,16 @@ type imageRec struct {
 	history  []string // created_by of each layer, base first
 }
 
-// Open opens the Docker root directory root, detecting its layout (1.10+
-// wins when both are present), and reads the tag store and every image's
-// and container's metadata. A root that is missing, not a directory, or
-// holds neither layout is an error naming root. A tag store that cannot
-// be parsed is a *CorruptError naming it. An image or container whose own
-// metadata is broken does not fail Open: it is left out of Images and
-// Containers and recorded in Problems.
-func Open(root string) (*Store, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", root, err)
-	}
-	st, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", root, bare(err))
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("opening store %s: %w", root, syscall.ENOTDIR)
-	}
-	s := &Store{
+// openDriver reads the tag store and every image's and container's
+// metadata of driver drv of the root abs, in the given layout. A tag store
+// that cannot be parsed is a *CorruptError naming it. An image or
+// container whose own metadata is broken does not fail it: it is left
+// out of Images and Containers and recorded in Problems.
+func openDriver(abs string, drv driver, layout Layout) (*store, error) {
+	s := &store{
 		root:             abs,
+		layout:           layout,
+		drv:              drv,
 		images:           map[string]*imageRec{},
 		brokenImages:     map[string]*CorruptError{},
 		containers:       map[string]*containerRec{},
@@ -74,41 +64,13 @@ func Open(root string) (*Store, error) {
 		brokenNames:      map[string]string{},
 		tags:             map[string]tagEntry{},
 	}
-	switch {
-	case isDir(filepath.Join(abs, "image", "aufs")):
-		s.layout = LayoutCAS
-	case exists(filepath.Join(abs, "repositories-aufs")),
-		isDir(filepath.Join(abs, "graph")) && isDir(filepath.Join(abs, "aufs")):
-		s.layout = LayoutGraph
-	default:
-		return nil, fmt.Errorf("opening store %s: not a Docker aufs store (no image/aufs/, repositories-aufs or graph/)%s", root, otherDrivers(abs))
-	}
 	if err := s.load(); err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", root, err)
+		return nil, err
 	}
 	return s, nil
 }
 
-// otherDrivers names the storage drivers a 1.10+ root was used with, to
-// explain why it is not an aufs store.
-func otherDrivers(root string) string {
-	entries, err := readDir(filepath.Join(root, "image"))
-	if err != nil {
-		return ""
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return "; it has images of the storage driver " + strings.Join(names, ", ")
-}
-
-func (s *Store) load() error {
+func (s *store) load() error {
 	var err error
 	if s.layout == LayoutCAS {
 		s.tagFile = s.casPath("repositories.json")
@@ -157,7 +119,7 @@ func problemFile(err error) string {
 
 // loadTags reads the tag store; it is optional (a store with no tags has
 // none), but one that cannot be parsed fails Open.
-func (s *Store) loadTags() error {
+func (s *store) loadTags() error {
 	data, err := readFile(s.tagFile, maxJSON)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -205,17 +167,11 @@ func (s *Store) loadTags() error {
 	return nil
 }
 
-func (s *Store) problem(err error) { s.problems = append(s.problems, err) }
-
-// Root is the absolute path of the store.
-func (s *Store) Root() string { return s.root }
-
-// Layout is the layout Open detected.
-func (s *Store) Layout() Layout { return s.layout }
+func (s *store) problem(err error) { s.problems = append(s.problems, err) }
 
 // Images lists every image whose metadata is sound, tagged or not (docker
 // images -a), newest first, then by id.
-func (s *Store) Images() []Image {
+func (s *store) Images() []Image {
 	out := make([]Image, 0, len(s.images))
 	for _, r := range s.images {
 		img := r.Image
@@ -233,7 +189,7 @@ func (s *Store) Images() []Image {
 
 // Containers lists every aufs container whose metadata is sound, newest
 // first, then by id.
-func (s *Store) Containers() []Container {
+func (s *store) Containers() []Container {
 	out := make([]Container, 0, len(s.containers))
 	for _, r := range s.containers {
 		out = append(out, r.Container)
@@ -250,6 +206,6 @@ func (s *Store) Containers() []Container {
 // Problems lists what Open found wrong without failing: images and
 // containers left out, tags that name nothing, stray entries. Each is a
 // *CorruptError naming the file at fault, sorted by file.
-func (s *Store) Problems() []error {
+func (s *store) Problems() []error {
 	return append([]error(nil), s.problems...)
 }

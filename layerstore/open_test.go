@@ -20,8 +20,8 @@ func TestOpenNotAStore(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	overlay := filepath.Join(dir, "overlay")
-	if err := os.MkdirAll(filepath.Join(overlay, "image", "overlay2", "imagedb"), 0o755); err != nil {
+	overlay := filepath.Join(dir, "btrfs")
+	if err := os.MkdirAll(filepath.Join(overlay, "image", "btrfs", "imagedb"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	graphOnly := filepath.Join(dir, "graphonly") // graph/ without aufs/: another driver's
@@ -34,9 +34,9 @@ func TestOpenNotAStore(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "nothing"), "no such file", fs.ErrNotExist},
 		{"file", file, "not a directory", syscall.ENOTDIR},
-		{"empty dir", dir, "not a Docker aufs store", nil},
-		{"other driver", overlay, "storage driver overlay2", nil},
-		{"graph of another driver", graphOnly, "not a Docker aufs store", nil},
+		{"empty dir", dir, "not a Docker store", nil},
+		{"unsupported driver", overlay, "unsupported storage driver btrfs", nil},
+		{"graph of another driver", graphOnly, "not a Docker store", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Open(c.root)

@@ -24,7 +24,7 @@ const minPrefix = 4
 // found has its chain built from the metadata and checked against the
 // rest of the store: any disagreement, missing directory, cycle or bad id
 // is a *CorruptError, as is a tag that names a missing or broken image.
-func (s *Store) Resolve(ref string) (*Target, error) {
+func (s *store) Resolve(ref string) (*Target, error) {
 	if kind, id := s.matchID(ref); kind != 0 {
 		return s.target(ref, "", kind, id)
 	}
@@ -57,7 +57,7 @@ func (s *Store) Resolve(ref string) (*Target, error) {
 
 // matchID says what a full id names: an image (also as sha256:<id>), or
 // a container; kind is 0 for nothing.
-func (s *Store) matchID(ref string) (Kind, string) {
+func (s *store) matchID(ref string) (Kind, string) {
 	id, digest := strings.CutPrefix(ref, sha256Prefix)
 	switch {
 	case !isHexID(id):
@@ -73,7 +73,7 @@ func (s *Store) matchID(ref string) (Kind, string) {
 // matchPrefix lists the images and containers whose id starts with ref,
 // when ref is an id prefix (sha256:<prefix> for images only). Broken ones
 // count: they are known ids, and naming one tells what is wrong with it.
-func (s *Store) matchPrefix(ref string) (imgs, ctrs []string) {
+func (s *store) matchPrefix(ref string) (imgs, ctrs []string) {
 	prefix, digest := strings.CutPrefix(ref, sha256Prefix)
 	if len(prefix) < minPrefix || len(prefix) > 64 || !isHex(prefix) {
 		return nil, nil
@@ -98,7 +98,7 @@ func appendMatches[V any](out []string, prefix string, m map[string]V) []string 
 
 // ambiguous lists the matches of an id prefix: images by short id,
 // containers by name where they have one.
-func (s *Store) ambiguous(ref string, imgs, ctrs []string) *AmbiguousError {
+func (s *store) ambiguous(ref string, imgs, ctrs []string) *AmbiguousError {
 	prefix := strings.TrimPrefix(ref, sha256Prefix)
 	// Short ids are lengthened past the prefix so that candidates that
 	// share more than 12 digits can still be told apart.
@@ -119,7 +119,7 @@ func (s *Store) ambiguous(ref string, imgs, ctrs []string) *AmbiguousError {
 	return &AmbiguousError{Ref: ref, Candidates: cands}
 }
 
-func (s *Store) target(ref, name string, kind Kind, id string) (*Target, error) {
+func (s *store) target(ref, name string, kind Kind, id string) (*Target, error) {
 	if kind == KindContainer {
 		return s.containerTarget(ref, id)
 	}
@@ -128,7 +128,7 @@ func (s *Store) target(ref, name string, kind Kind, id string) (*Target, error) 
 
 // imageTarget builds and checks the chain of image id; name is the
 // reference it was found by, or "".
-func (s *Store) imageTarget(ref, name, id string) (*Target, error) {
+func (s *store) imageTarget(ref, name, id string) (*Target, error) {
 	img := s.images[id]
 	if img == nil {
 		if e, ok := s.brokenImages[id]; ok {
@@ -140,17 +140,17 @@ func (s *Store) imageTarget(ref, name, id string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.verify(layers); err != nil {
+	if err := s.drv.check(s, layers, nil); err != nil {
 		return nil, err
 	}
 	if name == "" {
 		name = displayName(img)
 	}
-	return &Target{Kind: KindImage, Ref: ref, Name: name, Image: copyImage(img), Layers: layers}, nil
+	return s.newTarget(&Target{Kind: KindImage, Ref: ref, Name: name, Image: copyImage(img), Layers: layers}, nil), nil
 }
 
 // containerTarget builds and checks the chain of container id.
-func (s *Store) containerTarget(ref, id string) (*Target, error) {
+func (s *store) containerTarget(ref, id string) (*Target, error) {
 	c := s.containers[id]
 	if c == nil {
 		if e, ok := s.brokenContainers[id]; ok {
@@ -162,7 +162,7 @@ func (s *Store) containerTarget(ref, id string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.verify(layers); err != nil {
+	if err := s.drv.check(s, layers, c); err != nil {
 		return nil, err
 	}
 	name := c.Name
@@ -170,11 +170,26 @@ func (s *Store) containerTarget(ref, id string) (*Target, error) {
 		name = shortID(c.ID)
 	}
 	ctr := c.Container
+	ctr.Driver = s.drv.name()
 	t := &Target{Kind: KindContainer, Ref: ref, Name: name, Container: &ctr, Layers: layers}
 	if img := s.images[c.ImageID]; img != nil {
 		t.Image = copyImage(img)
 	}
-	return t, nil
+	return s.newTarget(t, c), nil
+}
+
+// newTarget fills in what every target of the store has: its driver,
+// and its view's stack.
+func (s *store) newTarget(t *Target, c *containerRec) *Target {
+	t.Driver = s.drv.name()
+	if t.Image != nil {
+		t.Image.Driver = t.Driver
+	}
+	for i := range t.Layers {
+		t.Layers[i].Driver = t.Driver
+	}
+	t.Stack = s.drv.stack(s, t.Layers, c)
+	return t
 }
 
 func displayName(img *imageRec) string {

@@ -411,6 +411,7 @@ func TestLayerMetadata(t *testing.T) {
 		}
 		for i := range want {
 			want[i].Dir = filepath.Join(s.Root(), "aufs/diff", want[i].ID)
+			want[i].Driver = "aufs"
 		}
 		if !reflect.DeepEqual(tg.Layers, want) {
 			t.Errorf("layers\n%+v\nwant\n%+v", tg.Layers, want)
@@ -441,6 +442,7 @@ func TestLayerMetadata(t *testing.T) {
 		}
 		for i := range want {
 			want[i].Dir = filepath.Join(s.Root(), "aufs/diff", want[i].ID)
+			want[i].Driver = "aufs"
 		}
 		if !reflect.DeepEqual(tg.Layers, want) {
 			t.Errorf("layers\n%+v\nwant\n%+v", tg.Layers, want)

@@ -18,7 +18,7 @@ const maxCompare = 256
 // container names) nearest to ref by edit distance, nearest first. Names
 // are compared whole and without their tags, so "busybx" finds
 // "busybox:latest"; on a tie the nearer whole name comes first.
-func (s *Store) suggest(ref string) []string {
+func (s *store) suggest(ref string) []string {
 	ref = strings.TrimPrefix(ref, "/")
 	if ref == "" || len(ref) > maxCompare {
 		return nil

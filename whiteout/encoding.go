@@ -1,6 +1,8 @@
 package whiteout
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -152,4 +154,24 @@ func (e *Encoding) Private(name string) bool {
 		}
 	}
 	return false
+}
+
+// MarshalJSON writes an encoding as its name, so that a layer handed to
+// another process names one of the table's rows.
+func (e *Encoding) MarshalJSON() ([]byte, error) {
+	return json.Marshal(e.Name)
+}
+
+// UnmarshalJSON reads an encoding's name back into the table's row.
+func (e *Encoding) UnmarshalJSON(data []byte) error {
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return err
+	}
+	row := ByName(name)
+	if row == nil {
+		return fmt.Errorf("unknown whiteout encoding %q", name)
+	}
+	*e = *row
+	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func (e *env) containersCommand() *cli.Command {
@@ -21,7 +19,7 @@ the view is its image with its own changes on top.
 Examples:
    aufsmount containers
    aufsmount ps --json`,
-		Flags:  []cli.Flag{rootFlag(), jsonFlag(), noTruncFlag()},
+		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
 		Action: e.containersAction,
 	}
 }
@@ -41,7 +39,7 @@ func (e *env) containersAction(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return usageErrorf("containers: takes no arguments (see aufsmount containers --help)")
 	}
-	s, err := layerstore.Open(c.String("root"))
+	s, err := openStore(c)
 	if err != nil {
 		return err
 	}

@@ -46,8 +46,8 @@ bytes when it is not valid UTF-8 (JSON strings cannot hold such bytes).
 Examples:
    aufsmount diff busybox:latest user/app:v1
    aufsmount diff --json user/app:v1 my-container`,
-		Flags: []cli.Flag{rootFlag(),
-			&cli.BoolFlag{Name: "json", Usage: `print a JSON array of {"op", "path"} instead of lines`}},
+		Flags: append(storeFlags(),
+			&cli.BoolFlag{Name: "json", Usage: `print a JSON array of {"op", "path"} instead of lines`}),
 		Action: e.diffAction,
 	}
 }
@@ -56,7 +56,7 @@ func (e *env) diffAction(c *cli.Context) error {
 	if c.NArg() != 2 {
 		return usageErrorf("diff: expected REF1 REF2, got %d arguments (see aufsmount diff --help)", c.NArg())
 	}
-	s, err := layerstore.Open(c.String("root"))
+	s, err := openStore(c)
 	if err != nil {
 		return err
 	}
@@ -146,11 +146,7 @@ func sharedLayers(a, b []layerstore.Layer) int {
 }
 
 func openTargetView(t *layerstore.Target) (*fs.View, error) {
-	layers := make([]fs.Layer, len(t.Layers))
-	for i, l := range t.Layers {
-		layers[i] = fs.Layer{ID: l.ID, Dir: l.Dir}
-	}
-	v, err := fs.OpenView(layers)
+	v, err := fs.OpenView(viewLayers(t))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", t.Ref, err)
 	}
@@ -169,8 +165,8 @@ func diffTargets(t1, t2 *layerstore.Target) ([]change, error) {
 		return nil, err
 	}
 	defer b.Close()
-	shared := sharedLayers(t1.Layers, t2.Layers)
-	return diffViews(a, b, len(t1.Layers)-shared, len(t2.Layers)-shared)
+	shared := sharedLayers(t1.Stack, t2.Stack)
+	return diffViews(a, b, len(t1.Stack)-shared, len(t2.Stack)-shared)
 }
 
 // diffViews compares two views whose layers below the top unsharedA of a

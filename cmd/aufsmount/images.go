@@ -34,7 +34,7 @@ warning on stderr naming the file at fault.
 Examples:
    aufsmount images
    aufsmount --root /srv/old-host/docker images --json`,
-		Flags:  []cli.Flag{rootFlag(), jsonFlag(), noTruncFlag()},
+		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
 		Action: e.imagesAction,
 	}
 }
@@ -51,7 +51,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return usageErrorf("images: takes no arguments (see aufsmount images --help)")
 	}
-	s, err := layerstore.Open(c.String("root"))
+	s, err := openStore(c)
 	if err != nil {
 		return err
 	}

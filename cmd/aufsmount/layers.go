@@ -23,7 +23,7 @@ metadata says ("-" otherwise).
 Examples:
    aufsmount layers busybox:latest
    aufsmount history --no-trunc --json my-container`,
-		Flags:  []cli.Flag{rootFlag(), jsonFlag(), noTruncFlag()},
+		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
 		Action: e.layersAction,
 	}
 }
@@ -45,7 +45,7 @@ func (e *env) layersAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("layers: expected one REF, got %d arguments (see aufsmount layers --help)", c.NArg())
 	}
-	s, err := layerstore.Open(c.String("root"))
+	s, err := openStore(c)
 	if err != nil {
 		return err
 	}

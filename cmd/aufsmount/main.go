@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func main() {
@@ -113,21 +115,37 @@ func onUsageError(name string) cli.OnUsageErrorFunc {
 	}
 }
 
-// rootFlag is the store's directory. Every command defines it, so that it
-// can come before or after the command name (see normalizeArgs).
-func rootFlag() cli.Flag {
-	return &cli.StringFlag{
-		Name:    "root",
-		Usage:   "read the Docker store (its root directory, or a copy of it) in `DIR`",
-		Value:   "/var/lib/docker",
-		EnvVars: []string{"AUFSMOUNT_ROOT"},
+// storeFlags say which store to read: its directory, and optionally one
+// storage driver of it. Every command defines them, so that they can
+// come before or after the command name (see normalizeArgs).
+func storeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    "root",
+			Usage:   "read the Docker store (its root directory, or a copy of it) in `DIR`",
+			Value:   "/var/lib/docker",
+			EnvVars: []string{"AUFSMOUNT_ROOT"},
+		},
+		&cli.StringFlag{
+			Name:  "driver",
+			Usage: "read only the images and containers of storage driver `NAME` (" + strings.Join(layerstore.DriverNames(), ", ") + ")",
+		},
 	}
+}
+
+// isStoreFlag says whether a flag name is one of storeFlags.
+func isStoreFlag(name string) bool { return name == "root" || name == "driver" }
+
+// openStore opens the store the command line names.
+func openStore(c *cli.Context) (*layerstore.Store, error) {
+	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver")})
 }
 
 // normalizeArgs rearranges a command line for cli/v2, whose parser stops
 // at the first argument that is not a flag: flags after arguments
 // ("layers busybox --json") are moved before them, and a --root given
-// before the command name is handed to the command, which defines it too.
+// or --driver before the command name is handed to the command, which
+// defines them too.
 func normalizeArgs(app *cli.App, args []string) []string {
 	if len(args) == 0 {
 		return args
@@ -137,7 +155,7 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	i := 0
 	for i < len(rest) && rest[i] != "--" && isFlagToken(rest[i]) {
 		n := flagTokens(rest[i:], app.Flags)
-		if flagName(rest[i]) == "root" {
+		if isStoreFlag(flagName(rest[i])) {
 			root = append(root, rest[i:i+n]...)
 		} else {
 			global = append(global, rest[i:i+n]...)

@@ -23,14 +23,13 @@ import (
 // mountFlags are the flags of mount, which is also what aufsmount does
 // with two arguments and no command.
 func mountFlags() []cli.Flag {
-	return []cli.Flag{
-		rootFlag(),
+	return append(storeFlags(),
 		&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "stay attached to the terminal instead of serving in the background"},
 		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: allow_other, allow_root (root only), default_permissions, ro, nosuid, nodev"},
-	}
+	)
 }
 
 func (e *env) mountCommand() *cli.Command {
@@ -72,11 +71,12 @@ func (e *env) defaultAction(c *cli.Context) error {
 
 // mountRequest is a parsed mount command line.
 type mountRequest struct {
-	root, ref, mountpoint string
-	foreground, debug     bool
-	all                   bool // the whole store: mountAll
-	logFile               string
-	opts                  mountOptions
+	root, driver      string // the store, and the one driver of it to read ("" all)
+	ref, mountpoint   string
+	foreground, debug bool
+	all               bool // the whole store: mountAll
+	logFile           string
+	opts              mountOptions
 }
 
 func (e *env) mountAction(c *cli.Context) error {
@@ -93,6 +93,7 @@ func (e *env) mountAction(c *cli.Context) error {
 	}
 	req := mountRequest{
 		root:       c.String("root"),
+		driver:     c.String("driver"),
 		ref:        c.Args().Get(0),
 		mountpoint: c.Args().Get(1),
 		all:        all,
@@ -145,7 +146,7 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 
 // resolvePlan opens the store and resolves the reference to its chain.
 func resolvePlan(req mountRequest) (*mountPlan, error) {
-	s, err := layerstore.Open(req.root)
+	s, err := layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func resolvePlan(req mountRequest) (*mountPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mountPlan{Root: s.Root(), Layers: viewLayers(t.Layers)}, nil
+	return &mountPlan{Root: s.Root(), Layers: viewLayers(t)}, nil
 }
 
 // mountView resolves the reference (or takes the plan the command sent
@@ -164,7 +165,7 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	var err error
 	switch {
 	case req.all:
-		if s, err = layerstore.Open(req.root); err == nil {
+		if s, err = layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver}); err == nil {
 			plan = &mountPlan{Root: s.Root()}
 		}
 	case planFile != nil:

@@ -38,32 +38,39 @@ Examples:
 	}
 }
 
-// storeTree lays out every image, container and layer of s. A view whose
-// chain is broken is left out and logged: the rest still mounts.
+// storeTree lays out every image, container and layer of s, under
+// <driver>/ when the store holds more than one driver. A view whose chain
+// is broken is left out and logged: the rest still mounts.
 func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 	var out []fs.TreeEntry
+	prefix := func(driver string) string {
+		if len(s.Drivers()) > 1 {
+			return driver + "/"
+		}
+		return ""
+	}
 	for _, img := range s.Images() {
-		t, err := s.Resolve(img.ID)
+		t, err := s.ResolveIn(img.Driver, img.ID)
 		if err != nil {
 			logger.Printf("leaving out image %s: %v", shortID(img.ID), err)
 			continue
 		}
-		layers := viewLayers(t.Layers)
-		out = append(out, fs.TreeEntry{Path: "ids/" + img.ID, Layers: layers})
+		layers, at := viewLayers(t), prefix(img.Driver)
+		out = append(out, fs.TreeEntry{Path: at + "ids/" + img.ID, Layers: layers})
 		for _, n := range img.Names {
-			out = append(out, fs.TreeEntry{Path: "images/" + n, Layers: layers})
+			out = append(out, fs.TreeEntry{Path: at + "images/" + n, Layers: layers})
 		}
 	}
 	for _, c := range s.Containers() {
-		t, err := s.Resolve(c.ID)
+		t, err := s.ResolveIn(c.Driver, c.ID)
 		if err != nil {
 			logger.Printf("leaving out container %s: %v", shortID(c.ID), err)
 			continue
 		}
-		layers := viewLayers(t.Layers)
-		out = append(out, fs.TreeEntry{Path: "containers/" + c.ID, Layers: layers})
+		layers, at := viewLayers(t), prefix(c.Driver)
+		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers})
 		if c.Name != "" {
-			out = append(out, fs.TreeEntry{Path: "containers/" + c.Name, Layers: layers})
+			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers})
 		}
 	}
 	all, err := s.Layers()
@@ -71,16 +78,17 @@ func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 		logger.Printf("listing layers: %v", err)
 	}
 	for _, l := range all {
-		out = append(out, fs.TreeEntry{Path: "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
+		out = append(out, fs.TreeEntry{Path: prefix(l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
 	}
 	return out
 }
 
-// viewLayers turns a chain into the fs package's layers.
-func viewLayers(ls []layerstore.Layer) []fs.Layer {
-	out := make([]fs.Layer, len(ls))
-	for i, l := range ls {
-		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir}
+// viewLayers is what the fs package mounts for a target: its stack, each
+// layer with its encoding and the markers its tar-split restored.
+func viewLayers(t *layerstore.Target) []fs.Layer {
+	out := make([]fs.Layer, len(t.Stack))
+	for i, l := range t.Stack {
+		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
 	}
 	return out
 }

@@ -32,7 +32,7 @@ goes. The serving process exits by itself once unmounted.
 
 Example:
    aufsmount umount /mnt/img`,
-		Flags:  []cli.Flag{rootFlag()},
+		Flags:  storeFlags(),
 		Action: umountAction,
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func (e *env) whichCommand() *cli.Command {
@@ -36,7 +35,7 @@ and the exit status is 1.
 Examples:
    aufsmount which user/app:v1 /etc/motd
    aufsmount which --no-trunc --json my-container etc/hosts`,
-		Flags:  []cli.Flag{rootFlag(), jsonFlag(), noTruncFlag()},
+		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
 		Action: e.whichAction,
 	}
 }
@@ -56,7 +55,7 @@ func (e *env) whichAction(c *cli.Context) error {
 		return usageErrorf("which: expected REF PATH, got %d arguments (see aufsmount which --help)", c.NArg())
 	}
 	ref, path := c.Args().Get(0), c.Args().Get(1)
-	s, err := layerstore.Open(c.String("root"))
+	s, err := openStore(c)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,88 @@
+package layerstore
+
+import (
+	"fmt"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// driver is what differs between Docker's storage drivers
+// (docs/drivers.md): where a layer's files are, how it marks deletions,
+// how an image's or a container's view is stacked, and which of the
+// driver's own files must agree with the metadata. The image and layer
+// metadata (image/<driver>/) is the same for all of them. Each driver is
+// one file.
+type driver interface {
+	name() string
+	// layerDir is the directory of the files of the layer named id (a
+	// cache id, a mount id, or an init layer's id), as listed in a chain.
+	layerDir(s *store, id string) string
+	// check verifies a chain (top first; a container's begins with its
+	// writable and init layers) against the driver's own files.
+	check(s *store, layers []Layer, ctr *containerRec) error
+	// stack is the branches of the view of a checked chain, top first,
+	// each with its encoding.
+	stack(s *store, layers []Layer, ctr *containerRec) []Layer
+	// listLayers names every layer directory the driver holds, for
+	// Layers; "" layers dirs (not a layer) are left out.
+	listLayers(s *store) ([]string, error)
+}
+
+// drivers are the supported drivers, in the order a multi-driver root
+// lists them.
+var drivers = []driver{aufsDriver{}, overlay2Driver{}, fuseOverlayfsDriver{}, overlayDriver{}, vfsDriver{}}
+
+// driverByName returns the supported driver called name, or nil.
+func driverByName(name string) driver {
+	for _, d := range drivers {
+		if d.name() == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// DriverNames lists the supported drivers.
+func DriverNames() []string {
+	out := make([]string, len(drivers))
+	for i, d := range drivers {
+		out[i] = d.name()
+	}
+	return out
+}
+
+// stackAll is the stack of the drivers whose layers are stacked as they
+// are: every layer of the chain, in the driver's encoding.
+func stackAll(layers []Layer, enc *whiteout.Encoding) []Layer {
+	out := make([]Layer, len(layers))
+	for i, l := range layers {
+		l.Encoding = enc
+		out[i] = l
+	}
+	return out
+}
+
+// checkDirs checks that every layer directory of a chain is a real
+// directory, all at once.
+func checkDirs(layers []Layer) error {
+	errs := make([]error, len(layers))
+	forEach(len(layers), func(i int) { errs[i] = checkLayerDir(layers[i].Dir) })
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUnique refuses a chain that names one layer twice.
+func checkUnique(layers []Layer) error {
+	seen := make(map[string]bool, len(layers))
+	for _, l := range layers {
+		if seen[l.ID] {
+			return &CorruptError{File: l.Dir, Err: fmt.Errorf("layer %s appears twice in one chain (cycle)", l.ID)}
+		}
+		seen[l.ID] = true
+	}
+	return nil
+}

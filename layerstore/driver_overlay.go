@@ -1,0 +1,93 @@
+package layerstore
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// overlayDriver is overlay v1 (gone in Docker 24): an image layer's
+// overlay/<id>/root/ is the whole tree up to it, so an image's view is
+// its top layer's root alone. A container's is its overlay/<id>/upper/
+// (overlay whiteouts) over the root/ of the layer its lower-id names,
+// which must be its image's top; its init layer was copied into its
+// upper when it was created, and is no branch of the view.
+type overlayDriver struct{}
+
+func (overlayDriver) name() string { return "overlay" }
+
+// layerDir is root/ for an image layer, upper/ for a container's.
+func (overlayDriver) layerDir(s *store, id string) string {
+	dir := filepath.Join(s.root, "overlay", id)
+	if isDir(filepath.Join(dir, "root")) {
+		return filepath.Join(dir, "root")
+	}
+	return filepath.Join(dir, "upper")
+}
+
+func (overlayDriver) listLayers(s *store) ([]string, error) {
+	return listLayerNames(filepath.Join(s.root, "overlay"))
+}
+
+func (d overlayDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
+	if len(layers) == 0 {
+		return nil
+	}
+	if ctr == nil {
+		return stackAll(layers[:1], whiteout.None)
+	}
+	upper := layers[0]
+	upper.Encoding = whiteout.Overlay
+	lower := layers[len(layers)-imageLen(layers, ctr)]
+	lower.Encoding = whiteout.None
+	return []Layer{upper, lower}
+}
+
+// imageLen is how many layers of a container's chain are its image's.
+func imageLen(layers []Layer, ctr *containerRec) int {
+	n := len(layers) - 1
+	if ctr.initID != "" {
+		n--
+	}
+	return n
+}
+
+func (d overlayDriver) check(s *store, layers []Layer, ctr *containerRec) error {
+	if err := checkUnique(layers); err != nil {
+		return err
+	}
+	if err := checkDirs(layers); err != nil {
+		return err
+	}
+	own := 0
+	if ctr != nil {
+		own = len(layers) - imageLen(layers, ctr)
+	}
+	for _, l := range layers[own:] {
+		if root := filepath.Join(s.root, "overlay", l.ID, "root"); l.Dir != root {
+			return &CorruptError{File: root, Err: fmt.Errorf("image layer %s has no root/", l.ID)}
+		}
+	}
+	if ctr == nil {
+		return nil
+	}
+	if own == len(layers) {
+		return &CorruptError{File: layers[0].Dir, Err: fmt.Errorf("container layer %s has no image layer below it", layers[0].ID)}
+	}
+	top := layers[own].ID
+	for _, l := range layers[:own] {
+		p := filepath.Join(s.root, "overlay", l.ID, "lower-id")
+		id, err := readSmall(p)
+		if err != nil {
+			return corrupt(p, err)
+		}
+		if err := checkLayerName("lower-id", id); err != nil {
+			return corrupt(p, err)
+		}
+		if id != top {
+			return corrupt(p, fmt.Errorf("names layer %s, but the container's image ends in %s", id, top))
+		}
+	}
+	return nil
+}

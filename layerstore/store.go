@@ -1,0 +1,279 @@
+package layerstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Store is an opened Docker root directory: the images and containers of
+// every storage driver found in it (docs/drivers.md). It is safe for
+// concurrent use once opened. Nothing under Root is ever written.
+type Store struct {
+	root  string
+	parts []*store // one per driver, in the order of drivers
+}
+
+// Options narrow what Open reads.
+type Options struct {
+	// Driver, when set, reads only that storage driver's tree.
+	Driver string
+}
+
+// Open opens the Docker root directory root with every driver it holds;
+// see OpenWith.
+func Open(root string) (*Store, error) { return OpenWith(root, Options{}) }
+
+// OpenWith opens the Docker root directory root, detecting the storage
+// drivers it holds and, for aufs, its layout (1.10+ wins when both are
+// present), and reads each one's tag store and every image's and
+// container's metadata. A root that is missing, not a directory, or holds
+// no supported driver's tree (or not o.Driver's) is an error naming root.
+// A tag store that cannot be parsed is a *CorruptError naming it. An
+// image or container whose own metadata is broken does not fail Open: it
+// is left out of Images and Containers and recorded in Problems.
+func OpenWith(root string, o Options) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, bare(err))
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("opening store %s: %w", root, syscall.ENOTDIR)
+	}
+	if o.Driver != "" && driverByName(o.Driver) == nil {
+		return nil, fmt.Errorf("unknown storage driver %q (supported: %s)", o.Driver, strings.Join(DriverNames(), ", "))
+	}
+	found := detect(abs)
+	s := &Store{root: abs}
+	for _, f := range found {
+		if o.Driver != "" && f.drv.name() != o.Driver {
+			continue
+		}
+		p, err := openDriver(abs, f.drv, f.layout)
+		if err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", root, err)
+		}
+		s.parts = append(s.parts, p)
+	}
+	if len(s.parts) == 0 {
+		return nil, fmt.Errorf("opening store %s: %s", root, noDriver(abs, found, o.Driver))
+	}
+	return s, nil
+}
+
+// found is one driver tree detect saw.
+type found struct {
+	drv    driver
+	layout Layout
+}
+
+// detect lists the supported driver trees under abs: image/<driver>/
+// (1.10+), and for aufs also the pre-1.10 layout, used only when there is
+// no image/aufs/.
+func detect(abs string) []found {
+	var out []found
+	for _, d := range drivers {
+		switch {
+		case isDir(filepath.Join(abs, "image", d.name())):
+			out = append(out, found{d, LayoutCAS})
+		case d.name() == "aufs" && (exists(filepath.Join(abs, "repositories-aufs")) ||
+			isDir(filepath.Join(abs, "graph")) && isDir(filepath.Join(abs, "aufs"))):
+			out = append(out, found{d, LayoutGraph})
+		}
+	}
+	return out
+}
+
+// noDriver explains why nothing was opened.
+func noDriver(abs string, found []found, want string) string {
+	if want != "" && len(found) > 0 {
+		var names []string
+		for _, f := range found {
+			names = append(names, f.drv.name())
+		}
+		return fmt.Sprintf("no %s store here (it has %s)", want, strings.Join(names, ", "))
+	}
+	msg := "not a Docker store: no image/<driver>/ of " + strings.Join(DriverNames(), ", ") + ", nor a pre-1.10 repositories-aufs or graph/"
+	entries, err := readDir(filepath.Join(abs, "image"))
+	if err != nil {
+		return msg
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && driverByName(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) > 0 {
+		msg += "; it has images of the unsupported storage driver " + strings.Join(names, ", ")
+	}
+	return msg
+}
+
+// Root is the absolute path of the store.
+func (s *Store) Root() string { return s.root }
+
+// Drivers lists the storage drivers opened, in a fixed order.
+func (s *Store) Drivers() []string {
+	out := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		out[i] = p.drv.name()
+	}
+	return out
+}
+
+// Layout is the layout of the first driver tree opened: for a store of
+// aufs alone, the aufs layout detected.
+func (s *Store) Layout() Layout { return s.parts[0].layout }
+
+// Images lists every image whose metadata is sound, tagged or not (docker
+// images -a), newest first, then by id and driver.
+func (s *Store) Images() []Image {
+	var out []Image
+	for _, p := range s.parts {
+		for _, img := range p.Images() {
+			img.Driver = p.drv.name()
+			out = append(out, img)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Containers lists every container whose metadata is sound, newest
+// first, then by id.
+func (s *Store) Containers() []Container {
+	var out []Container
+	for _, p := range s.parts {
+		for _, c := range p.Containers() {
+			c.Driver = p.drv.name()
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Layers lists every layer directory of every driver, sorted by driver
+// then ID, with what the metadata says about each where known.
+func (s *Store) Layers() ([]Layer, error) {
+	var out []Layer
+	for _, p := range s.parts {
+		ls, err := p.Layers()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ls...)
+	}
+	return out, nil
+}
+
+// Problems lists what Open found wrong without failing: images and
+// containers left out, tags that name nothing, stray entries. Each is a
+// *CorruptError naming the file at fault, sorted by file.
+func (s *Store) Problems() []error {
+	var out []error
+	for _, p := range s.parts {
+		out = append(out, p.Problems()...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return problemFile(out[i]) < problemFile(out[j]) })
+	return out
+}
+
+// Resolve finds what ref names (see store.resolve for the forms, which
+// are docker's) in every driver's tree. A ref that names something in
+// two trees is an *AmbiguousError listing each with its driver.
+func (s *Store) Resolve(ref string) (*Target, error) {
+	if len(s.parts) == 1 {
+		return s.parts[0].Resolve(ref)
+	}
+	type match struct {
+		drv string
+		t   *Target
+		err error
+	}
+	var matches []match
+	var suggestions []string
+	for _, p := range s.parts {
+		t, err := p.Resolve(ref)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			suggestions = append(suggestions, nf.Suggestions...)
+			continue
+		}
+		matches = append(matches, match{p.drv.name(), t, err})
+	}
+	switch len(matches) {
+	case 0:
+		return nil, &NotFoundError{Ref: ref, Suggestions: dedupe(suggestions, maxSuggestions)}
+	case 1:
+		return matches[0].t, matches[0].err
+	}
+	amb := &AmbiguousError{Ref: ref, Hint: "name the driver with --driver"}
+	for _, m := range matches {
+		var a *AmbiguousError
+		switch {
+		case errors.As(m.err, &a):
+			for _, c := range a.Candidates {
+				amb.Candidates = append(amb.Candidates, c+" ("+m.drv+")")
+			}
+		case m.err != nil:
+			amb.Candidates = append(amb.Candidates, ref+" ("+m.drv+", broken)")
+		default:
+			amb.Candidates = append(amb.Candidates, m.t.Name+" "+shortID(targetID(m.t))+" ("+m.drv+")")
+		}
+	}
+	sort.Strings(amb.Candidates)
+	return nil, amb
+}
+
+// ResolveIn is Resolve in the tree of one driver only.
+func (s *Store) ResolveIn(driver, ref string) (*Target, error) {
+	for _, p := range s.parts {
+		if p.drv.name() == driver {
+			return p.Resolve(ref)
+		}
+	}
+	return nil, &NotFoundError{Ref: ref}
+}
+
+func targetID(t *Target) string {
+	if t.Container != nil {
+		return t.Container.ID
+	}
+	if t.Image != nil {
+		return t.Image.ID
+	}
+	return ""
+}
+
+// dedupe keeps the first n distinct strings.
+func dedupe(ss []string, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range ss {
+		if !seen[x] && len(out) < n {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
