@@ -36,12 +36,15 @@ type Layer struct {
 	Encoding *whiteout.Encoding // in a Target's Stack: how the layer marks whiteouts; nil elsewhere
 	// Markers, in a Target's Stack: the whiteouts and opaque directories
 	// of an image layer's tar-split that its directory lost (see
-	// Store.Repair); nil when it has them all.
-	Markers   *whiteout.Markers `json:"-"`
-	CreatedBy string            // the command that made it, where the metadata says; "" otherwise
-	Size      int64             // bytes, where the metadata says; -1 when unknown
-	DiffID    string            // "sha256:<hex>" for 1.10+ image layers; "" otherwise
-	ChainID   string            // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	// Store.RecoverMarkers); nil when it has them all.
+	Markers *whiteout.Markers
+	// TarSplit is the path of the layer's tar-split (1.10+ image layers),
+	// which may be missing; "" where there is none to look for.
+	TarSplit  string
+	CreatedBy string // the command that made it, where the metadata says; "" otherwise
+	Size      int64  // bytes, where the metadata says; -1 when unknown
+	DiffID    string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	ChainID   string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
 }
 
 // Image is one image of the store.

@@ -231,6 +231,7 @@ func (s *store) casChain(img *imageRec) ([]Layer, error) {
 			Size:      e.size,
 			DiffID:    img.diffIDs[i],
 			ChainID:   chain,
+			TarSplit:  filepath.Join(dir, "tar-split.json.gz"),
 		})
 	}
 	return layers, nil

@@ -437,8 +437,10 @@ func TestLayerMetadata(t *testing.T) {
 		want := []Layer{
 			{ID: f.cmount, Size: -1},
 			{ID: f.cinit, Size: -1},
-			{ID: c.caches[f.bbTop][0], CreatedBy: "ADD file:bb-top in /", Size: 1001, DiffID: diffIDOf("bb-top"), ChainID: chains[1]},
-			{ID: c.caches[f.bbTop][1], CreatedBy: "ADD file:bb-base in /", Size: 1000, DiffID: diffIDOf("bb-base"), ChainID: chains[0]},
+			{ID: c.caches[f.bbTop][0], CreatedBy: "ADD file:bb-top in /", Size: 1001, DiffID: diffIDOf("bb-top"), ChainID: chains[1],
+				TarSplit: filepath.Join(s.Root(), "image/aufs/layerdb", strings.Replace(chains[1], ":", "/", 1), "tar-split.json.gz")},
+			{ID: c.caches[f.bbTop][1], CreatedBy: "ADD file:bb-base in /", Size: 1000, DiffID: diffIDOf("bb-base"), ChainID: chains[0],
+				TarSplit: filepath.Join(s.Root(), "image/aufs/layerdb", strings.Replace(chains[0], ":", "/", 1), "tar-split.json.gz")},
 		}
 		for i := range want {
 			want[i].Dir = filepath.Join(s.Root(), "aufs/diff", want[i].ID)

@@ -33,6 +33,7 @@ type containerJSON struct {
 	Created string   `json:"created,omitempty"` // RFC 3339; absent when unknown
 	Layers  []string `json:"layers"`            // top first: writable, init, the image's chain
 	Error   string   `json:"error,omitempty"`   // why Layers could not be resolved
+	Driver  string   `json:"driver"`            // the storage driver of its layers
 }
 
 func (e *env) containersAction(c *cli.Context) error {
@@ -48,9 +49,9 @@ func (e *env) containersAction(c *cli.Context) error {
 	if c.Bool("json") {
 		out := make([]containerJSON, 0, len(containers))
 		for _, ct := range containers {
-			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: ct.Image, ImageID: ct.ImageID, Created: rfc3339(ct.Created), Layers: []string{}}
+			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: ct.Image, ImageID: ct.ImageID, Created: rfc3339(ct.Created), Layers: []string{}, Driver: ct.Driver}
 			// The full id cannot be ambiguous, and Resolve checks the chain.
-			t, err := s.Resolve(ct.ID)
+			t, err := s.ResolveIn(ct.Driver, ct.ID)
 			if err != nil {
 				j.Error = err.Error()
 				fmt.Fprintf(e.stderr, "aufsmount: warning: container %s: %s\n", shortID(ct.ID), oneLine(err.Error()))
@@ -65,13 +66,14 @@ func (e *env) containersAction(c *cli.Context) error {
 	}
 	now := e.now()
 	tw := newTable(e.stdout)
-	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCREATED\tNAMES")
+	drivers := newDriverColumn(s)
+	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCREATED\tNAMES"+drivers.header())
 	for _, ct := range containers {
 		id := ct.ID
 		if !c.Bool("no-trunc") {
 			id = shortID(id)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, ct.Image, relativeTime(ct.Created, now), ct.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", id, ct.Image, relativeTime(ct.Created, now), ct.Name, drivers.cell(ct.Driver))
 	}
 	return tw.Flush()
 }

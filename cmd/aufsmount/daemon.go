@@ -120,7 +120,7 @@ func (e *env) daemonize(req mountRequest) error {
 		return fmt.Errorf("starting the background process: %w", err)
 	}
 	if planW != nil {
-		plan, err := resolvePlan(req)
+		plan, err := resolvePlan(req, e.stderr)
 		if err == nil {
 			err = json.NewEncoder(planW).Encode(plan)
 		}

@@ -60,11 +60,12 @@ func (e *env) diffAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t1, err := s.Resolve(c.Args().Get(0))
+	mw := newMarkerWarner(e.stderr)
+	t1, err := mw.resolveView(s, c.Args().Get(0))
 	if err != nil {
 		return err
 	}
-	t2, err := s.Resolve(c.Args().Get(1))
+	t2, err := mw.resolveView(s, c.Args().Get(1))
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type imageJSON struct {
 	Names   []string `json:"names"`
 	Created string   `json:"created,omitempty"` // RFC 3339; absent when unknown
 	Layers  int      `json:"layers"`
+	Driver  string   `json:"driver"` // the storage driver whose tree holds it
 }
 
 func (e *env) imagesAction(c *cli.Context) error {
@@ -64,20 +65,21 @@ func (e *env) imagesAction(c *cli.Context) error {
 			if names == nil {
 				names = []string{}
 			}
-			out = append(out, imageJSON{ID: img.ID, Names: names, Created: rfc3339(img.Created), Layers: img.Layers})
+			out = append(out, imageJSON{ID: img.ID, Names: names, Created: rfc3339(img.Created), Layers: img.Layers, Driver: img.Driver})
 		}
 		return writeJSON(e.stdout, out)
 	}
 	now := e.now()
 	tw := newTable(e.stdout)
-	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tLAYERS")
+	drivers := newDriverColumn(s)
+	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tLAYERS"+drivers.header())
 	for _, img := range images {
 		id := img.ID
 		if !c.Bool("no-trunc") {
 			id = shortID(id)
 		}
 		for _, r := range imageRows(img.Names) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.repo, r.tag, id, relativeTime(img.Created, now), img.Layers)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", r.repo, r.tag, id, relativeTime(img.Created, now), img.Layers, drivers.cell(img.Driver))
 		}
 	}
 	return tw.Flush()

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"log"
 	"os"
@@ -144,13 +145,14 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 	return waitServing(srv, mnt, sigs, logger)
 }
 
-// resolvePlan opens the store and resolves the reference to its chain.
-func resolvePlan(req mountRequest) (*mountPlan, error) {
+// resolvePlan opens the store and resolves the reference to its chain;
+// warnings go to warn.
+func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
 	s, err := layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver})
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.Resolve(req.ref)
+	t, err := newMarkerWarner(warn).resolveView(s, req.ref)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +173,7 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	case planFile != nil:
 		plan, err = readPlan(planFile)
 	default:
-		plan, err = resolvePlan(req)
+		plan, err = resolvePlan(req, os.Stderr)
 	}
 	if err != nil {
 		return nil, "", nil, err

@@ -43,6 +43,7 @@ Examples:
 // is broken is left out and logged: the rest still mounts.
 func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 	var out []fs.TreeEntry
+	mw := newMarkerWarner(logger.Writer())
 	prefix := func(driver string) string {
 		if len(s.Drivers()) > 1 {
 			return driver + "/"
@@ -51,6 +52,9 @@ func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 	}
 	for _, img := range s.Images() {
 		t, err := s.ResolveIn(img.Driver, img.ID)
+		if err == nil {
+			err = mw.restore(s, t)
+		}
 		if err != nil {
 			logger.Printf("leaving out image %s: %v", shortID(img.ID), err)
 			continue
@@ -63,6 +67,9 @@ func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 	}
 	for _, c := range s.Containers() {
 		t, err := s.ResolveIn(c.Driver, c.ID)
+		if err == nil {
+			err = mw.restore(s, t)
+		}
 		if err != nil {
 			logger.Printf("leaving out container %s: %v", shortID(c.ID), err)
 			continue

@@ -59,7 +59,7 @@ func (e *env) whichAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.Resolve(ref)
+	t, err := newMarkerWarner(e.stderr).resolveView(s, ref)
 	if err != nil {
 		return err
 	}

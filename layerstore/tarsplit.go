@@ -1,0 +1,72 @@
+package layerstore
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// maxTarSplit bounds one tar-split's uncompressed size: about 700 bytes
+// an entry, so this is tens of millions of entries.
+const maxTarSplit = 16 << 30
+
+// tarSplitMarkers reads the tar-split at p (tar-split's JSON packer
+// format, gzipped: one entry a line) and returns the whiteouts and opaque
+// markers of the layer's tar, by the names of its file entries. Only
+// lines that can hold a marker are decoded: those that name ".wh.", and
+// those whose name is not UTF-8 (name_raw, base64). A missing file is
+// (nil, nil): not every layer has one.
+func tarSplitMarkers(p string) (*whiteout.Markers, error) {
+	f, err := openNoatime(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, corrupt(p, bare(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, corrupt(p, errors.New("not a regular file"))
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, corrupt(p, fmt.Errorf("not gzip: %w", err))
+	}
+	r := bufio.NewReaderSize(io.LimitReader(zr, maxTarSplit), 1<<20)
+	m := &whiteout.Markers{}
+	for n := 1; ; n++ {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: a segment of a huge header.
+			// It cannot be a file entry's name alone; read it whole.
+			var rest []byte
+			rest, err = r.ReadBytes('\n')
+			line = append(append([]byte(nil), line...), rest...)
+		}
+		if len(line) > 0 && (bytes.Contains(line, []byte(whiteout.Prefix)) || bytes.Contains(line, []byte(`"name_raw"`))) {
+			var e storage.Entry
+			if jerr := json.Unmarshal(line, &e); jerr != nil {
+				return nil, corrupt(p, fmt.Errorf("entry %d: %w", n, jerr))
+			}
+			if e.Type == storage.FileType {
+				m.Add(e.GetName())
+			}
+		}
+		if err == io.EOF {
+			return m, nil
+		}
+		if err != nil {
+			return nil, corrupt(p, fmt.Errorf("reading: %w", err))
+		}
+	}
+}
