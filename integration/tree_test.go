@@ -28,7 +28,7 @@ var t0 = time.Date(2015, 3, 1, 12, 0, 0, 123456789, time.UTC)
 
 func l(entries ...st.Entry) *st.Layer { return st.NewLayer("RUN step", entries...) }
 
-// ruleCases cover every rule of stores.md section 4 with a case of its own.
+// ruleCases cover every rule of docs/whiteouts.md with a case of its own.
 func ruleCases() []treeCase {
 	return []treeCase{
 		{"whiteout hides a file below", []*st.Layer{

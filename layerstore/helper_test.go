@@ -18,7 +18,7 @@ import (
 )
 
 // This file is a small private store writer for the reader's unit tests:
-// it lays files out as stores.md says, directly, so that each test can
+// it lays files out as docs/formats.md says, directly, so that each test can
 // then break exactly one of them.
 
 var baseTime = time.Date(2015, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -10,7 +10,7 @@ import (
 )
 
 // fixture is a store with the same content in either layout: every name
-// form of stores.md section 3 has something to find.
+// form of docs/formats.md (Names) has something to find.
 type fixture struct {
 	root                    string
 	bbTop, bbBase           string // busybox:latest, busybox:1.0, busybox@sha256:<bbDigest>
