@@ -218,25 +218,96 @@ func (g *graphStore) container(cid, name, image string) {
 	g.layerFile(cid, append([]string{cid + "-init"}, below...))
 }
 
-// casStore writes a 1.10+ store.
+// casStore writes a 1.10+ store of one driver.
 type casStore struct {
 	*testStore
+	drv    string
 	caches map[string][]string // image id -> cache ids, top first
 	chains map[string][]string // image id -> chain ids, base first
 	tags   map[string]map[string]string
 	nl     bool // whether small files end in a newline; alternates
 }
 
-func newCAS(t testing.TB) *casStore {
-	c := &casStore{testStore: newTestStore(t), caches: map[string][]string{}, chains: map[string][]string{}, tags: map[string]map[string]string{}}
-	c.mkdir("image/aufs/imagedb/content/sha256")
-	c.mkdir("image/aufs/imagedb/metadata/sha256")
-	c.mkdir("image/aufs/layerdb/sha256")
-	c.mkdir("image/aufs/layerdb/mounts")
-	c.mkdir("aufs/diff")
-	c.mkdir("aufs/layers")
+func newCAS(t testing.TB) *casStore { return newCASDriver(t, "aufs") }
+
+// newCASDriver starts a store of driver drv, laid out as
+// docs/drivers.md says.
+func newCASDriver(t testing.TB, drv string) *casStore {
+	c := &casStore{testStore: newTestStore(t), drv: drv, caches: map[string][]string{}, chains: map[string][]string{}, tags: map[string]map[string]string{}}
+	c.mkdir(c.meta() + "/imagedb/content/sha256")
+	c.mkdir(c.meta() + "/imagedb/metadata/sha256")
+	c.mkdir(c.meta() + "/layerdb/sha256")
+	c.mkdir(c.meta() + "/layerdb/mounts")
+	switch drv {
+	case "aufs":
+		c.mkdir("aufs/diff")
+		c.mkdir("aufs/layers")
+	case "overlay2", "fuse-overlayfs":
+		c.mkdir(drv + "/l")
+	case "vfs":
+		c.mkdir("vfs/dir")
+	default:
+		c.mkdir(drv)
+	}
 	c.mkdir("containers")
 	return c
+}
+
+// meta is the driver's metadata directory.
+func (c *casStore) meta() string { return "image/" + c.drv }
+
+// linkOf is the overlay2 short name given to layer id.
+func linkOf(id string) string { return strings.ToUpper(hexOf("link:" + id))[:26] }
+
+// layerDir is where the driver keeps the files of layer id.
+func (c *casStore) layerDir(id string) string {
+	switch c.drv {
+	case "overlay2", "fuse-overlayfs":
+		return c.drv + "/" + id + "/diff"
+	case "overlay":
+		if _, err := os.Stat(c.path("overlay/" + id + "/upper")); err == nil {
+			return "overlay/" + id + "/upper"
+		}
+		return "overlay/" + id + "/root"
+	case "vfs":
+		return "vfs/dir/" + id
+	}
+	return "aufs/diff/" + id
+}
+
+// newLayer makes layer id's directory and the driver's files for it;
+// below are the ids under it, nearest first; imageTop is, for a
+// container's layer, the image's top layer (overlay v1's lower-id).
+func (c *casStore) newLayer(id string, below []string, imageTop string, layersFile bool) {
+	switch c.drv {
+	case "aufs":
+		c.mkdir("aufs/diff/" + id)
+		if layersFile {
+			c.layerFile(id, below)
+		}
+	case "overlay2", "fuse-overlayfs":
+		c.mkdir(c.drv + "/" + id + "/diff")
+		c.write(c.drv+"/"+id+"/link", linkOf(id))
+		c.symlink("../"+id+"/diff", c.drv+"/l/"+linkOf(id))
+		if len(below) > 0 {
+			var ls []string
+			for _, b := range below {
+				ls = append(ls, "l/"+linkOf(b))
+			}
+			c.write(c.drv+"/"+id+"/lower", strings.Join(ls, ":"))
+			c.mkdir(c.drv + "/" + id + "/work")
+		}
+	case "overlay":
+		if imageTop == "" {
+			c.mkdir("overlay/" + id + "/root")
+			return
+		}
+		c.mkdir("overlay/" + id + "/upper")
+		c.mkdir("overlay/" + id + "/work")
+		c.write("overlay/"+id+"/lower-id", imageTop)
+	case "vfs":
+		c.mkdir("vfs/dir/" + id)
+	}
 }
 
 func (c *casStore) small(rel, s string) {
@@ -267,7 +338,7 @@ func (c *casStore) imageOpt(withLayersFiles bool, labels ...string) string {
 	for i, ch := range chains {
 		chainHex := ch.Encoded()
 		cache := hexOf("cache:" + ch.String())
-		dir := "image/aufs/layerdb/sha256/" + chainHex
+		dir := c.meta() + "/layerdb/sha256/" + chainHex
 		if _, err := os.Stat(c.path(dir)); err != nil {
 			c.small(dir+"/cache-id", cache)
 			c.small(dir+"/diff", diffIDs[i])
@@ -276,10 +347,7 @@ func (c *casStore) imageOpt(withLayersFiles bool, labels ...string) string {
 			}
 			c.small(dir+"/size", fmt.Sprint(1000+i))
 			c.write(dir+"/tar-split.json.gz", "")
-			c.mkdir("aufs/diff/" + cache)
-			if withLayersFiles || i == len(chains)-1 {
-				c.layerFile(cache, reversed(caches))
-			}
+			c.newLayer(cache, reversed(caches), "", withLayersFiles || i == len(chains)-1)
 		}
 		caches = append(caches, cache)
 	}
@@ -300,7 +368,7 @@ func (c *casStore) imageOpt(withLayersFiles bool, labels ...string) string {
 		c.t.Fatal(err)
 	}
 	id := hexOf(string(data))
-	c.write("image/aufs/imagedb/content/sha256/"+id, data)
+	c.write(c.meta()+"/imagedb/content/sha256/"+id, data)
 	c.caches[id] = reversed(caches)
 	var cs []string
 	for _, ch := range chains {
@@ -313,7 +381,7 @@ func (c *casStore) imageOpt(withLayersFiles bool, labels ...string) string {
 // rawImage stores config bytes as an image, named by their digest.
 func (c *casStore) rawImage(data string) string {
 	id := hexOf(data)
-	c.write("image/aufs/imagedb/content/sha256/"+id, data)
+	c.write(c.meta()+"/imagedb/content/sha256/"+id, data)
 	return id
 }
 
@@ -335,7 +403,7 @@ func (c *casStore) tag(key, id string) {
 		c.tags[repo] = map[string]string{}
 	}
 	c.tags[repo][key] = "sha256:" + id
-	c.write("image/aufs/repositories.json", map[string]any{"Repositories": c.tags})
+	c.write(c.meta()+"/repositories.json", map[string]any{"Repositories": c.tags})
 }
 
 func (c *casStore) mountID(cid string) string { return hexOf("mount:" + cid) }
@@ -348,19 +416,19 @@ func (c *casStore) container(cid, name, image string) {
 		"Config":  map[string]any{"Image": "busybox", "Cmd": []string{"sh"}},
 		"Image":   "sha256:" + image,
 		"Name":    "/" + name,
-		"Driver":  "aufs",
+		"Driver":  c.drv,
 	})
 	mount := c.mountID(cid)
-	dir := "image/aufs/layerdb/mounts/" + cid
+	dir := c.meta() + "/layerdb/mounts/" + cid
 	c.small(dir+"/mount-id", mount)
 	c.small(dir+"/init-id", mount+"-init")
+	top := ""
 	if ch := c.chains[image]; len(ch) > 0 {
 		c.small(dir+"/parent", ch[len(ch)-1])
+		top = c.caches[image][0]
 	}
-	c.mkdir("aufs/diff/" + mount)
-	c.mkdir("aufs/diff/" + mount + "-init")
-	c.layerFile(mount+"-init", c.caches[image])
-	c.layerFile(mount, append([]string{mount + "-init"}, c.caches[image]...))
+	c.newLayer(mount+"-init", c.caches[image], top, true)
+	c.newLayer(mount, append([]string{mount + "-init"}, c.caches[image]...), top, true)
 }
 
 // layerIDs is the IDs of a chain.

@@ -98,7 +98,7 @@ func TestEmptyStore(t *testing.T) {
 // A migrated host has both layouts: Docker uses the 1.10+ one, and so do we.
 func TestBothLayouts(t *testing.T) {
 	g, gf := graphFixture(t)
-	c := &casStore{testStore: g.testStore, caches: map[string][]string{}, chains: map[string][]string{}, tags: map[string]map[string]string{}}
+	c := &casStore{testStore: g.testStore, drv: "aufs", caches: map[string][]string{}, chains: map[string][]string{}, tags: map[string]map[string]string{}}
 	id := c.image("new-base", "new-top")
 	c.tag("busybox:latest", id)
 	s := c.open()

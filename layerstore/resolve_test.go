@@ -52,8 +52,11 @@ func graphFixture(t testing.TB) (*graphStore, fixture) {
 	return g, f
 }
 
-func casFixture(t testing.TB) (*casStore, fixture) {
-	c := newCAS(t)
+func casFixture(t testing.TB) (*casStore, fixture) { return casFixtureOf(t, "aufs") }
+
+// casFixtureOf is casFixture in the tree of driver drv.
+func casFixtureOf(t testing.TB, drv string) (*casStore, fixture) {
+	c := newCASDriver(t, drv)
 	f := fixture{root: c.root, layers: map[string][]string{}}
 	f.bbBase = c.image("bb-base")
 	f.bbTop = c.image("bb-base", "bb-top")

@@ -241,8 +241,7 @@ func (s *Store) Resolve(ref string) (*Target, error) {
 			amb.Candidates = append(amb.Candidates, m.t.Name+" "+shortID(targetID(m.t))+" ("+m.drv+")")
 		}
 	}
-	sort.Strings(amb.Candidates)
-	return nil, amb
+	return nil, amb // in the fixed order of drivers
 }
 
 // ResolveIn is Resolve in the tree of one driver only.
