@@ -195,3 +195,65 @@ func TestMergeOverlayDetails(t *testing.T) {
 		t.Errorf("x (opaque=x) = %q, want %q", got, want)
 	}
 }
+
+// TestViewMarkers: markers restored from a tar-split hide what they
+// record, as if the layer directory had them: in the merge, in which and
+// in the layer walk that diff uses.
+func TestViewMarkers(t *testing.T) {
+	base := t.TempDir()
+	top, low := filepath.Join(base, "top"), filepath.Join(base, "low")
+	for _, d := range []string{top + "/d", top + "/o", low + "/d", low + "/o"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{top + "/o/mine", low + "/d/gone", low + "/d/kept", low + "/o/hidden"} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &whiteout.Markers{}
+	m.Add("d/.wh.gone")
+	m.Add("o/.wh..wh..opq")
+	v, err := OpenView([]Layer{
+		{ID: "top", Dir: top, Encoding: whiteout.Overlay, Markers: m},
+		{ID: "low", Dir: low, Encoding: whiteout.Overlay},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	names := func(p string) string {
+		ents, err := v.ReadDir(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range ents {
+			out = append(out, fmt.Sprintf("%s@%d", e.Name, e.Layer))
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := names("d"), "kept@1"; got != want {
+		t.Errorf("d = %q, want %q", got, want)
+	}
+	if got, want := names("o"), "mine@0"; got != want {
+		t.Errorf("o = %q, want %q", got, want)
+	}
+	ps, err := v.Which("d/gone")
+	if err != nil || len(ps) != 1 || ps[0].Reason != WhitedOut || ps[0].By != 0 {
+		t.Errorf("which d/gone = %+v, %v", ps, err)
+	}
+	ps, err = v.Which("o/hidden")
+	if err != nil || len(ps) != 1 || ps[0].Reason != UnderOpaque || ps[0].By != 0 {
+		t.Errorf("which o/hidden = %+v, %v", ps, err)
+	}
+	var walked []string
+	v.WalkLayer(0, func(p string, k ChangeKind, isDir bool) error {
+		walked = append(walked, fmt.Sprintf("%d:%s", k, p))
+		return nil
+	})
+	if got, want := strings.Join(walked, " "), "0: 0:d 1:d/gone 0:o 2:o 0:o/mine"; got != want {
+		t.Errorf("walk = %q, want %q", got, want)
+	}
+}
