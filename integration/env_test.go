@@ -1,13 +1,11 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // binary is the aufsmount command built once for the tests that run it.
@@ -116,37 +115,15 @@ func forceUnmount(mnt string) {
 	unix.Unmount(mnt, unix.MNT_DETACH)
 }
 
-// isMounted tells whether mnt is a mount point, from /proc/self/mountinfo.
+// isMounted tells whether mnt is a mount point.
 func isMounted(t testing.TB, mnt string) bool {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 4 && unescapeMountinfo(f[4]) == mnt {
-			return true
-		}
-	}
-	return false
-}
-
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	_, ok := mountinfo.Find(mounts, mnt)
+	return ok
 }
 
 // run runs the aufsmount binary and returns stdout, stderr and exit code.
@@ -170,3 +147,6 @@ func run(t testing.TB, args ...string) (string, string, int) {
 	}
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
+
+// unescapeMountinfo undoes the kernel's escapes in a mount table field.
+func unescapeMountinfo(s string) string { return mountinfo.Unescape(s) }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/layerstore"
 	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // refStore is a store whose images and containers can be named every way
@@ -140,22 +141,18 @@ func umountNow(t *testing.T, mnt string) {
 // mountEntry is a line of /proc/mounts.
 type mountEntry struct{ source, target, fstype, options string }
 
-// procMounts lists the mounts whose target is mnt, from /proc/mounts.
+// procMounts lists the mounts whose target is mnt, with their options
+// as /proc/mounts shows them (the mount's and its superblock's).
 func procMounts(t testing.TB, mnt string) []mountEntry {
 	t.Helper()
-	data, err := os.ReadFile("/proc/mounts")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []mountEntry
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		m := mountEntry{unescapeMountinfo(f[0]), unescapeMountinfo(f[1]), f[2], f[3]}
-		if m.target == mnt {
-			out = append(out, m)
+	for _, m := range mounts {
+		if m.MountPoint == mnt {
+			out = append(out, mountEntry{m.Source, m.MountPoint, m.FSType, m.Options + "," + m.SuperOptions})
 		}
 	}
 	return out

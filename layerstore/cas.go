@@ -208,21 +208,21 @@ func (s *store) casChain(img *imageRec) ([]Layer, error) {
 		cacheIDs[e.cacheID] = true
 		if e.diff != img.diffIDs[i] {
 			return nil, &CorruptError{File: filepath.Join(dir, "diff"),
-				Err: fmt.Errorf("diff is %s, but image %s's config says layer %d is %s", e.diff, shortID(img.ID), i, img.diffIDs[i])}
+				Err: fmt.Errorf("diff is %s, but image %s's config says layer %d is %s", e.diff, ShortID(img.ID), i, img.diffIDs[i])}
 		}
 		pfile := filepath.Join(dir, "parent")
 		switch {
 		case e.parent != "" && visited[e.parent]:
 			return nil, &CorruptError{File: pfile, Err: fmt.Errorf("parent %s loops back up the chain", e.parent)}
 		case i == 0 && e.parent != "":
-			return nil, &CorruptError{File: pfile, Err: fmt.Errorf("parent is %s, but image %s's config says this is the base layer", e.parent, shortID(img.ID))}
+			return nil, &CorruptError{File: pfile, Err: fmt.Errorf("parent is %s, but image %s's config says this is the base layer", e.parent, ShortID(img.ID))}
 		case i > 0 && e.parent != img.chainIDs[i-1]:
 			want := img.chainIDs[i-1]
 			got := e.parent
 			if got == "" {
 				got = "missing"
 			}
-			return nil, &CorruptError{File: pfile, Err: fmt.Errorf("parent is %s, but image %s's config makes it %s", got, shortID(img.ID), want)}
+			return nil, &CorruptError{File: pfile, Err: fmt.Errorf("parent is %s, but image %s's config makes it %s", got, ShortID(img.ID), want)}
 		}
 		layers = append(layers, Layer{
 			ID:        e.cacheID,

@@ -183,7 +183,7 @@ func (s *store) containerLayers(c *containerRec) ([]Layer, error) {
 				want = "none (the image has no layers)"
 			}
 			return nil, &CorruptError{File: filepath.Join(c.mountsDir, "parent"),
-				Err: fmt.Errorf("parent is %s, but the top layer of image %s is %s", got, shortID(img.ID), want)}
+				Err: fmt.Errorf("parent is %s, but the top layer of image %s is %s", got, ShortID(img.ID), want)}
 		}
 	}
 	layers := make([]Layer, 0, len(chain)+2)

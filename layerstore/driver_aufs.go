@@ -122,12 +122,12 @@ func compareLayers(unit, top string, listed, want []string) error {
 	}
 	switch {
 	case len(listed) > len(want):
-		return fmt.Errorf("lists %d layers below %s, the metadata %d: %s is extra", len(listed), shortID(top), len(want), listed[len(want)])
+		return fmt.Errorf("lists %d layers below %s, the metadata %d: %s is extra", len(listed), ShortID(top), len(want), listed[len(want)])
 	case len(listed) < len(want):
 		if len(listed) == 0 {
 			return errors.New("lists no layers below, but the metadata has " + fmt.Sprint(len(want)))
 		}
-		return fmt.Errorf("lists %d layers below %s, the metadata %d: %s is missing", len(listed), shortID(top), len(want), want[len(listed)])
+		return fmt.Errorf("lists %d layers below %s, the metadata %d: %s is missing", len(listed), ShortID(top), len(want), want[len(listed)])
 	}
 	return nil
 }

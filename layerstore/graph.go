@@ -221,7 +221,7 @@ func (s *store) graphDepths() {
 			case i >= len(path)-culprits:
 				s.brokenImages[r.ID] = fail
 			default:
-				s.brokenImages[r.ID] = &CorruptError{File: fail.File, Err: fmt.Errorf("%w (in the chain of image %s)", fail.Err, shortID(r.ID))}
+				s.brokenImages[r.ID] = &CorruptError{File: fail.File, Err: fmt.Errorf("%w (in the chain of image %s)", fail.Err, ShortID(r.ID))}
 			}
 		}
 	}

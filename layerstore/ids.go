@@ -59,10 +59,15 @@ func checkLayerName(what, s string) error {
 	return nil
 }
 
-// shortID is the 12-digit form Docker prints.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
+// ShortID is the 12-digit form Docker prints, keeping an init layer's
+// "-init" suffix so that it stays recognisable.
+func ShortID(id string) string {
+	const n = 12
+	if base, ok := strings.CutSuffix(id, "-init"); ok && len(base) > n {
+		return base[:n] + "-init"
+	}
+	if len(id) > n {
+		return id[:n]
 	}
 	return id
 }

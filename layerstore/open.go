@@ -93,7 +93,7 @@ func (s *store) load() error {
 	}
 	for _, id := range sortedKeys(s.containers) {
 		c := s.containers[id]
-		c.Image = shortID(c.ImageID)
+		c.Image = ShortID(c.ImageID)
 		if img := s.images[c.ImageID]; img != nil && len(img.Names) > 0 {
 			c.Image = img.Names[0]
 		}
@@ -152,7 +152,7 @@ func (s *store) loadTags() error {
 		}
 		if prev, dup := s.tags[e.key]; dup {
 			if prev.id != e.id {
-				s.problem(&CorruptError{File: s.tagFile, Err: fmt.Errorf("tag %s is given twice, for images %s and %s", e.display, shortID(prev.id), shortID(e.id))})
+				s.problem(&CorruptError{File: s.tagFile, Err: fmt.Errorf("tag %s is given twice, for images %s and %s", e.display, ShortID(prev.id), ShortID(e.id))})
 			}
 			continue
 		}

@@ -167,7 +167,7 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 	}
 	name := c.Name
 	if name == "" {
-		name = shortID(c.ID)
+		name = ShortID(c.ID)
 	}
 	ctr := c.Container
 	ctr.Driver = s.drv.name()
@@ -196,7 +196,7 @@ func displayName(img *imageRec) string {
 	if len(img.Names) > 0 {
 		return img.Names[0]
 	}
-	return shortID(img.ID)
+	return ShortID(img.ID)
 }
 
 func copyImage(r *imageRec) *Image {

@@ -129,8 +129,8 @@ func TestResolveForms(t *testing.T) {
 				{"docker.io/library/alpine:3.1", KindImage, f.alpine, "alpine:3.1"},
 				{f.bbTop, KindImage, f.bbTop, "busybox:1.0"},
 				{"sha256:" + f.bbTop, KindImage, f.bbTop, "busybox:1.0"},
-				{f.appBase, KindImage, f.appBase, shortID(f.appBase)},
-				{f.appBase[:8], KindImage, f.appBase, shortID(f.appBase)},
+				{f.appBase, KindImage, f.appBase, ShortID(f.appBase)},
+				{f.appBase[:8], KindImage, f.appBase, ShortID(f.appBase)},
 				{f.reg[:4], KindImage, f.reg, "registry:5000/team/app:v2"},
 				{"sha256:" + f.reg[:6], KindImage, f.reg, "registry:5000/team/app:v2"},
 				{f.cid, KindContainer, f.cid, "web"},
@@ -380,7 +380,7 @@ func TestListings(t *testing.T) {
 					continue
 				}
 				if !slices.Equal(img.Names, w.names) || img.Layers != w.layers {
-					t.Errorf("image %s: names %q layers %d, want %q %d", shortID(id), img.Names, img.Layers, w.names, w.layers)
+					t.Errorf("image %s: names %q layers %d, want %q %d", ShortID(id), img.Names, img.Layers, w.names, w.layers)
 				}
 			}
 			cs := s.Containers()

@@ -238,7 +238,7 @@ func (s *Store) Resolve(ref string) (*Target, error) {
 		case m.err != nil:
 			amb.Candidates = append(amb.Candidates, ref+" ("+m.drv+", broken)")
 		default:
-			amb.Candidates = append(amb.Candidates, m.t.Name+" "+shortID(targetID(m.t))+" ("+m.drv+")")
+			amb.Candidates = append(amb.Candidates, m.t.Name+" "+ShortID(targetID(m.t))+" ("+m.drv+")")
 		}
 	}
 	return nil, amb // in the fixed order of drivers

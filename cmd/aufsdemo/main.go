@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/layerstore"
 	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 const module = "github.com/aufsmount/aufsmount"
@@ -468,35 +468,12 @@ func (s *session) cleanup() error {
 	return nil
 }
 
-// isMounted tells whether p is a mount point, from /proc/self/mountinfo.
+// isMounted tells whether p is a mount point.
 func isMounted(p string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeOctal(fields[4]) == p {
-			return true
-		}
-	}
-	return false
-}
-
-// unescapeOctal undoes the \ooo escapes of /proc/self/mountinfo.
-func unescapeOctal(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	_, ok := mountinfo.Find(mounts, p)
+	return ok
 }

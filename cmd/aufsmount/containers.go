@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func (e *env) containersCommand() *cli.Command {
@@ -54,7 +56,7 @@ func (e *env) containersAction(c *cli.Context) error {
 			t, err := s.ResolveIn(ct.Driver, ct.ID)
 			if err != nil {
 				j.Error = err.Error()
-				fmt.Fprintf(e.stderr, "aufsmount: warning: container %s: %s\n", shortID(ct.ID), oneLine(err.Error()))
+				fmt.Fprintf(e.stderr, "aufsmount: warning: container %s: %s\n", layerstore.ShortID(ct.ID), oneLine(err.Error()))
 			} else {
 				for _, l := range t.Layers {
 					j.Layers = append(j.Layers, l.ID)
@@ -71,7 +73,7 @@ func (e *env) containersAction(c *cli.Context) error {
 	for _, ct := range containers {
 		id := ct.ID
 		if !c.Bool("no-trunc") {
-			id = shortID(id)
+			id = layerstore.ShortID(id)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", id, ct.Image, relativeTime(ct.Created, now), ct.Name, drivers.cell(ct.Driver))
 	}

@@ -70,19 +70,6 @@ func humanSize(n int64) string {
 	return s + units[i]
 }
 
-// shortID is the 12-character form of a hex id, keeping a "-init" suffix
-// so that a container's init layer stays recognisable.
-func shortID(id string) string {
-	const n = 12
-	if base, ok := strings.CutSuffix(id, "-init"); ok && len(base) > n {
-		return base[:n] + "-init"
-	}
-	if len(id) > n {
-		return id[:n]
-	}
-	return id
-}
-
 // oneLine makes s safe for a table cell: tabs and line breaks would break
 // the columns.
 func oneLine(s string) string {

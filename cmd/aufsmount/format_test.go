@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -99,8 +101,8 @@ func TestShortID(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := shortID(tt.id); got != tt.want {
-			t.Errorf("shortID(%q) = %q, want %q", tt.id, got, tt.want)
+		if got := layerstore.ShortID(tt.id); got != tt.want {
+			t.Errorf("layerstore.ShortID(%q) = %q, want %q", tt.id, got, tt.want)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 	for _, img := range images {
 		id := img.ID
 		if !c.Bool("no-trunc") {
-			id = shortID(id)
+			id = layerstore.ShortID(id)
 		}
 		for _, r := range imageRows(img.Names) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", r.repo, r.tag, id, relativeTime(img.Created, now), img.Layers, drivers.cell(img.Driver))

@@ -62,7 +62,7 @@ func (e *env) layersAction(c *cli.Context) error {
 	for _, l := range t.Layers {
 		id, by := l.ID, oneLine(l.CreatedBy)
 		if trunc {
-			id, by = shortID(id), ellipsis(by, createdByWidth)
+			id, by = layerstore.ShortID(id), ellipsis(by, createdByWidth)
 		}
 		if by == "" {
 			by = "-"

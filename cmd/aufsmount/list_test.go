@@ -157,7 +157,7 @@ func TestLayers(t *testing.T) {
 					if l.Size != nil {
 						size = *l.Size
 					}
-					if len(r) != 4 || r[0] != shortID(l.ID) || r[1] != l.Dir || r[3] != humanSize(size) {
+					if len(r) != 4 || r[0] != layerstore.ShortID(l.ID) || r[1] != l.Dir || r[3] != humanSize(size) {
 						t.Errorf("history %s: row %q for layer %+v", tt.ref, r, l)
 					}
 					if by := []rune(r[2]); len(by) > createdByWidth {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // mountFlags are the flags of mount, which is also what aufsmount does
@@ -216,7 +217,7 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 // checkMountPoint returns the absolute path of an existing directory that
 // is not a mount point already and not inside the store.
 func checkMountPoint(arg, storeRoot string) (string, error) {
-	mounts, err := readMountInfo()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // These tests mount for real. Without root (or fusermount3) and /dev/fuse
@@ -36,13 +37,13 @@ func needFUSE(t *testing.T) {
 	t.Skipf("cannot mount: %s", why)
 }
 
-func mountAt(t *testing.T, mnt string) (mountInfo, bool) {
+func mountAt(t *testing.T, mnt string) (mountinfo.Mount, bool) {
 	t.Helper()
-	mounts, err := readMountInfo()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return findMount(mounts, mnt)
+	return mountinfo.Find(mounts, mnt)
 }
 
 // daemonPID finds the process serving mnt: argv[0] "aufsmount", mnt last.

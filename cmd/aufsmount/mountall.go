@@ -56,7 +56,7 @@ func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 			err = mw.restore(s, t)
 		}
 		if err != nil {
-			logger.Printf("leaving out image %s: %v", shortID(img.ID), err)
+			logger.Printf("leaving out image %s: %v", layerstore.ShortID(img.ID), err)
 			continue
 		}
 		layers, at := viewLayers(t), prefix(img.Driver)
@@ -71,7 +71,7 @@ func storeTree(s *layerstore.Store, logger *log.Logger) []fs.TreeEntry {
 			err = mw.restore(s, t)
 		}
 		if err != nil {
-			logger.Printf("leaving out container %s: %v", shortID(c.ID), err)
+			logger.Printf("leaving out container %s: %v", layerstore.ShortID(c.ID), err)
 			continue
 		}
 		layers, at := viewLayers(t), prefix(c.Driver)

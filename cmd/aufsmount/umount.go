@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // fsType is the type the kernel shows for our mounts: "fuse." and the
@@ -42,7 +44,7 @@ func umountAction(c *cli.Context) error {
 		return usageErrorf("umount: expected one MOUNTPOINT, got %d arguments (see aufsmount umount --help)", c.NArg())
 	}
 	arg := c.Args().First()
-	mounts, err := readMountInfo()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func (e *env) whichCommand() *cli.Command {
@@ -91,7 +92,7 @@ func (e *env) whichAction(c *cli.Context) error {
 	} else {
 		id := func(s string) string { return s }
 		if !c.Bool("no-trunc") {
-			id = shortID
+			id = layerstore.ShortID
 		}
 		tw := newTable(e.stdout)
 		fmt.Fprintln(tw, "LAYER ID\tDIR\tSTATUS")

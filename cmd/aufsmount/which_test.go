@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func TestWhichCommand(t *testing.T) {
@@ -75,7 +77,7 @@ func TestWhichCommand(t *testing.T) {
 
 		out := mustSucceed(t, env, "which", "test/b:1", "/bin/busybox")
 		want := fmt.Sprintf("LAYER ID +DIR +STATUS\n%s +%s +provides\n%s +%s +hidden: shadowed at /bin/busybox by %s\n",
-			shortID(id[1]), dir[1], shortID(id[0]), dir[0], shortID(id[1]))
+			layerstore.ShortID(id[1]), dir[1], layerstore.ShortID(id[0]), dir[0], layerstore.ShortID(id[1]))
 		if !matchLines(out, want) {
 			t.Errorf("%v: which printed\n%s\nwant\n%s", layout, out, want)
 		}
