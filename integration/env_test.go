@@ -147,6 +147,3 @@ func run(t testing.TB, args ...string) (string, string, int) {
 	}
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
-
-// unescapeMountinfo undoes the kernel's escapes in a mount table field.
-func unescapeMountinfo(s string) string { return mountinfo.Unescape(s) }
