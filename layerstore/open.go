@@ -169,43 +169,4 @@ func (s *store) loadTags() error {
 
 func (s *store) problem(err error) { s.problems = append(s.problems, err) }
 
-// Images lists every image whose metadata is sound, tagged or not (docker
-// images -a), newest first, then by id.
-func (s *store) Images() []Image {
-	out := make([]Image, 0, len(s.images))
-	for _, r := range s.images {
-		img := r.Image
-		img.Names = append([]string(nil), r.Names...)
-		out = append(out, img)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
 
-// Containers lists every aufs container whose metadata is sound, newest
-// first, then by id.
-func (s *store) Containers() []Container {
-	out := make([]Container, 0, len(s.containers))
-	for _, r := range s.containers {
-		out = append(out, r.Container)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
-// Problems lists what Open found wrong without failing: images and
-// containers left out, tags that name nothing, stray entries. Each is a
-// *CorruptError naming the file at fault, sorted by file.
-func (s *store) Problems() []error {
-	return append([]error(nil), s.problems...)
-}

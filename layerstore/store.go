@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Store is an opened Docker root directory: the images and containers of
@@ -135,21 +136,18 @@ func (s *Store) Drivers() []string {
 func (s *Store) Layout() Layout { return s.parts[0].layout }
 
 // Images lists every image whose metadata is sound, tagged or not (docker
-// images -a), newest first, then by id and driver.
+// images -a), newest first, then by id, then in the order of drivers.
 func (s *Store) Images() []Image {
 	var out []Image
 	for _, p := range s.parts {
-		for _, img := range p.Images() {
+		for _, r := range p.images {
+			img := r.Image
+			img.Names = append([]string(nil), r.Names...)
 			img.Driver = p.drv.name()
 			out = append(out, img)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortNewest(out, func(img Image) (time.Time, string) { return img.Created, img.ID })
 	return out
 }
 
@@ -158,18 +156,27 @@ func (s *Store) Images() []Image {
 func (s *Store) Containers() []Container {
 	var out []Container
 	for _, p := range s.parts {
-		for _, c := range p.Containers() {
+		for _, r := range p.containers {
+			c := r.Container
 			c.Driver = p.drv.name()
 			out = append(out, c)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortNewest(out, func(c Container) (time.Time, string) { return c.Created, c.ID })
 	return out
+}
+
+// sortNewest sorts newest first, then by id; what is equal in both keeps
+// its order (the order of drivers).
+func sortNewest[T any](s []T, key func(T) (time.Time, string)) {
+	sort.SliceStable(s, func(i, j int) bool {
+		ti, idi := key(s[i])
+		tj, idj := key(s[j])
+		if !ti.Equal(tj) {
+			return ti.After(tj)
+		}
+		return idi < idj
+	})
 }
 
 // Layers lists every layer directory of every driver, sorted by driver
@@ -192,7 +199,7 @@ func (s *Store) Layers() ([]Layer, error) {
 func (s *Store) Problems() []error {
 	var out []error
 	for _, p := range s.parts {
-		out = append(out, p.Problems()...)
+		out = append(out, p.problems...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return problemFile(out[i]) < problemFile(out[j]) })
 	return out

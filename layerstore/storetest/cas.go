@@ -37,7 +37,13 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		casImage+"/distribution/diffid-by-digest/sha256", casImage+"/distribution/v2metadata-by-diffid/sha256"); err != nil {
 		return err
 	}
-	diffOf := map[*Layer]string{}
+	var all []*Layer
+	for _, img := range w.s.Images {
+		all = append(all, slices.DeleteFunc(slices.Clone(img.Layers), func(l *Layer) bool { return l.Empty })...)
+	}
+	if err := w.tars(all, filepath.Join(w.root, casImage, "layerdb", "tmp"), 0644); err != nil {
+		return err
+	}
 	byChain := map[string]*casLayer{}
 	var order []*casLayer
 	for _, img := range w.s.Images {
@@ -54,12 +60,7 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 			if l.Empty {
 				continue
 			}
-			d, ok := diffOf[l]
-			if !ok {
-				d = digestLayer(l)
-				diffOf[l] = d
-			}
-			diffIDs = append(diffIDs, digest.Digest(d))
+			diffIDs = append(diffIDs, digest.Digest(w.tar[l].diffID))
 			real = append(real, l)
 			where = append(where, i)
 		}
@@ -78,6 +79,10 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 				}
 				byChain[cl.chainID] = cl
 				order = append(order, cl)
+			} else if cl.l != real[k] && digestLayer(cl.l) != digestLayer(real[k]) {
+				// One chain id is one layer to Docker.
+				return fmt.Errorf("layer %d of image %v and layer %s make the same tar over the same layers, but differ (in what a tar does not keep: atimes, parts of seconds, sockets)",
+					where[k], img.Names, cl.what)
 			}
 			d := filepath.Join(w.root, "aufs", "diff", cl.cacheID)
 			imgDirs[where[k]] = d
@@ -146,11 +151,13 @@ func (w *storeWriter) layerdb(cl *casLayer) error {
 	if err := os.Mkdir(dir, 0755); err != nil {
 		return err
 	}
+	if err := w.placeTarSplit(cl.l, filepath.Join(dir, "tar-split.json.gz")); err != nil {
+		return err
+	}
 	files := map[string][]byte{
-		"cache-id":          []byte(cl.cacheID),
-		"diff":              []byte(cl.diffID),
-		"size":              []byte(strconv.FormatInt(layerSize(w.expanded[cl.l]), 10)),
-		"tar-split.json.gz": emptyGzip(),
+		"cache-id": []byte(cl.cacheID),
+		"diff":     []byte(cl.diffID),
+		"size":     []byte(strconv.FormatInt(layerSize(w.expanded[cl.l]), 10)),
 	}
 	if cl.parent != "" {
 		files["parent"] = []byte(cl.parent)

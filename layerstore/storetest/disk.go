@@ -19,26 +19,50 @@ type layerJob struct {
 	x      *expanded
 	linkWh bool // whiteouts as hard links of .wh..wh.aufs
 	what   string
+	// after, when set, is closed once the directory this one links
+	// names from is written; done is closed once this one is.
+	after, done chan struct{}
 }
 
 // writeLayers writes the layer directories, a few at a time: they are
-// independent, and creating files is mostly waiting on the file system.
+// independent (but for the after of a job, queued before it), and
+// creating files is mostly waiting on the file system.
 func writeLayers(jobs []layerJob) error {
+	return parallel(len(jobs), func() func(int) error {
+		w := newDiskWriter()
+		return func(i int) error {
+			j := jobs[i]
+			if j.after != nil {
+				<-j.after
+			}
+			err := w.layer(j)
+			if j.done != nil {
+				close(j.done)
+			}
+			if err != nil {
+				return fmt.Errorf("writing layer %s into %s: %w", j.what, j.dir, err)
+			}
+			return nil
+		}
+	})
+}
+
+// parallel runs n tasks on a few workers, each made by newWorker (for
+// its buffers), taking the tasks in order; the error is the first by
+// index.
+func parallel(n int, newWorker func() func(int) error) error {
 	ch := make(chan int)
-	errs := make([]error, len(jobs))
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0)+1, len(jobs)) {
+	for range min(runtime.GOMAXPROCS(0)+1, n) {
 		wg.Go(func() {
-			w := newDiskWriter()
+			f := newWorker()
 			for i := range ch {
-				j := jobs[i]
-				if err := w.layer(j); err != nil {
-					errs[i] = fmt.Errorf("writing layer %s into %s: %w", j.what, j.dir, err)
-				}
+				errs[i] = f(i)
 			}
 		})
 	}
-	for i := range jobs {
+	for i := range n {
 		ch <- i
 	}
 	close(ch)
@@ -117,6 +141,12 @@ func (w *diskWriter) layer(j layerJob) error {
 		p := j.dir + "/" + r.path
 		e := r.e
 		var err error
+		if r.link != "" {
+			if err := unix.Link(r.link, p); err != nil {
+				return fmt.Errorf("linking %q to %s: %w", r.path, r.link, err)
+			}
+			continue
+		}
 		switch e.Kind {
 		case Dir:
 			dirs = append(dirs, r)

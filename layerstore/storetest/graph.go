@@ -1,8 +1,6 @@
 package storetest
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +33,13 @@ func (w *storeWriter) graph(dirs map[*Image][]string) error {
 		return err
 	}
 	if err := w.mkdirs(0700, "graph/_tmp", "execdriver/native", "init"); err != nil {
+		return err
+	}
+	var all []*Layer
+	for _, img := range w.s.Images {
+		all = append(all, img.Layers...)
+	}
+	if err := w.tars(all, filepath.Join(w.root, "graph", "_tmp"), 0600); err != nil {
 		return err
 	}
 	ids := map[graphKey]*graphLayer{}
@@ -137,7 +142,7 @@ func (w *storeWriter) graphMeta(g *graphLayer) error {
 	if err := writeFile(filepath.Join(dir, "layersize"), []byte(strconv.FormatInt(size, 10)), 0600); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, "tar-data.json.gz"), emptyGzip(), 0600)
+	return w.placeTarSplit(g.l, filepath.Join(dir, "tar-data.json.gz"))
 }
 
 // graphTags writes repositories-aufs: {"Repositories": {repo: {tag: id}}},
@@ -247,11 +252,4 @@ func layerSize(x *expanded) int64 {
 		}
 	}
 	return n
-}
-
-func emptyGzip() []byte {
-	var b bytes.Buffer
-	z := gzip.NewWriter(&b)
-	z.Close()
-	return b.Bytes()
 }

@@ -29,6 +29,9 @@ type raw struct {
 	e        Entry  // normalized; Path is the on-disk path
 	implicit bool   // a parent directory no entry named
 	origin   string // for a hard link: the path of the inode's first name; else path
+	// link, when set, is an existing name elsewhere on disk that this
+	// name becomes a hard link of (the shared inodes of overlay trees).
+	link string
 }
 
 // expanded is a layer description turned into the names of its directory.
@@ -47,20 +50,32 @@ func expand(l *Layer) (*expanded, error) {
 	if l.Empty && len(l.Entries) > 0 {
 		return nil, errors.New("an Empty layer has entries")
 	}
-	x := &expanded{
-		byPath:   make(map[string]*raw, len(l.Entries)+1),
-		children: make(map[string][]*raw),
-		nlink:    make(map[string]int),
-	}
-	root := &raw{path: rootPath, e: Entry{Kind: Dir}.normalized(), implicit: true, origin: rootPath}
-	x.byPath[rootPath] = root
-	x.order = append(x.order, root)
+	x := newExpanded(&raw{path: rootPath, e: Entry{Kind: Dir}.normalized(), implicit: true, origin: rootPath})
 	for i := range l.Entries {
 		if err := x.add(l.Entries[i]); err != nil {
 			return nil, fmt.Errorf("entry %d %q: %w", i, l.Entries[i].Path, err)
 		}
 	}
 	return x, nil
+}
+
+// newExpanded is a layer holding only its root.
+func newExpanded(root *raw) *expanded {
+	return &expanded{
+		order:    []*raw{root},
+		byPath:   map[string]*raw{rootPath: root},
+		children: map[string][]*raw{},
+		nlink:    map[string]int{},
+	}
+}
+
+// put adds r, whose parent directory is already there.
+func (x *expanded) put(r *raw) {
+	x.byPath[r.path] = r
+	x.order = append(x.order, r)
+	dir, _ := split(r.path)
+	x.children[dir] = append(x.children[dir], r)
+	x.nlink[r.origin]++
 }
 
 func (x *expanded) add(e Entry) error {
@@ -113,11 +128,7 @@ func (x *expanded) add(e Entry) error {
 	}
 	e.Path = p
 	r.e = e.normalized()
-	x.byPath[p] = r
-	x.order = append(x.order, r)
-	dir, _ := split(p)
-	x.children[dir] = append(x.children[dir], r)
-	x.nlink[r.origin]++
+	x.put(r)
 	return nil
 }
 
@@ -136,12 +147,7 @@ func (x *expanded) parents(p string) error {
 			}
 			continue
 		}
-		r := &raw{path: d, e: Entry{Path: d, Kind: Dir}.normalized(), implicit: true, origin: d}
-		x.byPath[d] = r
-		x.order = append(x.order, r)
-		pd, _ := split(d)
-		x.children[pd] = append(x.children[pd], r)
-		x.nlink[d]++
+		x.put(&raw{path: d, e: Entry{Path: d, Kind: Dir}.normalized(), implicit: true, origin: d})
 	}
 	return nil
 }
@@ -196,7 +202,9 @@ func join(dir, name string) string {
 }
 
 // digestLayer is "sha256:<hex>" of a canonical encoding of the layer's
-// entries, standing in for the digest of the layer tar (a diff_id).
+// entries: unlike its diff id, it keeps what a tar does not (atimes,
+// parts of seconds, sockets). It names pre-1.10 layers, and tells apart
+// two descriptions with the same tar.
 func digestLayer(l *Layer) string {
 	h := sha256.New()
 	enc := encoder{h: h}

@@ -49,6 +49,11 @@ func TryMerge(layers []*Layer) ([]Node, error) {
 		}
 		xs[i] = x
 	}
+	return mergeExpanded(xs), nil
+}
+
+// mergeExpanded is Merge of layers already expanded.
+func mergeExpanded(xs []*expanded) []Node {
 	m := merger{xs: xs}
 	var root []int
 	for i, x := range xs {
@@ -64,7 +69,7 @@ func TryMerge(layers []*Layer) ([]Node, error) {
 	m.out = append(m.out, Node{Path: rootPath, Layer: 0, Entry: top.e, Layers: root, Origin: rootPath})
 	m.dir(rootPath, root)
 	sortNodes(m.out)
-	return m.out, nil
+	return m.out
 }
 
 type merger struct {
@@ -174,12 +179,17 @@ func LayerNodes(l *Layer) ([]Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", l.name(), err)
 	}
+	return nodesOf(x), nil
+}
+
+// nodesOf is every name of a layer directory as Compare wants it.
+func nodesOf(x *expanded) []Node {
 	out := make([]Node, 0, len(x.order))
 	for _, r := range x.order {
 		out = append(out, x.node(r, 0, r.path, []int{0}))
 	}
 	sortNodes(out)
-	return out, nil
+	return out
 }
 
 func sortNodes(n []Node) {

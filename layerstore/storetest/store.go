@@ -153,6 +153,7 @@ type storeWriter struct {
 	expanded map[*Layer]*expanded
 	names    map[*Image][]imageName
 	jobs     []layerJob
+	tar      map[*Layer]*layerTar
 }
 
 // check refuses a description that cannot be laid out, naming the part at
