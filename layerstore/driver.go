@@ -20,8 +20,11 @@ type driver interface {
 	// check verifies a chain (top first; a container's begins with its
 	// writable and init layers) against the driver's own files.
 	check(s *store, layers []Layer, ctr *containerRec) error
-	// stack is the branches of the view of a checked chain, top first,
-	// each with its encoding.
+	// encoding is how the driver's image layers (own false) or a
+	// container's own layers (own true) mark whiteouts on disk.
+	encoding(own bool) *whiteout.Encoding
+	// stack is the branches of the view of a checked chain (whose layers
+	// carry their encodings), top first.
 	stack(s *store, layers []Layer, ctr *containerRec) []Layer
 	// listLayers names every layer directory the driver holds, for
 	// Layers; "" layers dirs (not a layer) are left out.
@@ -52,15 +55,8 @@ func DriverNames() []string {
 }
 
 // stackAll is the stack of the drivers whose layers are stacked as they
-// are: every layer of the chain, in the driver's encoding.
-func stackAll(layers []Layer, enc *whiteout.Encoding) []Layer {
-	out := make([]Layer, len(layers))
-	for i, l := range layers {
-		l.Encoding = enc
-		out[i] = l
-	}
-	return out
-}
+// are: every layer of the chain.
+func stackAll(layers []Layer) []Layer { return append([]Layer(nil), layers...) }
 
 // checkDirs checks that every layer directory of a chain is a real
 // directory, all at once.

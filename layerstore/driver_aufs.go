@@ -21,8 +21,10 @@ func (aufsDriver) layerDir(s *store, id string) string {
 	return filepath.Join(s.root, "aufs", "diff", id)
 }
 
+func (aufsDriver) encoding(own bool) *whiteout.Encoding { return whiteout.Aufs }
+
 func (aufsDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
-	return stackAll(layers, whiteout.Aufs)
+	return stackAll(layers)
 }
 
 func (aufsDriver) listLayers(s *store) ([]string, error) {

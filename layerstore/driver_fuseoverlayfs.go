@@ -17,8 +17,10 @@ func (fuseOverlayfsDriver) layerDir(s *store, id string) string {
 	return overlayDiffDir(s, "fuse-overlayfs", id)
 }
 
+func (fuseOverlayfsDriver) encoding(own bool) *whiteout.Encoding { return whiteout.FuseOverlayfs }
+
 func (fuseOverlayfsDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
-	return stackAll(layers, whiteout.FuseOverlayfs)
+	return stackAll(layers)
 }
 
 func (fuseOverlayfsDriver) listLayers(s *store) ([]string, error) {

@@ -30,18 +30,23 @@ func (overlayDriver) listLayers(s *store) ([]string, error) {
 	return listLayerNames(filepath.Join(s.root, "overlay"))
 }
 
+// encoding: image layers are whole trees; a container's upper/ is what
+// the kernel's overlayfs wrote.
+func (overlayDriver) encoding(own bool) *whiteout.Encoding {
+	if own {
+		return whiteout.Overlay
+	}
+	return whiteout.None
+}
+
 func (d overlayDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
 	if len(layers) == 0 {
 		return nil
 	}
 	if ctr == nil {
-		return stackAll(layers[:1], whiteout.None)
+		return stackAll(layers[:1])
 	}
-	upper := layers[0]
-	upper.Encoding = whiteout.Overlay
-	lower := layers[len(layers)-imageLen(layers, ctr)]
-	lower.Encoding = whiteout.None
-	return []Layer{upper, lower}
+	return []Layer{layers[0], layers[len(layers)-imageLen(layers, ctr)]}
 }
 
 // imageLen is how many layers of a container's chain are its image's.

@@ -19,8 +19,10 @@ func (overlay2Driver) name() string { return "overlay2" }
 
 func (overlay2Driver) layerDir(s *store, id string) string { return overlayDiffDir(s, "overlay2", id) }
 
+func (overlay2Driver) encoding(own bool) *whiteout.Encoding { return whiteout.Overlay }
+
 func (overlay2Driver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
-	return stackAll(layers, whiteout.Overlay)
+	return stackAll(layers)
 }
 
 func (overlay2Driver) listLayers(s *store) ([]string, error) {

@@ -165,7 +165,9 @@ func TestCorruptDrivers(t *testing.T) {
 			break_: func(f fixture) { write(t, f.root, "overlay2/"+top(f)+"/lower", "/etc") },
 			fileOf: func(f fixture) string { return "overlay2/" + top(f) + "/lower" }, msg: "is not l/ and a 26-character link name", listed: true}},
 		{"overlay2", corruptCase{name: "lower climbing out", ref: "busybox",
-			break_: func(f fixture) { write(t, f.root, "overlay2/"+top(f)+"/lower", "l/../../../../etc/ABCDEFGHIJKLMNOPQRSTUVW") },
+			break_: func(f fixture) {
+				write(t, f.root, "overlay2/"+top(f)+"/lower", "l/../../../../etc/ABCDEFGHIJKLMNOPQRSTUVW")
+			},
 			fileOf: func(f fixture) string { return "overlay2/" + top(f) + "/lower" }, msg: "is not l/ and a 26-character link name", listed: true}},
 		{"overlay2", corruptCase{name: "lower naming a layer of another chain", ref: "busybox",
 			break_: func(f fixture) {

@@ -21,11 +21,13 @@ func (vfsDriver) listLayers(s *store) ([]string, error) {
 	return listLayerNames(filepath.Join(s.root, "vfs", "dir"))
 }
 
+func (vfsDriver) encoding(own bool) *whiteout.Encoding { return whiteout.None }
+
 func (vfsDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
 	if len(layers) == 0 {
 		return nil
 	}
-	return stackAll(layers[:1], whiteout.None)
+	return stackAll(layers[:1])
 }
 
 func (vfsDriver) check(s *store, layers []Layer, ctr *containerRec) error {

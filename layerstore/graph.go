@@ -250,6 +250,7 @@ func (s *store) graphChain(img *imageRec) ([]Layer, error) {
 			Dir:       s.diffDir(cur),
 			CreatedBy: r.createdBy,
 			Size:      readSize(s.graphPath(cur, "layersize")),
+			TarSplit:  s.graphPath(cur, "tar-data.json.gz"),
 		})
 		file = r.parentFile
 		cur = r.parent

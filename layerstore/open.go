@@ -168,5 +168,3 @@ func (s *store) loadTags() error {
 }
 
 func (s *store) problem(err error) { s.problems = append(s.problems, err) }
-
-

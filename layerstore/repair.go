@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"path"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -92,52 +91,17 @@ func missingMarkers(l Layer, m *whiteout.Markers) (*whiteout.Markers, [2]int, er
 	var n [2]int
 	for dir, names := range m.Whiteouts {
 		for _, name := range names {
-			if !hasWhiteout(r, l.Encoding, dir, name) {
+			if !layertar.HasWhiteout(r, l.Encoding, dir, name) {
 				miss.Add(path.Join(dir, whiteout.Prefix+name))
 				n[0]++
 			}
 		}
 	}
 	for dir := range m.Opaque {
-		if !hasOpaque(r, l.Encoding, dir) {
+		if !layertar.HasOpaque(r, l.Encoding, dir) {
 			miss.Add(path.Join(dir, whiteout.OpaqueName))
 			n[1]++
 		}
 	}
 	return miss, n, nil
-}
-
-// hasWhiteout tells whether directory dir of r holds a whiteout of name
-// in one of enc's forms.
-func hasWhiteout(r *beneath.Root, enc *whiteout.Encoding, dir, name string) bool {
-	var st unix.Stat_t
-	if enc.DotFiles && r.Lstat(path.Join(dir, whiteout.Prefix+name), &st) == nil {
-		return true
-	}
-	if enc.Devices && r.Lstat(path.Join(dir, name), &st) == nil {
-		k, _ := enc.Classify(name, st.Mode&unix.S_IFMT, st.Rdev)
-		return k == whiteout.Whiteout
-	}
-	return false
-}
-
-// hasOpaque tells whether directory dir of r is marked opaque in one of
-// enc's forms. A directory that is not there is not marked.
-func hasOpaque(r *beneath.Root, enc *whiteout.Encoding, dir string) bool {
-	var st unix.Stat_t
-	if enc.DotFiles && r.Lstat(path.Join(dir, whiteout.OpaqueName), &st) == nil {
-		return true
-	}
-	fd, err := r.OpenDir(dir)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	var buf [4]byte
-	for _, x := range enc.OpaqueXattrs {
-		if n, err := unix.Fgetxattr(fd, x, buf[:]); err == nil && enc.OpaqueValue(x, buf[:n]) {
-			return true
-		}
-	}
-	return false
 }

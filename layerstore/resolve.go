@@ -185,8 +185,13 @@ func (s *store) newTarget(t *Target, c *containerRec) *Target {
 	if t.Image != nil {
 		t.Image.Driver = t.Driver
 	}
+	own := 0
+	if c != nil {
+		own = len(t.Layers) - imageLen(t.Layers, c)
+	}
 	for i := range t.Layers {
 		t.Layers[i].Driver = t.Driver
+		t.Layers[i].Encoding = s.drv.encoding(i < own)
 	}
 	t.Stack = s.drv.stack(s, t.Layers, c)
 	return t

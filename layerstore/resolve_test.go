@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/whiteout"
 )
 
 // fixture is a store with the same content in either layout: every name
@@ -415,6 +417,8 @@ func TestLayerMetadata(t *testing.T) {
 		for i := range want {
 			want[i].Dir = filepath.Join(s.Root(), "aufs/diff", want[i].ID)
 			want[i].Driver = "aufs"
+			want[i].Encoding = whiteout.Aufs
+			want[i].TarSplit = filepath.Join(s.Root(), "graph", want[i].ID, "tar-data.json.gz")
 		}
 		if !reflect.DeepEqual(tg.Layers, want) {
 			t.Errorf("layers\n%+v\nwant\n%+v", tg.Layers, want)
@@ -448,6 +452,7 @@ func TestLayerMetadata(t *testing.T) {
 		for i := range want {
 			want[i].Dir = filepath.Join(s.Root(), "aufs/diff", want[i].ID)
 			want[i].Driver = "aufs"
+			want[i].Encoding = whiteout.Aufs
 		}
 		if !reflect.DeepEqual(tg.Layers, want) {
 			t.Errorf("layers\n%+v\nwant\n%+v", tg.Layers, want)

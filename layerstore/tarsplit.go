@@ -13,12 +13,69 @@ import (
 
 	"github.com/vbatts/tar-split/tar/storage"
 
+	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
 // maxTarSplit bounds one tar-split's uncompressed size: about 700 bytes
 // an entry, so this is tens of millions of entries.
 const maxTarSplit = 16 << 30
+
+// TarLayer is what package layertar needs to rebuild or check image
+// layer l of a Target: its directory and encoding, and its tar-split,
+// opened read-only without following links or moving its atime.
+// OpenTarSplit fails with layertar.ErrNoTarSplit where l has none.
+func TarLayer(l Layer) layertar.Layer {
+	return layertar.Layer{
+		Dir:      l.Dir,
+		Encoding: l.Encoding,
+		Whole:    l.Encoding == whiteout.None,
+		OpenTarSplit: func() (io.ReadCloser, error) {
+			if l.TarSplit == "" {
+				return nil, layertar.ErrNoTarSplit
+			}
+			return openTarSplit(l.TarSplit)
+		},
+	}
+}
+
+// openTarSplit opens the gzipped tar-split at p, uncompressed.
+func openTarSplit(p string) (io.ReadCloser, error) {
+	f, err := openNoatime(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", p, layertar.ErrNoTarSplit)
+	}
+	if err != nil {
+		return nil, corrupt(p, bare(err))
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, corrupt(p, errors.New("not a regular file"))
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, corrupt(p, fmt.Errorf("not gzip: %w", err))
+	}
+	return &gzipFile{Reader: zr, f: f, p: p}, nil
+}
+
+// gzipFile is an open tar-split; its read errors name the file.
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+	p string
+}
+
+func (g *gzipFile) Read(b []byte) (int, error) {
+	n, err := g.Reader.Read(b)
+	if err != nil && err != io.EOF {
+		err = corrupt(g.p, err)
+	}
+	return n, err
+}
+
+func (g *gzipFile) Close() error { return g.f.Close() }
 
 // tarSplitMarkers reads the tar-split at p (tar-split's JSON packer
 // format, gzipped: one entry a line) and returns the whiteouts and opaque
@@ -27,21 +84,14 @@ const maxTarSplit = 16 << 30
 // those whose name is not UTF-8 (name_raw, base64). A missing file is
 // (nil, nil): not every layer has one.
 func tarSplitMarkers(p string) (*whiteout.Markers, error) {
-	f, err := openNoatime(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
-	if errors.Is(err, os.ErrNotExist) {
+	zr, err := openTarSplit(p)
+	if errors.Is(err, layertar.ErrNoTarSplit) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, corrupt(p, bare(err))
+		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, corrupt(p, errors.New("not a regular file"))
-	}
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, corrupt(p, fmt.Errorf("not gzip: %w", err))
-	}
+	defer zr.Close()
 	r := bufio.NewReaderSize(io.LimitReader(zr, maxTarSplit), 1<<20)
 	m := &whiteout.Markers{}
 	for n := 1; ; n++ {
@@ -66,7 +116,7 @@ func tarSplitMarkers(p string) (*whiteout.Markers, error) {
 			return m, nil
 		}
 		if err != nil {
-			return nil, corrupt(p, fmt.Errorf("reading: %w", err))
+			return nil, err // a *CorruptError naming p (gzipFile)
 		}
 	}
 }

@@ -21,10 +21,11 @@ type casLayer struct {
 	what                             string
 }
 
-const casImage = "image/aufs"
+// imageDir is, relative to the root, the driver's image/<driver>/.
+func (w *storeWriter) imageDir() string { return "image/" + w.driver }
 
-// cas writes the 1.10+ layout: image/aufs/ (imagedb, layerdb,
-// repositories.json) and aufs/ named by cache id.
+// cas writes the 1.10+ layout: image/<driver>/ (imagedb, layerdb,
+// repositories.json) and the driver's layers named by cache id.
 func (w *storeWriter) cas(dirs map[*Image][]string) error {
 	if err := w.commonDirs(); err != nil {
 		return err
@@ -32,6 +33,7 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 	if err := w.mkdirs(0700, "image", "network/files", "plugins"); err != nil {
 		return err
 	}
+	casImage := w.imageDir()
 	if err := w.mkdirs(0755, casImage+"/imagedb/content/sha256", casImage+"/imagedb/metadata/sha256",
 		casImage+"/layerdb/sha256", casImage+"/layerdb/mounts", casImage+"/layerdb/tmp",
 		casImage+"/distribution/diffid-by-digest/sha256", casImage+"/distribution/v2metadata-by-diffid/sha256"); err != nil {
@@ -41,7 +43,7 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 	for _, img := range w.s.Images {
 		all = append(all, slices.DeleteFunc(slices.Clone(img.Layers), func(l *Layer) bool { return l.Empty })...)
 	}
-	if err := w.tars(all, filepath.Join(w.root, casImage, "layerdb", "tmp"), 0644); err != nil {
+	if err := w.tars(all, w.path(casImage, "layerdb", "tmp"), 0644); err != nil {
 		return err
 	}
 	byChain := map[string]*casLayer{}
@@ -67,13 +69,14 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		chainIDs := identity.ChainIDs(slices.Clone(diffIDs))
 		imgDirs := make([]string, len(img.Layers))
 		var chainDirs, diffStrs, chainStrs []string
+		var stack []stackLayer
 		for k, c := range chainIDs {
 			cl := byChain[c.String()]
 			if cl == nil {
 				// Docker's cache ids are random: ours are derived from the
 				// chain id, and never equal to it.
 				cl = &casLayer{chainID: c.String(), diffID: diffIDs[k].String(), l: real[k],
-					cacheID: hexID("cache id", c.String()), what: fmt.Sprintf("%d of image %v", where[k], img.Names)}
+					cacheID: w.id("cache id", c.String()), what: fmt.Sprintf("%d of image %v", where[k], img.Names)}
 				if k > 0 {
 					cl.parent = chainIDs[k-1].String()
 				}
@@ -84,8 +87,9 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 				return fmt.Errorf("layer %d of image %v and layer %s make the same tar over the same layers, but differ (in what a tar does not keep: atimes, parts of seconds, sockets)",
 					where[k], img.Names, cl.what)
 			}
-			d := filepath.Join(w.root, "aufs", "diff", cl.cacheID)
+			d := w.path(w.drv.layerDir(cl.cacheID))
 			imgDirs[where[k]] = d
+			stack = append(stack, stackLayer{cl.cacheID, cl.l})
 			chainDirs = append(chainDirs, d)
 			diffStrs = append(diffStrs, cl.diffID)
 			chainStrs = append(chainStrs, cl.chainID)
@@ -111,16 +115,18 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		}
 		w.b.ImageID[img] = id
 		w.b.Chain[img] = reversed(chainDirs)
+		w.b.Stack[img] = w.drv.imageStack(w.b.Chain[img])
+		w.stacks[img] = reversed(stack)
 		w.b.ChainLayers[img] = reversed(real)
 		w.b.DiffIDs[img] = reversed(diffStrs)
 		w.b.ChainIDs[img] = reversed(chainStrs)
 	}
 	for _, cl := range order {
-		var parents []string
+		s := []stackLayer{{cl.cacheID, cl.l}}
 		for p := cl.parent; p != ""; p = byChain[p].parent {
-			parents = append(parents, byChain[p].cacheID)
+			s = append(s, stackLayer{byChain[p].cacheID, byChain[p].l})
 		}
-		if _, err := w.layerDir(cl.cacheID, cl.l, parents, cl.what); err != nil {
+		if err := w.drv.layer(w, s, "layer "+cl.what, false); err != nil {
 			return err
 		}
 		if err := w.layerdb(cl); err != nil {
@@ -131,6 +137,9 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		return err
 	}
 	if err := w.casContainers(); err != nil {
+		return err
+	}
+	if err := w.drv.finish(w); err != nil {
 		return err
 	}
 	return writeLayers(w.jobs)
@@ -144,10 +153,10 @@ func shellForm(l *Layer) string {
 	return "/bin/sh -c " + l.CreatedBy
 }
 
-// layerdb writes image/aufs/layerdb/sha256/<chain hex>/; its small files
-// have no trailing newline, as Docker writes them.
+// layerdb writes image/<driver>/layerdb/sha256/<chain hex>/; its small
+// files have no trailing newline, as Docker writes them.
 func (w *storeWriter) layerdb(cl *casLayer) error {
-	dir := filepath.Join(w.root, casImage, "layerdb", "sha256", digest.Digest(cl.chainID).Encoded())
+	dir := w.path(w.imageDir(), "layerdb", "sha256", digest.Digest(cl.chainID).Encoded())
 	if err := os.Mkdir(dir, 0755); err != nil {
 		return err
 	}
@@ -186,21 +195,21 @@ func (w *storeWriter) casTags() error {
 			repos[n.repo][n.familiar] = id
 		}
 	}
-	return writeJSON(filepath.Join(w.root, casImage, "repositories.json"), map[string]any{"Repositories": repos}, 0600)
+	return writeJSON(w.path(w.imageDir(), "repositories.json"), map[string]any{"Repositories": repos}, 0600)
 }
 
 // casContainers writes each container: config.v2.json, its layerdb
 // mount, and its layers named by a mount id.
 func (w *storeWriter) casContainers() error {
 	for _, c := range w.s.Containers {
-		cid := hexID("container", c.Name)
+		cid := w.id("container", c.Name)
 		mount := hexID("mount id", cid)
 		w.b.ContainerID[c] = cid
 		w.b.MountID[c] = mount
-		if err := w.containerLayersOn(c, mount, imageChainIDs(w.b.Chain[c.Image])); err != nil {
+		if err := w.containerLayersOn(c, mount); err != nil {
 			return err
 		}
-		dir := filepath.Join(w.root, casImage, "layerdb", "mounts", cid)
+		dir := w.path(w.imageDir(), "layerdb", "mounts", cid)
 		if err := os.Mkdir(dir, 0755); err != nil {
 			return err
 		}

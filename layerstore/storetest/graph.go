@@ -75,20 +75,23 @@ func (w *storeWriter) graph(dirs map[*Image][]string) error {
 			top.created, top.imageCreated = img.Created, true
 		}
 		w.b.ImageID[img] = top.id
-		for _, id := range chain {
-			dirs[img] = append(dirs[img], filepath.Join(w.root, "aufs", "diff", id))
+		for i, id := range chain {
+			dirs[img] = append(dirs[img], w.path(w.drv.layerDir(id)))
+			w.stacks[img] = append(w.stacks[img], stackLayer{id, img.Layers[i]})
 		}
+		w.stacks[img] = reversed(w.stacks[img])
 		w.b.Chain[img] = reversed(dirs[img])
+		w.b.Stack[img] = w.drv.imageStack(w.b.Chain[img])
 		w.b.ChainLayers[img] = reversed(img.Layers)
 	}
 	byID := map[string]*graphLayer{}
 	for _, g := range layers {
 		byID[g.id] = g
-		var parents []string
+		s := []stackLayer{{g.id, g.l}}
 		for p := g.parent; p != ""; p = byID[p].parent {
-			parents = append(parents, p)
+			s = append(s, stackLayer{p, byID[p].l})
 		}
-		if _, err := w.layerDir(g.id, g.l, parents, g.what); err != nil {
+		if err := w.drv.layer(w, s, "layer "+g.what, false); err != nil {
 			return err
 		}
 		if err := w.graphMeta(g); err != nil {
@@ -99,6 +102,9 @@ func (w *storeWriter) graph(dirs map[*Image][]string) error {
 		return err
 	}
 	if err := w.graphContainers(); err != nil {
+		return err
+	}
+	if err := w.drv.finish(w); err != nil {
 		return err
 	}
 	return writeLayers(w.jobs)
@@ -172,10 +178,10 @@ func (w *storeWriter) graphTags() error {
 // and writable layers named <cid>-init and <cid>.
 func (w *storeWriter) graphContainers() error {
 	for _, c := range w.s.Containers {
-		cid := hexID("container", c.Name)
+		cid := w.id("container", c.Name)
 		w.b.ContainerID[c] = cid
 		w.b.MountID[c] = cid
-		if err := w.containerLayersOn(c, cid, imageChainIDs(w.b.Chain[c.Image])); err != nil {
+		if err := w.containerLayersOn(c, cid); err != nil {
 			return err
 		}
 		cfg := w.containerConfig(c, cid, w.b.ImageID[c.Image])
@@ -187,30 +193,17 @@ func (w *storeWriter) graphContainers() error {
 	return nil
 }
 
-// imageChainIDs are the directory names of a chain.
-func imageChainIDs(chain []string) []string {
-	ids := make([]string, len(chain))
-	for i, d := range chain {
-		ids[i] = filepath.Base(d)
-	}
-	return ids
-}
-
 // containerLayersOn queues the init and writable layers of c, named
-// mount+"-init" and mount, over the image layers chain (top first).
-func (w *storeWriter) containerLayersOn(c *Container, mount string, chain []string) error {
+// mount+"-init" and mount, over its image's layers.
+func (w *storeWriter) containerLayersOn(c *Container, mount string) error {
 	init, rw := w.containerLayers(c)
-	initID := mount + "-init"
-	initDir, err := w.layerDir(initID, init, chain, fmt.Sprintf("init of container %q", c.Name))
-	if err != nil {
-		return err
-	}
-	rwDir, err := w.layerDir(mount, rw, append([]string{initID}, chain...), fmt.Sprintf("of container %q", c.Name))
+	rwDir, initDir, stack, err := w.drv.container(w, mount, rw, init, w.stacks[c.Image], fmt.Sprintf("container %q", c.Name))
 	if err != nil {
 		return err
 	}
 	w.b.ContainerChain[c] = append([]string{rwDir, initDir}, w.b.Chain[c.Image]...)
 	w.b.ContainerLayers[c] = append([]*Layer{rw, init}, w.b.ChainLayers[c.Image]...)
+	w.b.ContainerStack[c] = stack
 	return nil
 }
 
@@ -233,7 +226,7 @@ func (w *storeWriter) containerConfig(c *Container, cid, image string) *containe
 		NetworkSettings: map[string]any{},
 		LogPath:         filepath.Join(dir, cid+"-json.log"),
 		Name:            "/" + c.Name,
-		Driver:          "aufs",
+		Driver:          w.driver,
 		MountPoints:     map[string]any{},
 		HostnamePath:    filepath.Join(dir, "hostname"),
 		HostsPath:       filepath.Join(dir, "hosts"),

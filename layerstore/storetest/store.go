@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,74 +37,126 @@ type Container struct {
 	Created time.Time
 }
 
-// Store describes a Docker root directory that used the aufs driver.
+// Store describes a Docker root directory, or the part of one that a
+// storage driver keeps.
 type Store struct {
 	Images     []*Image
 	Containers []*Container
-	// AufsHardlinkWhiteouts writes every layer as a live aufs branch
-	// has it: .wh..wh.aufs, .wh..wh.plnk/ and .wh..wh.orph/ at its root,
-	// and its whiteouts and opaque markers as hard links of .wh..wh.aufs
-	// (so their own Mode, owner and times are not used).
+	// Driver is the storage driver: "" or DriverAufs, DriverOverlay2,
+	// DriverFuseOverlayfs, DriverOverlay or DriverVFS. Drivers other
+	// than aufs have the 1.10+ layout only.
+	Driver string
+	// AufsHardlinkWhiteouts (aufs) writes every layer as a live aufs
+	// branch has it: .wh..wh.aufs, .wh..wh.plnk/ and .wh..wh.orph/ at its
+	// root, and its whiteouts and opaque markers as hard links of
+	// .wh..wh.aufs (so their own Mode, owner and times are not used).
 	AufsHardlinkWhiteouts bool
+	// Rootless (overlay2, overlay, fuse-overlayfs with devices) marks an
+	// opaque directory as a rootless engine does, with the xattr
+	// user.overlay.opaque=y instead of trusted.overlay.opaque=y.
+	Rootless bool
+	// FuseOverlayfsDevices writes fuse-overlayfs layers as a privileged
+	// fuse-overlayfs does: whiteouts as 0/0 devices and opaque
+	// directories as an xattr, as overlay2 has them, instead of the
+	// files .wh.<name> and .wh..wh..opq (real fuse-overlayfs writes
+	// either).
+	FuseOverlayfsDevices bool
 }
 
-// Built tells where Write put everything.
+// Built tells where Write put everything. Every directory is absolute.
 type Built struct {
 	Root   string
 	Layout layerstore.Layout
+	Driver string // never "": DriverAufs for a Store that left it out
 	// ImageID is the full 64-hex id of each image (no "sha256:"). Two
 	// images that are the same to Docker (same config) get the same id.
 	ImageID     map[*Image]string
 	ContainerID map[*Container]string
-	// MountID is the name under aufs/diff of a container's writable
-	// layer: its id for LayoutGraph, a mount id for LayoutCAS; its init
-	// layer is MountID + "-init".
+	// MountID names the directories of a container's writable layer:
+	// its id for LayoutGraph, a mount id for LayoutCAS; its init layer's
+	// are MountID + "-init".
 	MountID map[*Container]string
-	// Chain is the aufs/diff directories of an image (absolute), top
-	// first; ChainLayers the layers they hold, in the same order.
-	// Empty layers have no directory with LayoutCAS.
+	// Chain is the directory of every layer of an image, top first;
+	// ChainLayers the layers they hold, in the same order. A layer's
+	// directory is aufs/diff/<id>, <driver>/<id>/diff (overlay2,
+	// fuse-overlayfs), overlay/<id>/root (overlay: the whole tree so
+	// far) or vfs/dir/<id> (vfs: the same). Empty layers have no
+	// directory with LayoutCAS.
 	Chain       map[*Image][]string
 	ChainLayers map[*Image][]*Layer
+	// Stack is the directories that make an image's view, top first:
+	// its Chain for the drivers that stack layers (aufs, overlay2,
+	// fuse-overlayfs), its top directory alone for those that keep whole
+	// trees (overlay, vfs); empty for an image without layers.
+	Stack map[*Image][]string
 	// DiffIDs and ChainIDs are "sha256:<hex>", top first, aligned with
 	// Chain; set for LayoutCAS only.
 	DiffIDs  map[*Image][]string
 	ChainIDs map[*Image][]string
-	// ContainerChain is the writable layer, the init layer, then the
-	// image's chain; ContainerLayers the layers they hold (Init and RW
-	// filled in when the Container left them nil).
+	// ContainerChain is the directories of the writable layer, the init
+	// layer, then the image's chain; ContainerLayers the layers they
+	// hold (Init and RW filled in when the Container left them nil).
+	// The writable and init directories are aufs/diff/<mount-id>,
+	// <driver>/<mount-id>/diff, overlay/<mount-id>/upper (what the init
+	// and writable layers change over the image's top root/, in overlay
+	// form; overlay/<mount-id>-init/upper what the init layer changes) or
+	// vfs/dir/<mount-id> (the whole tree), and likewise <mount-id>-init.
+	// overlay over an image without layers: the init layer is a tree,
+	// overlay/<mount-id>-init/root.
 	ContainerChain  map[*Container][]string
 	ContainerLayers map[*Container][]*Layer
+	// ContainerStack is the directories that make a container's view,
+	// top first: its ContainerChain (aufs, overlay2, fuse-overlayfs),
+	// [upper, the root/ it is over] (overlay), [its tree] (vfs).
+	ContainerStack map[*Container][]string
 	// LayerDir is the directory of img.Layers[i] (base first, as in the
 	// description): "" for an Empty layer with LayoutCAS.
 	LayerDir func(img *Image, i int) string
 }
 
-// Write lays the store out under root (missing or empty) in the given
-// layout.
+// Write lays the store out under root in the given layout.
+//
+// The root may already hold another driver's store (Write it first),
+// as on a host that switched drivers: each driver has its own
+// image/<driver>/ and layer directories, and they share containers/,
+// where each container's config names its driver. aufs stores of the two
+// layouts may share a root too (a host migrated to 1.10; they share
+// aufs/). Write refuses a root that already has this driver's own
+// directories (image/<driver>/, or graph/ and repositories-aufs for a
+// pre-1.10 aufs store; <driver>/ for a driver other than aufs), and a
+// container whose directory is taken (same name, driver and layout).
 func (s *Store) Write(root string, layout layerstore.Layout) (*Built, error) {
 	if layout != layerstore.LayoutGraph && layout != layerstore.LayoutCAS {
 		return nil, fmt.Errorf("writing store %s: unknown layout %v", root, layout)
 	}
-	root, err := filepath.Abs(root)
+	name, drv, err := s.newDriver()
+	if err != nil {
+		return nil, fmt.Errorf("writing store %s: %w", root, err)
+	}
+	if name != DriverAufs && (layout != layerstore.LayoutCAS || s.AufsHardlinkWhiteouts) {
+		return nil, fmt.Errorf("writing store %s: driver %s has only the 1.10+ layout, and no aufs branches", root, name)
+	}
+	root, err = filepath.Abs(root)
 	if err != nil {
 		return nil, err
 	}
-	if err := emptyRoot(root); err != nil {
-		return nil, err
-	}
-	w := &storeWriter{s: s, root: root, layout: layout, expanded: map[*Layer]*expanded{}, b: &Built{
-		Root:            root,
-		Layout:          layout,
-		ImageID:         map[*Image]string{},
-		ContainerID:     map[*Container]string{},
-		MountID:         map[*Container]string{},
-		Chain:           map[*Image][]string{},
-		ChainLayers:     map[*Image][]*Layer{},
-		DiffIDs:         map[*Image][]string{},
-		ChainIDs:        map[*Image][]string{},
-		ContainerChain:  map[*Container][]string{},
-		ContainerLayers: map[*Container][]*Layer{},
-	}}
+	w := &storeWriter{s: s, root: root, layout: layout, driver: name, drv: drv, expanded: map[*Layer]*expanded{},
+		stacks: map[*Image][]stackLayer{}, b: &Built{
+			Root:            root,
+			Layout:          layout,
+			Driver:          name,
+			ImageID:         map[*Image]string{},
+			ContainerID:     map[*Container]string{},
+			MountID:         map[*Container]string{},
+			Chain:           map[*Image][]string{},
+			ChainLayers:     map[*Image][]*Layer{},
+			Stack:           map[*Image][]string{},
+			DiffIDs:         map[*Image][]string{},
+			ChainIDs:        map[*Image][]string{},
+			ContainerChain:  map[*Container][]string{},
+			ContainerLayers: map[*Container][]*Layer{},
+			ContainerStack:  map[*Container][]string{},
+		}}
 	dirs := map[*Image][]string{}
 	w.b.LayerDir = func(img *Image, i int) string {
 		if d := dirs[img]; i >= 0 && i < len(d) {
@@ -113,6 +165,9 @@ func (s *Store) Write(root string, layout layerstore.Layout) (*Built, error) {
 		return ""
 	}
 	if err := w.check(); err != nil {
+		return nil, fmt.Errorf("writing store %s: %w", root, err)
+	}
+	if err := w.claim(); err != nil {
 		return nil, fmt.Errorf("writing store %s: %w", root, err)
 	}
 	if layout == layerstore.LayoutGraph {
@@ -126,20 +181,18 @@ func (s *Store) Write(root string, layout layerstore.Layout) (*Built, error) {
 	return w.b, nil
 }
 
-func emptyRoot(root string) error {
-	if err := os.MkdirAll(root, 0700); err != nil {
+// claim makes the root, and refuses it when it has the driver's own
+// directories.
+func (w *storeWriter) claim() error {
+	if err := os.MkdirAll(w.root, 0700); err != nil {
 		return err
 	}
-	f, err := os.Open(root)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.Readdirnames(1); err != io.EOF {
-		if err == nil {
-			return fmt.Errorf("writing store %s: not empty", root)
+	for _, p := range w.drv.own(w.layout) {
+		if _, err := os.Lstat(w.path(p)); err == nil {
+			return fmt.Errorf("the root already has %s: a store of driver %s is there", p, w.driver)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
-		return err
 	}
 	return nil
 }
@@ -149,7 +202,10 @@ type storeWriter struct {
 	s        *Store
 	root     string
 	layout   layerstore.Layout
+	driver   string
+	drv      driver
 	b        *Built
+	stacks   map[*Image][]stackLayer // every layer of an image, top first
 	expanded map[*Layer]*expanded
 	names    map[*Image][]imageName
 	jobs     []layerJob
@@ -256,26 +312,6 @@ func defaultInit(layout layerstore.Layout) *Layer {
 	return l
 }
 
-// layerDir queues a layer directory and makes its aufs/mnt and
-// aufs/layers beside it; parents are the ids below it, nearest first.
-func (w *storeWriter) layerDir(id string, l *Layer, parents []string, what string) (string, error) {
-	dir := filepath.Join(w.root, "aufs", "diff", id)
-	w.jobs = append(w.jobs, layerJob{dir: dir, x: w.expanded[l], linkWh: w.s.AufsHardlinkWhiteouts, what: what})
-	if err := os.Mkdir(filepath.Join(w.root, "aufs", "mnt", id), 0755); err != nil {
-		return "", err
-	}
-	// The aufs driver writes one id a line, each ending in a newline.
-	var b strings.Builder
-	for _, p := range parents {
-		b.WriteString(p)
-		b.WriteByte('\n')
-	}
-	if err := writeFile(filepath.Join(w.root, "aufs", "layers", id), []byte(b.String()), 0644); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
-
 // mkdirs makes the directories of a store, each path relative to root.
 func (w *storeWriter) mkdirs(mode os.FileMode, paths ...string) error {
 	for _, p := range paths {
@@ -286,12 +322,12 @@ func (w *storeWriter) mkdirs(mode os.FileMode, paths ...string) error {
 	return nil
 }
 
-// commonDirs are what both layouts have at the top.
+// commonDirs are what both layouts have at the top, and the driver's.
 func (w *storeWriter) commonDirs() error {
-	if err := w.mkdirs(0700, "aufs", "containers", "volumes", "tmp", "trust"); err != nil {
+	if err := w.mkdirs(0700, "containers", "volumes", "tmp", "trust"); err != nil {
 		return err
 	}
-	return w.mkdirs(0755, "aufs/diff", "aufs/layers", "aufs/mnt")
+	return w.drv.setup(w)
 }
 
 func writeFile(p string, data []byte, mode os.FileMode) error {
@@ -331,7 +367,7 @@ var errNameTaken = errors.New("name given to two different images")
 func (w *storeWriter) containerFiles(cid, configName string, config any) error {
 	dir := filepath.Join(w.root, "containers", cid)
 	if err := os.Mkdir(dir, 0700); err != nil {
-		return err
+		return fmt.Errorf("container %s: %w", cid, err)
 	}
 	if err := writeJSON(filepath.Join(dir, configName), config, 0600); err != nil {
 		return err

@@ -1,0 +1,266 @@
+package layertar
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/vbatts/tar-split/tar/storage"
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// Verify checks the layer's directory against its tar-split: every
+// header against the entry on disk (type, mode bits, owner, mtime, size,
+// link target, device number, extended attributes), every file's
+// content against its recorded size and crc64, and the directory for
+// entries the tar never had. It rebuilds the stream without keeping it,
+// so the report's digest can be held against the diff id.
+func Verify(l Layer, progress func(int64)) (*Report, error) {
+	findings, err := Check(l)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := Write(l, io.Discard, progress)
+	if err != nil {
+		return nil, err
+	}
+	rep.Findings = mergeFindings(findings, rep.Findings)
+	return rep, nil
+}
+
+// mergeFindings joins the findings of the two passes, sorted by path,
+// without saying one thing twice.
+func mergeFindings(a, b []Finding) []Finding {
+	seen := map[Finding]bool{}
+	var out []Finding
+	for _, f := range append(a, b...) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Check compares every header of the layer's tar with the directory,
+// and the directory with the tar's entries, without reading any file's
+// content (archive/tar skips it through headerStream).
+func Check(l Layer) ([]Finding, error) {
+	root, err := beneath.OpenRoot(l.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	ts, err := l.OpenTarSplit()
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+	c := &checker{l: l, root: root, inTar: map[string]bool{"": true}, whited: map[string]bool{}}
+	tr := tar.NewReader(&headerStream{up: storage.NewJSONUnpacker(ts)})
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the tar-split's headers: %w", err)
+		}
+		c.header(hdr)
+	}
+	if !l.Whole {
+		if err := c.added("", make([]byte, 64<<10)); err != nil {
+			return nil, err
+		}
+	}
+	return c.out, nil
+}
+
+// checker is one Check.
+type checker struct {
+	l      Layer
+	root   *beneath.Root
+	inTar  map[string]bool // every path the tar holds, parents included
+	whited map[string]bool // on-disk names that stand for a tar's whiteout (overlay devices)
+	out    []Finding
+}
+
+func (c *checker) add(p, format string, args ...any) {
+	c.out = append(c.out, finding(p, format, args...))
+}
+
+func (c *checker) header(hdr *tar.Header) {
+	p, ok := tarPath(hdr.Name)
+	if !ok {
+		c.add(hdr.Name, "names a path outside the layer")
+		return
+	}
+	for q := p; q != ""; q = parentOf(q) {
+		c.inTar[q] = true
+	}
+	dir, base := parentOf(p), path.Base(p)
+	enc := c.l.Encoding
+	switch k, target := whiteout.Aufs.Classify(base, 0, 0); {
+	case p == "":
+	case k == whiteout.Opaque:
+		if !c.l.Whole && !HasOpaque(c.root, enc, dir) {
+			c.add(dir, "opaque marker missing")
+		}
+		return
+	case k == whiteout.Meta:
+		return
+	case k == whiteout.Whiteout:
+		if target == "" {
+			return
+		}
+		wp := path.Join(dir, target)
+		var st unix.Stat_t
+		switch {
+		case c.l.Whole:
+			if c.root.Lstat(wp, &st) == nil {
+				c.add(wp, "whited out by the layer, but present")
+			}
+		case !HasWhiteout(c.root, enc, dir, target):
+			c.add(wp, "whiteout missing")
+		case !enc.DotFiles || c.root.Lstat(p, &st) != nil:
+			c.whited[wp] = true
+		}
+		return
+	}
+	var st unix.Stat_t
+	if err := c.root.Lstat(p, &st); err != nil {
+		if beneath.Gone(err) {
+			c.add(p, "missing")
+		} else {
+			c.add(p, "unreadable: %v", err)
+		}
+		return
+	}
+	c.entry(p, hdr, &st)
+}
+
+// entry compares one header with the entry on disk.
+func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
+	if hdr.Typeflag == tar.TypeLink {
+		target, ok := tarPath(hdr.Linkname)
+		var tst unix.Stat_t
+		if !ok || c.root.Lstat(target, &tst) != nil || tst.Ino != st.Ino || tst.Dev != st.Dev {
+			c.add(p, "no longer a hard link of /%s", target)
+		}
+		return
+	}
+	want, known := typeOf[hdr.Typeflag]
+	got := st.Mode & unix.S_IFMT
+	if !known {
+		return // a type Docker does not unpack
+	}
+	if got != want {
+		c.add(p, "is a %s, was a %s", typeName[got], typeName[want])
+		return
+	}
+	if want != unix.S_IFLNK {
+		if m, w := st.Mode&0o7777, uint32(hdr.Mode)&0o7777; m != w {
+			c.add(p, "mode %04o, was %04o", m, w)
+		}
+	}
+	if int(st.Uid) != hdr.Uid || int(st.Gid) != hdr.Gid {
+		c.add(p, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
+	}
+	// Docker leaves the layer root's mtime as unpacking made it.
+	if p != "" && st.Mtim.Sec != hdr.ModTime.Unix() {
+		c.add(p, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
+	}
+	switch want {
+	case unix.S_IFREG:
+		if st.Size != hdr.Size {
+			c.add(p, "size %d, was %d", st.Size, hdr.Size)
+		}
+	case unix.S_IFLNK:
+		if t, err := c.root.Readlink(p, int(st.Size)); err != nil || t != hdr.Linkname {
+			c.add(p, "symlink to %q, was to %q", t, hdr.Linkname)
+		}
+	case unix.S_IFCHR, unix.S_IFBLK:
+		if ma, mi := unix.Major(st.Rdev), unix.Minor(st.Rdev); int64(ma) != hdr.Devmajor || int64(mi) != hdr.Devminor {
+			c.add(p, "device %d:%d, was %d:%d", ma, mi, hdr.Devmajor, hdr.Devminor)
+		}
+	}
+	c.xattrs(p, hdr)
+}
+
+// xattrs compares the attributes the header records with the entry's.
+func (c *checker) xattrs(p string, hdr *tar.Header) {
+	for k, v := range hdr.PAXRecords {
+		name, ok := strings.CutPrefix(k, "SCHILY.xattr.")
+		if !ok {
+			continue
+		}
+		got, err := c.root.GetXattr(p, name)
+		switch {
+		case err != nil:
+			c.add(p, "xattr %s missing", name)
+		case !bytes.Equal(got, []byte(v)):
+			c.add(p, "xattr %s changed", name)
+		}
+	}
+}
+
+// added walks directory rel of the layer for entries the tar never had.
+// Overlay whiteouts standing for the tar's .wh. entries, and the
+// encoding's own bookkeeping, are expected.
+func (c *checker) added(rel string, buf []byte) error {
+	fd, err := c.root.OpenDir(rel)
+	if err != nil {
+		return fmt.Errorf("reading %s/%s: %w", c.l.Dir, rel, err)
+	}
+	ents, err := beneath.ReadDirents(fd, buf)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("reading %s/%s: %w", c.l.Dir, rel, err)
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name < ents[j].Name })
+	for _, e := range ents {
+		p := path.Join(rel, e.Name)
+		if c.inTar[p] {
+			if e.Mode == unix.S_IFDIR {
+				if err := c.added(p, buf); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if c.whited[p] {
+			continue
+		}
+		if k, _ := c.l.Encoding.Classify(e.Name, 0, 0); k == whiteout.Meta {
+			continue // a live aufs branch's bookkeeping
+		}
+		c.add(p, "added since the layer was unpacked")
+	}
+	return nil
+}
+
+func parentOf(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+var typeOf = map[byte]uint32{
+	tar.TypeReg: unix.S_IFREG, tar.TypeRegA: unix.S_IFREG, tar.TypeDir: unix.S_IFDIR,
+	tar.TypeSymlink: unix.S_IFLNK, tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK,
+	tar.TypeFifo: unix.S_IFIFO,
+}
+
+var typeName = map[uint32]string{
+	unix.S_IFREG: "file", unix.S_IFDIR: "directory", unix.S_IFLNK: "symlink", unix.S_IFCHR: "character device",
+	unix.S_IFBLK: "block device", unix.S_IFIFO: "fifo", unix.S_IFSOCK: "socket",
+}

@@ -1,0 +1,65 @@
+package layertar
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// Layer is one image layer to rebuild or check.
+type Layer struct {
+	Dir      string             // its directory of files
+	Encoding *whiteout.Encoding // how its directory marks whiteouts
+	// Whole says the directory is the whole tree up to this layer (vfs,
+	// overlay v1's root/): the lower layers' files are expected in it,
+	// and a whiteout is the absence of its name.
+	Whole bool
+	// OpenTarSplit opens the layer's tar-split, uncompressed: JSON
+	// entries, one a line.
+	OpenTarSplit func() (io.ReadCloser, error)
+}
+
+// Finding is one way the directory differs from the layer's tar.
+type Finding struct {
+	Path string // as in the tar, without "./" or a leading slash; "" for the root
+	What string
+}
+
+func (f Finding) String() string {
+	p := f.Path
+	if p == "" {
+		p = "."
+	}
+	return "/" + strings.TrimPrefix(p, ".") + ": " + f.What
+}
+
+// Report is what Verify or Write found.
+type Report struct {
+	Size     int64  // bytes of the stream
+	Digest   string // "sha256:<hex>" of the stream
+	Entries  int    // tar entries
+	Findings []Finding
+}
+
+// Intact reports whether the directory holds exactly what the tar did.
+func (r *Report) Intact() bool { return len(r.Findings) == 0 }
+
+// tarPath is a tar entry's name as a path inside the layer: no "./", no
+// leading or trailing slash, "" for the root; ok is false for a name
+// that climbs out of the layer.
+func tarPath(name string) (p string, ok bool) {
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return "", false
+		}
+	}
+	p = path.Clean("/" + name)
+	return strings.TrimPrefix(p, "/"), true
+}
+
+func finding(p, format string, args ...any) Finding {
+	return Finding{Path: p, What: fmt.Sprintf(format, args...)}
+}
