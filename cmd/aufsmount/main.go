@@ -53,6 +53,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, errSilent) {
+		return 1
+	}
 	fmt.Fprintf(stderr, "aufsmount: %s\n", strings.TrimSpace(oneLine(err.Error())))
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -60,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	return 1
 }
+
+// errSilent fails a command that has said why on its own (verify's
+// report): exit status 1, nothing more printed.
+var errSilent = errors.New("failed")
 
 func (e *env) newApp() *cli.App {
 	return &cli.App{
@@ -100,6 +107,7 @@ func (e *env) commands() []*cli.Command {
 		e.containersCommand(),
 		e.diffCommand(),
 		e.whichCommand(),
+		e.verifyCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError("aufsmount " + c.Name)
