@@ -28,13 +28,7 @@ type Finding struct {
 	What string
 }
 
-func (f Finding) String() string {
-	p := f.Path
-	if p == "" {
-		p = "."
-	}
-	return "/" + strings.TrimPrefix(p, ".") + ": " + f.What
-}
+func (f Finding) String() string { return "/" + f.Path + ": " + f.What }
 
 // Report is what Verify or Write found.
 type Report struct {
