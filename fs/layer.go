@@ -75,7 +75,7 @@ func (l *layer) readDir(fd int, rel string, buf []byte, raw bool) ([]dirent, boo
 	if !opaque {
 		opaque = l.opaqueByXattr(fd) || l.markers.IsOpaque(rel)
 	}
-	return ents, opaque, nil
+	return ents, opaque && l.enc.CanBeOpaque(rel), nil
 }
 
 // classify is the encoding's verdict on one name of the directory fd; a
@@ -150,5 +150,5 @@ func (l *layer) probe(rel, name string) (ents []dirent, opaque, has bool, err er
 		ents = append(ents, dirent{name: whiteout.Prefix + name, kind: whiteout.Whiteout, target: name})
 	}
 	opaque = opaque || l.opaqueByXattr(fd) || l.markers.IsOpaque(rel)
-	return ents, opaque, has, nil
+	return ents, opaque && l.enc.CanBeOpaque(rel), has, nil
 }

@@ -194,6 +194,13 @@ func TestMergeOverlayDetails(t *testing.T) {
 	if got, want := show(x), "below@1"; got != want {
 		t.Errorf("x (opaque=x) = %q, want %q", got, want)
 	}
+	// The kernel merges every layer's root, opaque or not.
+	must(unix.Setxattr(top, "trusted.overlay.opaque", []byte("y"), 0))
+	root, err = u.mergeDir("", []int32{0, 1})
+	must(err)
+	if got, want := show(root), ".wh..wh..opq@0 .wh.kept@0 blk@0 kept@1 o/@0+1 tty@0 x/@0+1"; got != want {
+		t.Errorf("root over an opaque-marked root = %q, want %q", got, want)
+	}
 }
 
 // TestViewMarkers: markers restored from a tar-split hide what they

@@ -85,6 +85,9 @@ func xattrs(path string) (string, error) {
 	}
 	var lines []string
 	for _, name := range strings.Split(strings.TrimRight(string(buf[:sz]), "\x00"), "\x00") {
+		if name == "" {
+			continue // kernel overlayfs sizes the list before leaving out its own names
+		}
 		vsz, err := unix.Lgetxattr(path, name, nil)
 		if err != nil {
 			return "", fmt.Errorf("getxattr %s %s: %w", path, name, err)

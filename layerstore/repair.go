@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/aufsmount/aufsmount/beneath"
 	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
@@ -91,14 +93,18 @@ func missingMarkers(l Layer, m *whiteout.Markers) (*whiteout.Markers, [2]int, er
 	var n [2]int
 	for dir, names := range m.Whiteouts {
 		for _, name := range names {
-			if !layertar.HasWhiteout(r, l.Encoding, dir, name) {
+			// An entry of the name in its place is not a loss: the tar held
+			// both, and only the entry could be unpacked in this form, as
+			// the engine's own mount shows it.
+			var st unix.Stat_t
+			if !layertar.HasWhiteout(r, l.Encoding, dir, name) && r.Lstat(path.Join(dir, name), &st) != nil {
 				miss.Add(path.Join(dir, whiteout.Prefix+name))
 				n[0]++
 			}
 		}
 	}
 	for dir := range m.Opaque {
-		if !layertar.HasOpaque(r, l.Encoding, dir) {
+		if l.Encoding.CanBeOpaque(dir) && !layertar.HasOpaque(r, l.Encoding, dir) {
 			miss.Add(path.Join(dir, whiteout.OpaqueName))
 			n[1]++
 		}

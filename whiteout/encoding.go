@@ -56,6 +56,11 @@ type Encoding struct {
 	// PrivateXattrs: prefixes of attribute names that belong to the
 	// filesystem that wrote the layer, never to the image: not shown.
 	PrivateXattrs []string
+	// RootNotOpaque: a layer's root directory is never opaque, whatever
+	// it is marked with. The kernel's overlayfs merges every layer's root
+	// (a layer tar's ./.wh..wh..opq becomes an xattr it does not read);
+	// aufs and fuse-overlayfs honour the marker.
+	RootNotOpaque bool
 }
 
 // The encodings, by the drivers that use them (docs/whiteouts.md).
@@ -70,6 +75,7 @@ var (
 		Devices:       true,
 		OpaqueXattrs:  []string{"trusted.overlay.opaque", "user.overlay.opaque"},
 		PrivateXattrs: []string{"trusted.overlay.", "user.overlay."},
+		RootNotOpaque: true,
 	}
 	// FuseOverlayfs is what fuse-overlayfs reads and writes: 0/0 devices
 	// where it may create them, ".wh." files where it may not, and either
@@ -134,6 +140,10 @@ func (e *Encoding) Classify(name string, mode uint32, rdev uint64) (Kind, string
 	}
 	return Plain, ""
 }
+
+// CanBeOpaque reports whether directory dir ("" for the root) of a layer
+// can be opaque.
+func (e *Encoding) CanBeOpaque(dir string) bool { return dir != "" || !e.RootNotOpaque }
 
 // OpaqueValue reports whether attribute name with value val makes a
 // directory opaque.

@@ -176,3 +176,23 @@ func TestMarkersAdd(t *testing.T) {
 		t.Error("nil Markers is not empty")
 	}
 }
+
+func TestCanBeOpaque(t *testing.T) {
+	tests := []struct {
+		enc  *Encoding
+		dir  string
+		want bool
+	}{
+		{Aufs, "", true},
+		{Aufs, "etc", true},
+		{Overlay, "", false}, // the kernel merges every layer's root
+		{Overlay, "etc", true},
+		{FuseOverlayfs, "", true},
+		{FuseOverlayfs, "a/b", true},
+	}
+	for _, tt := range tests {
+		if got := tt.enc.CanBeOpaque(tt.dir); got != tt.want {
+			t.Errorf("%s.CanBeOpaque(%q) = %v, want %v", tt.enc.Name, tt.dir, got, tt.want)
+		}
+	}
+}
