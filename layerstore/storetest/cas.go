@@ -126,7 +126,7 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		for p := cl.parent; p != ""; p = byChain[p].parent {
 			s = append(s, stackLayer{byChain[p].cacheID, byChain[p].l})
 		}
-		if err := w.drv.layer(w, s, "layer "+cl.what, false); err != nil {
+		if err := w.drv.layer(w, s, cl.what, false); err != nil {
 			return err
 		}
 		if err := w.layerdb(cl); err != nil {

@@ -57,25 +57,23 @@ func (s *Store) newDriver() (string, driver, error) {
 	switch s.Driver {
 	case "", DriverAufs:
 		return DriverAufs, aufsDriver{}, nil
-	case DriverOverlay2:
-		return s.Driver, &overlay2Driver{dir: s.Driver, enc: s.overlayEncoding(), parents: map[string]bool{}}, nil
-	case DriverFuseOverlayfs:
-		enc := encoding{}
-		if s.FuseOverlayfsDevices {
-			enc = s.overlayEncoding()
-		}
-		return s.Driver, &overlay2Driver{dir: s.Driver, enc: enc, parents: map[string]bool{}}, nil
+	case DriverOverlay2, DriverFuseOverlayfs:
+		return s.Driver, &overlay2Driver{dir: s.Driver, enc: s.encoding(), kernel: s.Driver == DriverOverlay2, parents: map[string]bool{}}, nil
 	case DriverOverlay:
-		return s.Driver, &overlayDriver{enc: s.overlayEncoding(), done: map[string]chan struct{}{}}, nil
+		return s.Driver, &overlayDriver{enc: s.encoding(), done: map[string]chan struct{}{}}, nil
 	case DriverVFS:
 		return s.Driver, vfsDriver{}, nil
 	}
 	return "", nil, fmt.Errorf("unknown driver %q (want one of %v)", s.Driver, Drivers)
 }
 
-// overlayEncoding is how the kernel's overlayfs marks whiteouts and
-// opaque directories.
-func (s *Store) overlayEncoding() encoding {
+// encoding is how the driver marks whiteouts and opaque directories in
+// the layers it keeps in overlay form: as the kernel's overlayfs does,
+// but for fuse-overlayfs without FuseOverlayfsDevices.
+func (s *Store) encoding() encoding {
+	if s.Driver == DriverFuseOverlayfs && !s.FuseOverlayfsDevices {
+		return encoding{}
+	}
 	if s.Rootless {
 		return encoding{devices: true, opaque: "user.overlay.opaque"}
 	}

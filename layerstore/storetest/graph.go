@@ -91,7 +91,7 @@ func (w *storeWriter) graph(dirs map[*Image][]string) error {
 		for p := g.parent; p != ""; p = byID[p].parent {
 			s = append(s, stackLayer{p, byID[p].l})
 		}
-		if err := w.drv.layer(w, s, "layer "+g.what, false); err != nil {
+		if err := w.drv.layer(w, s, g.what, false); err != nil {
 			return err
 		}
 		if err := w.graphMeta(g); err != nil {

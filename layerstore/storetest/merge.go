@@ -170,7 +170,7 @@ func (x *expanded) node(r *raw, layer int, p string, layers []int) Node {
 	return n
 }
 
-// LayerNodes is every name Write puts in the directory of l, whiteouts
+// LayerNodes is every name Write puts in the aufs directory of l, whiteouts
 // and opaque markers included (as Kind Whiteout and Opaque, with Path the
 // name on disk), without the bookkeeping AufsHardlinkWhiteouts adds;
 // sorted by Path, the root first.

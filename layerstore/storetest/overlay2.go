@@ -15,6 +15,7 @@ import (
 type overlay2Driver struct {
 	dir     string
 	enc     encoding
+	kernel  bool            // the kernel's overlayfs writes its containers' layers
 	parents map[string]bool // the layers with a child: they are committed
 }
 
@@ -32,7 +33,11 @@ func (d *overlay2Driver) layer(w *storeWriter, s []stackLayer, what string, cont
 	if err := os.Mkdir(top, 0700); err != nil {
 		return err
 	}
-	x, _ := overlayForm(w.expanded[s[0].l], d.enc)
+	var below []Node
+	if container && d.kernel {
+		below = w.view(s[1:])
+	}
+	x, _ := overlayForm(w.expanded[s[0].l], d.enc, below)
 	w.jobs = append(w.jobs, layerJob{dir: filepath.Join(top, "diff"), x: x, what: what})
 	link := d.link(id)
 	if err := writeFile(filepath.Join(top, "link"), []byte(link), 0644); err != nil {

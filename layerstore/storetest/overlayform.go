@@ -41,7 +41,15 @@ func hiddenDir(dir string) bool {
 // name the layer has is implied by the name, and makes a directory
 // opaque (the aufs rule). kept counts, by inode (its first name in x),
 // the names left.
-func overlayForm(x *expanded, enc encoding) (y *expanded, kept map[string]int) {
+//
+// below, when not nil, is the view under a layer the kernel wrote (a
+// container's): such a layer has whiteouts only of names below shows,
+// and never an opaque root, since the kernel merges the roots of its
+// layers whatever their marks; the names an opaque root hides are whited
+// out one by one instead, as the kernel does. An image layer's opaque
+// root is marked as Docker's untar marks it, and is lost to the kernel's
+// view.
+func overlayForm(x *expanded, enc encoding, below []Node) (y *expanded, kept map[string]int) {
 	closed := map[string]bool{} // directories that hide the layers below
 	markers := map[string]*raw{}
 	for _, r := range x.order {
@@ -57,6 +65,18 @@ func overlayForm(x *expanded, enc encoding) (y *expanded, kept map[string]int) {
 			}
 		}
 	}
+	if closed[rootPath] && below != nil {
+		// Its directories hide those below, as the root would have.
+		for _, b := range below {
+			if r := x.byPath[b.Path]; r != nil && !strings.Contains(b.Path, "/") && r.e.Kind == Dir && b.Entry.Kind == Dir {
+				closed[r.path] = true
+			}
+		}
+	}
+	shown := map[string]bool{} // what the kernel's whiteouts may hide
+	for _, b := range below {
+		shown[b.Path] = true
+	}
 	kept = map[string]int{}
 	first := map[string]string{} // inode -> its first name kept
 	for _, r := range x.order {
@@ -65,7 +85,10 @@ func overlayForm(x *expanded, enc encoding) (y *expanded, kept map[string]int) {
 			continue
 		}
 		if r.path != rootPath && strings.HasPrefix(name, whPrefix) {
-			if w, ok := whiteoutOf(name); ok && x.byPath[join(dir, w)] == nil {
+			// The kernel writes none for a name nothing below shows (and
+			// would list one in a directory it does not merge).
+			w, ok := whiteoutOf(name)
+			if ok && x.byPath[join(dir, w)] == nil && (below == nil || shown[join(dir, w)] && !closedAt(closed, dir)) {
 				y.put(enc.whiteout(join(dir, w), r.e))
 			}
 			continue
@@ -79,6 +102,15 @@ func overlayForm(x *expanded, enc encoding) (y *expanded, kept map[string]int) {
 			// The inode's first name may be one left out.
 			first[r.origin] = r.path
 			n.e = x.byPath[r.origin].e
+		}
+		if r.path == rootPath && closed[r.path] && below != nil {
+			y = newExpanded(n)
+			for _, b := range below {
+				if b.Path != rootPath && !strings.Contains(b.Path, "/") && x.byPath[b.Path] == nil {
+					y.put(enc.whiteout(b.Path, markers[rootPath].e))
+				}
+			}
+			continue
 		}
 		if closed[r.path] && enc.opaque != "" {
 			n.e = n.e.WithXattr(enc.opaque, "y")
@@ -99,6 +131,19 @@ func overlayForm(x *expanded, enc encoding) (y *expanded, kept map[string]int) {
 		}
 	}
 	return y, kept
+}
+
+// closedAt says whether dir or a directory above it hides the layers
+// below.
+func closedAt(closed map[string]bool, dir string) bool {
+	for ; ; dir, _ = split(dir) {
+		if closed[dir] {
+			return true
+		}
+		if dir == rootPath {
+			return false
+		}
+	}
 }
 
 // whiteout is the marker that hides the name hidden, owned as the entry

@@ -180,12 +180,18 @@ type layerTar struct {
 // which needs the diff ids of every layer below.
 func (w *storeWriter) tars(layers []*Layer, tmp string, mode os.FileMode) error {
 	w.tar = map[*Layer]*layerTar{}
+	byDesc := map[string]*layerTar{}
 	var todo []*Layer
 	for _, l := range layers {
-		if w.tar[l] == nil {
-			w.tar[l] = &layerTar{file: filepath.Join(tmp, fmt.Sprintf("tar-split-%d.json.gz", len(todo)))}
+		if w.tar[l] != nil {
+			continue
+		}
+		d := digestLayer(l)
+		if byDesc[d] == nil {
+			byDesc[d] = &layerTar{file: filepath.Join(tmp, fmt.Sprintf("tar-split-%d.json.gz", len(todo)))}
 			todo = append(todo, l)
 		}
+		w.tar[l] = byDesc[d]
 	}
 	return parallel(len(todo), func() func(int) error {
 		buf := make([]byte, 256<<10)

@@ -6,8 +6,9 @@ import "slices"
 // is the merged view of its chain so far. They are written from the
 // model, Merge, rather than by applying each layer to a copy of its
 // parent as Docker does: the result is the same, without Docker's slips
-// (its copy makes a socket a fifo, and recreates symlinks, devices and
-// fifos where overlay links regular files).
+// (its copy makes a socket a fifo, recreates symlinks, devices and fifos
+// where overlay links regular files, and keeps of the xattrs it copies
+// only security.capability: here every xattr is kept).
 
 // inodeKey names an inode of a view: nodes with the same Layer and
 // Origin are one inode.
@@ -32,21 +33,31 @@ func treeOf(view []Node, below string) *expanded {
 		case n.Entry.Kind == Dir:
 		case below != "" && n.Layer > 0:
 			r.link = below + "/" + n.Path
-		case first[keyOf(n)] != "":
-			r.origin = first[keyOf(n)]
-			r.e = Entry{Path: n.Path, Kind: Hardlink, Target: r.origin}.normalized()
 		default:
-			first[keyOf(n)] = n.Path
+			share(first, n, r)
 		}
 		x.put(r)
 	}
 	return x
 }
 
+// share makes r, which shows the non-directory n, a hard link of the
+// first name of n's inode in first, or that first name.
+func share(first map[inodeKey]string, n Node, r *raw) {
+	if p := first[keyOf(n)]; p != "" {
+		r.origin = p
+		r.e = Entry{Path: n.Path, Kind: Hardlink, Target: p}.normalized()
+	} else {
+		first[keyOf(n)] = n.Path
+	}
+}
+
 // upperOf is the upper directory that, over the tree of the view lower,
 // shows view, whose layers above lower's are the first top of xs: what
 // those layers change, with overlay whiteouts (only for names lower has)
-// and opaque directories (only where lower has a directory to hide).
+// and opaque directories (only where lower has a directory to hide; the
+// kernel, which wrote it, merges the roots: an opaque root is a whiteout
+// of every name lower's has).
 func upperOf(view []Node, top int, lower []Node, xs []*expanded, enc encoding) *expanded {
 	kids := func(nodes []Node) map[string][]Node {
 		m := map[string][]Node{}
@@ -70,7 +81,7 @@ func upperOf(view []Node, top int, lower []Node, xs []*expanded, enc encoding) *
 	var dir func(n Node, r *raw)
 	dir = func(n Node, r *raw) {
 		merged := slices.ContainsFunc(n.Layers, func(l int) bool { return l >= top })
-		if lowerDirs[n.Path] && !merged {
+		if lowerDirs[n.Path] && !merged && n.Path != rootPath {
 			r.e = r.e.WithXattr(enc.opaque, "y")
 		}
 		for _, c := range viewKids[n.Path] {
@@ -79,19 +90,14 @@ func upperOf(view []Node, top int, lower []Node, xs []*expanded, enc encoding) *
 			}
 			cr := &raw{path: c.Path, e: c.Entry, origin: c.Path}
 			if c.Entry.Kind != Dir {
-				if p := first[keyOf(c)]; p != "" {
-					cr.origin = p
-					cr.e = Entry{Path: c.Path, Kind: Hardlink, Target: p}.normalized()
-				} else {
-					first[keyOf(c)] = c.Path
-				}
+				share(first, c, cr)
 			}
 			x.put(cr)
 			if c.Entry.Kind == Dir {
 				dir(c, cr)
 			}
 		}
-		if !merged {
+		if !merged && n.Path != rootPath {
 			return
 		}
 		for _, l := range lowerKids[n.Path] {

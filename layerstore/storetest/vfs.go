@@ -1,6 +1,9 @@
 package storetest
 
-import "github.com/aufsmount/aufsmount/layerstore"
+import (
+	"github.com/aufsmount/aufsmount/layerstore"
+	"golang.org/x/sys/unix"
+)
 
 // vfsDriver keeps every layer, a container's too, as a full copy of the
 // tree so far: vfs/dir/<id>/.
@@ -8,7 +11,19 @@ type vfsDriver struct{}
 
 func (vfsDriver) own(layerstore.Layout) []string { return []string{"image/vfs", "vfs"} }
 
-func (vfsDriver) setup(w *storeWriter) error { return w.mkdirs(0700, "vfs", "vfs/dir") }
+// setup makes vfs/dir/ and, as Docker's quota support does,
+// vfs/backingFsBlockDev: a block device of the file system below, which
+// is no layer.
+func (vfsDriver) setup(w *storeWriter) error {
+	if err := w.mkdirs(0700, "vfs", "vfs/dir"); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(w.root, &st); err != nil {
+		return err
+	}
+	return unix.Mknod(w.path("vfs", "backingFsBlockDev"), unix.S_IFBLK|0600, int(st.Dev))
+}
 
 func (vfsDriver) layerDir(id string) string { return "vfs/dir/" + id }
 

@@ -490,6 +490,17 @@ func TestWriteSameContent(t *testing.T) {
 	if g.Chain[imgA][0] == g.Chain[imgB][0] {
 		t.Errorf("pre-1.10: one directory for two layers")
 	}
+	// Each has its tar-split, and nothing is left where they were made.
+	for _, tmp := range []string{filepath.Join(cas.Root, "image/aufs/layerdb/tmp"), filepath.Join(g.Root, "graph/_tmp")} {
+		if ents, err := os.ReadDir(tmp); err != nil || len(ents) != 0 {
+			t.Errorf("%s: %v %v", tmp, ents, err)
+		}
+	}
+	for _, d := range g.Chain[imgB] {
+		if _, err := os.Stat(filepath.Join(g.Root, "graph", filepath.Base(d), "tar-data.json.gz")); err != nil {
+			t.Error(err)
+		}
+	}
 	// A different description is a different diff id.
 	c := NewLayer("same", F("x", "2"))
 	if digestLayer(a) == digestLayer(c) || digestLayer(a) != digestLayer(b) {
@@ -644,6 +655,9 @@ func TestWriteErrors(t *testing.T) {
 		{"container name twice", &Store{Images: []*Image{img}, Containers: []*Container{{Name: "c", Image: img}, {Name: "c", Image: img}}}, layerstore.LayoutCAS, `repeated name "c"`},
 		{"bad container layer", &Store{Images: []*Image{img}, Containers: []*Container{{Name: "c", Image: img, RW: NewLayer("", H("x", "y"))}}}, layerstore.LayoutGraph, `container "c" layer`},
 		{"unknown layout", &Store{}, 0, "unknown layout"},
+		{"unknown driver", &Store{Driver: "btrfs"}, layerstore.LayoutCAS, `unknown driver "btrfs"`},
+		{"pre-1.10 overlay2", &Store{Driver: DriverOverlay2}, layerstore.LayoutGraph, "only the 1.10+ layout"},
+		{"aufs branches of vfs", &Store{Driver: DriverVFS, AufsHardlinkWhiteouts: true}, layerstore.LayoutCAS, "no aufs branches"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -654,10 +668,14 @@ func TestWriteErrors(t *testing.T) {
 			}
 		})
 	}
+	// A root may hold other things, but not the driver's own store.
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "x"), nil, 0644)
-	if _, err := (&Store{}).Write(root, layerstore.LayoutCAS); err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Errorf("non-empty root: %v", err)
+	if _, err := (&Store{}).Write(root, layerstore.LayoutCAS); err != nil {
+		t.Errorf("root with a file: %v", err)
+	}
+	if _, err := (&Store{}).Write(root, layerstore.LayoutCAS); err == nil || !strings.Contains(err.Error(), "already has image/aufs") {
+		t.Errorf("root with a store: %v", err)
 	}
 }
 
