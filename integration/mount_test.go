@@ -35,6 +35,12 @@ type refStore struct {
 
 func buildRefStore(t testing.TB, layout layerstore.Layout) *refStore {
 	t.Helper()
+	return refStoreOf(t, driverCase{name: layout.String(), layout: layout})
+}
+
+// refStoreOf is the reference store in the layout and driver dc says.
+func refStoreOf(t testing.TB, dc driverCase) *refStore {
+	t.Helper()
 	base := l(
 		st.F("etc/os-release", "ID=test\n"), st.F("etc/motd", "welcome\n"),
 		st.F("bin/busybox", "#!busybox\n").WithMode(0755), st.H("bin/sh", "bin/busybox"), st.L("bin/vi", "busybox"),
@@ -53,12 +59,7 @@ func buildRefStore(t testing.TB, layout layerstore.Layout) *refStore {
 	}
 	rs.web = &st.Container{Name: "web", Image: rs.app, RW: l(st.F("app/state", "running"), st.WH("etc/os-release"), st.F("tmp/x", "x"))}
 	rs.db = &st.Container{Name: "db", Image: rs.busybox}
-	s := &st.Store{Images: []*st.Image{rs.busybox, rs.app}, Containers: []*st.Container{rs.web, rs.db}}
-	b, err := s.Write(filepath.Join(t.TempDir(), "docker"), layout)
-	if err != nil {
-		t.Fatalf("writing the store: %v", err)
-	}
-	rs.b = b
+	rs.b = writeDriverStore(t, dc, []*st.Image{rs.busybox, rs.app}, []*st.Container{rs.web, rs.db})
 	return rs
 }
 

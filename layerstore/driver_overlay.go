@@ -46,7 +46,19 @@ func (d overlayDriver) stack(s *store, layers []Layer, ctr *containerRec) []Laye
 	if ctr == nil {
 		return stackAll(layers[:1])
 	}
-	return []Layer{layers[0], layers[len(layers)-imageLen(layers, ctr)]}
+	lower := layers[lowerOf(layers, ctr)]
+	lower.Encoding = whiteout.None
+	return []Layer{layers[0], lower}
+}
+
+// lowerOf is the index of the layer a container's upper/ is mounted over:
+// its image's top, or, for an image without layers, its init layer, which
+// overlay v1 then makes a root/ of its own.
+func lowerOf(layers []Layer, ctr *containerRec) int {
+	if n := imageLen(layers, ctr); n > 0 {
+		return len(layers) - n
+	}
+	return len(layers) - 1
 }
 
 // imageLen is how many layers of a container's chain are its image's.
@@ -67,18 +79,18 @@ func (d overlayDriver) check(s *store, layers []Layer, ctr *containerRec) error 
 	}
 	own := 0
 	if ctr != nil {
-		own = len(layers) - imageLen(layers, ctr)
+		own = lowerOf(layers, ctr)
 	}
 	for _, l := range layers[own:] {
 		if root := filepath.Join(s.root, "overlay", l.ID, "root"); l.Dir != root {
-			return &CorruptError{File: root, Err: fmt.Errorf("image layer %s has no root/", l.ID)}
+			return &CorruptError{File: root, Err: fmt.Errorf("layer %s has no root/", l.ID)}
 		}
 	}
 	if ctr == nil {
 		return nil
 	}
-	if own == len(layers) {
-		return &CorruptError{File: layers[0].Dir, Err: fmt.Errorf("container layer %s has no image layer below it", layers[0].ID)}
+	if own == 0 {
+		return &CorruptError{File: layers[0].Dir, Err: fmt.Errorf("container layer %s has no layer below it", layers[0].ID)}
 	}
 	top := layers[own].ID
 	for _, l := range layers[:own] {
