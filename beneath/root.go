@@ -40,6 +40,17 @@ func OpenRoot(dir string) (*Root, error) {
 	return &Root{Dir: dir, fd: fd}, nil
 }
 
+// OpenMeta opens dir as OpenRoot does but without cloning its mount: for
+// reading what stat and getxattr tell, which move no atime, where a clone
+// per directory would cost more than the reading.
+func OpenMeta(dir string) (*Root, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	return &Root{Dir: dir, fd: fd}, nil
+}
+
 func detachedClone(dir string) (int, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_SYMLINK_NOFOLLOW)
 	if err != nil {

@@ -51,7 +51,7 @@ func (s *Store) RecoverMarkers(t *Target) ([]Repair, error) {
 		if l.TarSplit == "" || !losable(l.Encoding) {
 			return
 		}
-		m, err := tarSplitMarkers(l.TarSplit)
+		m, err := layerMarkers(l)
 		if err != nil || m.Empty() {
 			errs[i] = err
 			return
@@ -84,7 +84,7 @@ func (s *Store) RecoverMarkers(t *Target) ([]Repair, error) {
 // missingMarkers is the part of m that layer l's directory lacks, with
 // how many whiteouts and opaque directories that is.
 func missingMarkers(l Layer, m *whiteout.Markers) (*whiteout.Markers, [2]int, error) {
-	r, err := beneath.OpenRoot(l.Dir)
+	r, err := beneath.OpenMeta(l.Dir)
 	if err != nil {
 		return nil, [2]int{}, &CorruptError{File: l.Dir, Err: err}
 	}

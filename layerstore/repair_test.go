@@ -94,6 +94,7 @@ func TestRecoverMarkers(t *testing.T) {
 		}
 		t.Skip("needs root")
 	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	c, f := casFixtureOf(t, "overlay2")
 	top, base := f.layers[f.bbTop][0], f.layers[f.bbTop][1]
 	topDiff := filepath.Join(c.root, "overlay2", top, "diff")
@@ -149,6 +150,18 @@ func TestRecoverMarkers(t *testing.T) {
 	tg, _ = s.Resolve("web")
 	if repairs, err := s.RecoverMarkers(tg); err != nil || len(repairs) != 0 {
 		t.Errorf("intact layer: %v, %v", repairs, err)
+	}
+	// The second look came from the cache, keyed by diff id; a record
+	// whose tar-split changed size is read again.
+	cached, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "aufsmount/markers/*"))
+	if len(cached) != 2 {
+		t.Errorf("cache holds %d records, want 2 (one per image layer): %v", len(cached), cached)
+	}
+	writeTarSplit(t, filepath.Join(chainDir(1), "tar-split.json.gz"), "etc/", "etc/.wh.motd", "usr/", "usr/.wh..wh..opq", "etc/.wh.gone")
+	tg, _ = s.Resolve("web")
+	repairs, err = s.RecoverMarkers(tg)
+	if err != nil || len(repairs) != 3 || repairs[0].Whiteouts != 1 || repairs[0].Opaque != 0 {
+		t.Errorf("after the tar-split changed: %+v, %v; want etc/gone lost", repairs, err)
 	}
 	// An aufs layer is never looked at: its markers are plain files.
 	if losable(whiteout.Aufs) || losable(whiteout.None) || !losable(whiteout.Overlay) || !losable(whiteout.FuseOverlayfs) {
