@@ -1,23 +1,70 @@
-# aufsmount: build, test and demonstrate.
-#   make demo    the tool at work on a sample store it builds itself
-#   make test    every test (mounting tests need root and /dev/fuse)
+# aufsmount: build, test, install and demonstrate.
+#   make            the binary, its man page and shell completions, in bin/
+#   make install    installs them (PREFIX=/usr/local, DESTDIR for packages)
+#   make demo       the tool at work on a sample store it builds itself
+#   make test       every test (mounting tests need root and /dev/fuse)
 
 GO       ?= go
 FUZZTIME ?= 30s
-BIN      := bin/aufsmount
+OUT      ?= bin
+BIN      := $(OUT)/aufsmount
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION)
 # A static binary without urfave/cli's man-page generator starts about
 # 10 ms sooner, and a mount starts it twice (the command and its server).
-BUILD    := CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs
+BUILD    := CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs -ldflags "$(LDFLAGS)"
+
+# Where make install puts things. mount(8) looks for its helpers in /sbin
+# (mount.fuse.aufsmount, for mount -t fuse.aufsmount and fstab), whatever
+# the prefix; on a merged-/usr system /sbin is /usr/sbin.
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share
+SBINDIR  ?= /sbin
+DESTDIR  ?=
 
 SHELL       := bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all build test demo bench fuzz stress clean
+.PHONY: all build docs install uninstall test demo bench fuzz stress clean
 
-all: build
+all: build docs
 
 build:
 	$(BUILD) -o $(BIN) ./cmd/aufsmount
+
+# The man page comes from the commands' own help, through urfave/cli's
+# generator, which the installed binary leaves out: a second build keeps
+# it (its hidden command gen-man). The completion scripts come from the
+# binary itself (aufsmount completion SHELL).
+docs: build
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(OUT)/aufsmount-gen ./cmd/aufsmount
+	$(OUT)/aufsmount-gen gen-man > $(OUT)/aufsmount.1
+	rm -f $(OUT)/aufsmount-gen
+	mkdir -p $(OUT)/completion
+	$(BIN) completion bash > $(OUT)/completion/aufsmount
+	$(BIN) completion zsh > $(OUT)/completion/_aufsmount
+	$(BIN) completion fish > $(OUT)/completion/aufsmount.fish
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/aufsmount
+	install -m 0644 $(OUT)/aufsmount.1 $(DESTDIR)$(MANDIR)/man1/aufsmount.1
+	install -m 0644 $(OUT)/completion/aufsmount $(DESTDIR)$(DATADIR)/bash-completion/completions/aufsmount
+	install -m 0644 $(OUT)/completion/_aufsmount $(DESTDIR)$(DATADIR)/zsh/site-functions/_aufsmount
+	install -m 0644 $(OUT)/completion/aufsmount.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/aufsmount.fish
+	ln -sfn $(BINDIR)/aufsmount $(DESTDIR)$(SBINDIR)/mount.fuse.aufsmount
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/aufsmount $(DESTDIR)$(MANDIR)/man1/aufsmount.1 \
+		$(DESTDIR)$(SBINDIR)/mount.fuse.aufsmount \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/aufsmount \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions/_aufsmount \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/aufsmount.fish
 
 test:
 	$(GO) vet ./...
@@ -50,4 +97,4 @@ stress:
 	AUFSMOUNT_LOAD_SECONDS=60 $(GO) test -run TestLoad -v -timeout 10m ./integration/
 
 clean:
-	rm -rf bin
+	rm -rf $(OUT)

@@ -27,6 +27,8 @@ type Options struct {
 	Debug              bool          // log every FUSE request
 	Logger             *log.Logger   // where to log problems met while serving; nil: stderr
 	Timeout            time.Duration // entry/attr timeouts; 0: a day (the tree never changes)
+	NoExec             bool          // mount noexec: nothing in the view can be executed
+	NoAtime            bool          // mount noatime (the view never updates times anyway)
 }
 
 // See Mount in mount.go.

@@ -98,9 +98,14 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	case h.pos == 0:
 		de = fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: h.d.ent.attr.Ino}
 	case h.pos == 1:
+		// The parent: the view's directory above, or for the root of a
+		// view in a tree (MountTree) the tree's directory holding it; the
+		// root of a mount names itself.
 		ino := h.d.ent.attr.Ino
 		if h.d.parent != nil {
 			ino = h.d.parent.ent.attr.Ino
+		} else if _, up := h.d.Parent(); up != nil {
+			ino = up.StableAttr().Ino
 		}
 		de = fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: ino}
 	case h.pos-2 < uint64(len(h.ents)):

@@ -23,7 +23,7 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND|syscall.O_CREAT) != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	fd, err := f.layer().openFile(f.relPath(), &f.ent.attr)
+	fd, err := f.layer().openFile(f.layerPath(), &f.ent.attr)
 	if err != nil {
 		return nil, 0, f.errno(err)
 	}

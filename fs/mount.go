@@ -54,7 +54,7 @@ func (u *union) rootEntry() (*entry, error) {
 	}
 	e := &entry{}
 	fillAttr(u.layers[0], &st, &e.attr)
-	for i := 1; i < len(u.layers); i++ {
+	for i := 1; i < u.stackLen(); i++ {
 		e.lowers = append(e.lowers, int32(i))
 	}
 	return e, nil
@@ -127,6 +127,18 @@ func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, 
 	if !mo.DirectMount {
 		mo.Options = append(mo.Options, "ro", "nosuid", "nodev")
 	}
+	if o.NoExec {
+		mo.DirectMountFlags |= syscall.MS_NOEXEC
+		if !mo.DirectMount {
+			mo.Options = append(mo.Options, "noexec")
+		}
+	}
+	if o.NoAtime {
+		mo.DirectMountFlags |= syscall.MS_NOATIME
+		if !mo.DirectMount {
+			mo.Options = append(mo.Options, "noatime")
+		}
+	}
 	if o.DefaultPermissions {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
@@ -139,7 +151,11 @@ func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, 
 		NullPermissions: true, // mode 0000 (say /etc/shadow) must show as 0000
 		Logger:          logger,
 	}
-	server, err := fuse.NewServer(newNoDirOpen(fs.NewNodeFS(root, opts)), mountpoint, &opts.MountOptions)
+	var server *fuse.Server
+	err := withHelperStderr(func() (err error) {
+		server, err = fuse.NewServer(newNoDirOpen(fs.NewNodeFS(root, opts)), mountpoint, &opts.MountOptions)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
 	}

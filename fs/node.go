@@ -19,8 +19,9 @@ type node struct {
 	ent    *entry
 }
 
-// relPath is the entry's path inside its layer ("" for the root),
-// rebuilt from the parents rather than stored, to keep nodes small.
+// relPath is the entry's path in the view ("" for the root), rebuilt
+// from the parents rather than stored, to keep nodes small. It is also
+// its path inside its layer, but for what a bind shows (layerPath).
 func (n *node) relPath() string {
 	if n.parent == nil {
 		return ""
@@ -34,6 +35,9 @@ func (n *node) relPath() string {
 	}
 	return strings.Join(names, "/")
 }
+
+// layerPath is the entry's path inside the layer that shows it.
+func (n *node) layerPath() string { return n.u.layerRel(n.ent.layer, n.relPath()) }
 
 // layer is the layer that shows this entry.
 func (n *node) layer() *layer { return n.u.layers[n.ent.layer] }

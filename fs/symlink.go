@@ -15,7 +15,7 @@ type symlinkNode struct {
 var _ = (fs.NodeReadlinker)((*symlinkNode)(nil))
 
 func (s *symlinkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	target, err := s.layer().readlink(s.relPath(), &s.ent.attr)
+	target, err := s.layer().readlink(s.layerPath(), &s.ent.attr)
 	if err != nil {
 		return nil, s.errno(err)
 	}

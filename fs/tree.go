@@ -18,6 +18,7 @@ type TreeEntry struct {
 	Path   string  // where it shows, slash-separated: "images/user/app:v1", "ids/<id>", "layers/<id>"
 	Layers []Layer // top first
 	Raw    bool    // a single layer shown as stored, whiteouts and all
+	Binds  []Bind  // files and directories shown over the union (not for Raw)
 }
 
 // MountTree mounts many views in one read-only tree: each entry's union
@@ -49,6 +50,7 @@ type tree struct {
 	layers []*layer
 	log    *log.Logger
 	pf     *prefetcher // one for every view
+	num    uint64      // the last layer number given
 }
 
 func (t *tree) close() {
@@ -61,6 +63,7 @@ func (t *tree) close() {
 type staticDir struct {
 	fs.Inode
 	attr     fuse.Attr
+	parent   *staticDir     // nil for the root
 	children map[string]any // *staticDir or *dirNode
 	statfsFd int
 }
@@ -81,6 +84,32 @@ func (d *staticDir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Err
 	}
 	out.FromStatfsT(&st)
 	return 0
+}
+
+var _ = (fs.NodeReaddirer)((*staticDir)(nil))
+
+// Readdir lists ".", ".." (what stat of ".." finds: the parent, the
+// directory itself at the root of the mount) and the children, by name.
+func (d *staticDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	up := d.attr.Ino
+	if d.parent != nil {
+		up = d.parent.attr.Ino
+	}
+	ents := []fuse.DirEntry{{Name: ".", Mode: syscall.S_IFDIR, Ino: d.attr.Ino}, {Name: "..", Mode: syscall.S_IFDIR, Ino: up}}
+	names := make([]string, 0, len(d.children))
+	for n := range d.children {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch c := d.children[n].(type) {
+		case *staticDir:
+			ents = append(ents, fuse.DirEntry{Name: n, Mode: syscall.S_IFDIR, Ino: c.attr.Ino})
+		case *dirNode:
+			ents = append(ents, fuse.DirEntry{Name: n, Mode: syscall.S_IFDIR, Ino: c.ent.attr.Ino})
+		}
+	}
+	return fs.NewListDirStream(ents), 0
 }
 
 var _ = (fs.NodeOnAdder)((*staticDir)(nil))
@@ -113,12 +142,16 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	dirs := map[string]bool{}
 	rawDirs := map[string]bool{}
 	byDir := map[string]Layer{}
+	binds := 0
 	for _, e := range entries {
 		if len(e.Layers) == 0 {
 			return nil, fmt.Errorf("%s: no layers", e.Path)
 		}
-		if e.Raw && len(e.Layers) != 1 {
+		if e.Raw && (len(e.Layers) != 1 || len(e.Binds) > 0) {
 			return nil, fmt.Errorf("%s: a raw view shows one layer", e.Path)
+		}
+		if len(e.Binds) > 0 {
+			binds += len(e.Binds) + 1 // the sources, and the directories above them
 		}
 		for _, l := range e.Layers {
 			byDir[l.Dir] = l
@@ -129,8 +162,8 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 			}
 		}
 	}
-	if len(dirs)+len(rawDirs) >= 1<<(64-inoBits) {
-		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(dirs)+len(rawDirs), 1<<(64-inoBits)-1)
+	if len(dirs)+len(rawDirs)+binds >= 1<<(64-inoBits) {
+		return nil, fmt.Errorf("%d layers and binds: at most %d can be mounted", len(dirs)+len(rawDirs)+binds, 1<<(64-inoBits)-1)
 	}
 	t := &tree{log: logger, pf: newPrefetcher()}
 	opened := map[string]*layer{}
@@ -158,14 +191,15 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	}
 	now := time.Now()
 	next := uint64(2)
-	newStatic := func() *staticDir {
-		d := &staticDir{children: map[string]any{}, statfsFd: t.layers[0].Fd()}
+	newStatic := func(parent *staticDir) *staticDir {
+		d := &staticDir{parent: parent, children: map[string]any{}, statfsFd: t.layers[0].Fd()}
 		d.attr = fuse.Attr{Ino: next, Mode: syscall.S_IFDIR | 0755, Nlink: 2, Blksize: 4096}
 		d.attr.SetTimes(&now, &now, &now)
 		next++
 		return d
 	}
-	t.root = newStatic()
+	t.root = newStatic(nil)
+	t.num = num
 	for _, e := range entries {
 		parts := strings.Split(strings.Trim(e.Path, "/"), "/")
 		parent := t.root
@@ -190,7 +224,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 				break
 			}
 			if !ok {
-				c = newStatic()
+				c = newStatic(parent)
 				parent.children[p] = c
 			}
 			sd, isDir := c.(*staticDir)
@@ -215,6 +249,10 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 		} else {
 			u.layers = append(u.layers, opened[l.Dir])
 		}
+	}
+	u.addBinds(e.Binds, func() uint64 { t.num++; return t.num })
+	for _, l := range u.layers[u.stackLen():] {
+		t.layers = append(t.layers, l) // closed with the tree
 	}
 	ent, err := u.rootEntry()
 	if err != nil {

@@ -16,6 +16,7 @@ type union struct {
 	raw    bool // one layer as stored, whiteouts and all (MountTree's layers/)
 	log    *log.Logger
 	pf     *prefetcher // nil: no indexing ahead
+	binds  *unionBinds // nil: no binds (binds.go)
 }
 
 // entry is one visible name of a merged directory, with everything
@@ -30,10 +31,11 @@ type entry struct {
 // direntBufs recycles getdents buffers.
 var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// mergeDir builds the index of the directory rel whose sources are the
-// given layers (top first): every visible entry, stat'ed in the layer
-// that shows it, sorted by name. Only the top source failing is an
-// error; a lower layer that went away is logged and skipped.
+// mergeDir builds the index of the directory rel (a path of the view)
+// whose sources are the given layers (top first): every visible entry,
+// stat'ed in the layer that shows it, sorted by name, with the binds of
+// the directory in it. Only the top source failing is an error; a lower
+// layer that went away is logged and skipped.
 func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 	bufp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bufp)
@@ -42,7 +44,7 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 	attrs := map[*merged]fuse.Attr{}
 	for i, li := range sources {
 		l := u.layers[li]
-		if err := u.mergeLayer(m, l, int(li), rel, *bufp, attrs); err != nil {
+		if err := u.mergeLayer(m, l, int(li), u.layerRel(li, rel), *bufp, attrs); err != nil {
 			if i == 0 {
 				return nil, err
 			}
@@ -67,6 +69,9 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 			}
 		}
 		ents = append(ents, e)
+	}
+	if u.binds != nil {
+		ents = u.bindInto(rel, ents)
 	}
 	return ents, nil
 }

@@ -74,7 +74,8 @@ func (v *View) Close() error {
 	return nil
 }
 
-// Layers returns the layers of the view, top first.
+// Layers returns the layers of the view, top first, then the sources of
+// its binds (OpenViewWith): an Entry's Layer indexes this.
 func (v *View) Layers() []Layer {
 	out := make([]Layer, len(v.u.layers))
 	for i, l := range v.u.layers {
@@ -204,7 +205,7 @@ func (v *View) Open(p string) (*os.File, error) {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: errors.New("not a regular file")}
 	}
 	l := v.u.layers[e.layer]
-	fd, err := l.openFile(rel, &e.attr)
+	fd, err := l.openFile(v.u.layerRel(e.layer, rel), &e.attr)
 	if err != nil {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: fmt.Errorf("in layer %s: %w", l.dir, err)}
 	}
@@ -221,7 +222,7 @@ func (v *View) Readlink(p string) (string, error) {
 		return "", &iofs.PathError{Op: "readlink", Path: p, Err: syscall.EINVAL}
 	}
 	l := v.u.layers[e.layer]
-	target, err := l.readlink(rel, &e.attr)
+	target, err := l.readlink(v.u.layerRel(e.layer, rel), &e.attr)
 	if err != nil {
 		return "", &iofs.PathError{Op: "readlink", Path: p, Err: fmt.Errorf("in layer %s: %w", l.dir, err)}
 	}
@@ -237,6 +238,7 @@ func (v *View) Xattrs(p string) (map[string][]byte, error) {
 		return nil, err
 	}
 	l := v.u.layers[e.layer]
+	rel = v.u.layerRel(e.layer, rel)
 	names, err := l.listXattrs(rel)
 	if err != nil {
 		return nil, &iofs.PathError{Op: "listxattr", Path: p, Err: fmt.Errorf("in layer %s: %w", l.dir, err)}

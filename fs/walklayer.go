@@ -26,8 +26,8 @@ const (
 // in the layer's encoding): bookkeeping is skipped and never entered, and
 // whiteouts that hide nothing are skipped. Nothing is followed.
 func (v *View) WalkLayer(i int, fn func(path string, kind ChangeKind, isDir bool) error) error {
-	if i < 0 || i >= len(v.u.layers) {
-		return fmt.Errorf("walking layer %d: the view has %d layers", i, len(v.u.layers))
+	if i < 0 || i >= v.u.stackLen() {
+		return fmt.Errorf("walking layer %d: the view has %d layers", i, v.u.stackLen())
 	}
 	buf := make([]byte, 64<<10)
 	if err := fn("", Holds, true); err != nil {

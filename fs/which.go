@@ -114,7 +114,7 @@ func (w *which) walk() error {
 		m := newMerger()
 		whBy, opqBy, closer := -1, -1, -1
 		for _, li := range sources {
-			lst, opaque, has, err := w.v.u.layers[li].probe(rel, name)
+			lst, opaque, has, err := w.v.u.layers[li].probe(w.v.u.layerRel(li, rel), name)
 			if err != nil {
 				return err
 			}
@@ -181,7 +181,7 @@ func (w *which) walk() error {
 			pr.Reason, pr.By, pr.At = UnderOpaque, opq, "/"+rel
 			continue
 		}
-		_, opaque, _, err := w.v.u.layers[pr.Layer].probe(rel, "")
+		_, opaque, _, err := w.v.u.layers[pr.Layer].probe(w.v.u.layerRel(int32(pr.Layer), rel), "")
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func (w *which) report(pr Provider, last bool) error {
 	rel := strings.Join(w.names, "/")
 	l := w.v.u.layers[pr.Layer]
 	var st unix.Stat_t
-	if err := l.Lstat(rel, &st); err != nil {
+	if err := l.Lstat(w.v.u.layerRel(int32(pr.Layer), rel), &st); err != nil {
 		if errGone(err) {
 			return nil // the layer has no such entry (or a symlink on the way)
 		}

@@ -22,7 +22,7 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 	if attr == LayerXattr {
 		return copyXattr(dest, []byte(n.layer().id))
 	}
-	val, err := n.layer().getXattr(n.relPath(), attr)
+	val, err := n.layer().getXattr(n.layerPath(), attr)
 	if err != nil {
 		return 0, n.errno(err)
 	}
@@ -32,7 +32,7 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 var _ = (fs.NodeListxattrer)((*node)(nil))
 
 func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	names, err := n.layer().listXattrs(n.relPath())
+	names, err := n.layer().listXattrs(n.layerPath())
 	if err != nil {
 		return 0, n.errno(err)
 	}

@@ -83,7 +83,7 @@ func TestDriverContainers(t *testing.T) {
 				compareView(t, mnt, rs.b.View(img))
 			}
 			for _, c := range []*st.Container{rs.web, rs.db} {
-				want := rs.b.ContainerView(c)
+				want := withBindNodes(t, rs.b, c, rs.b.ContainerView(c)) // its /etc/hosts ... are Docker's binds
 				if !hasNode(want, ".dockerenv") {
 					t.Fatalf("the model of %s lacks its init layer's .dockerenv", c.Name)
 				}
@@ -189,10 +189,10 @@ func mountKernelOverlay(t testing.TB, dirs []string, userxattr bool) string {
 func TestDamagedCopy(t *testing.T) {
 	requireFUSE(t)
 	cases := []struct {
-		name  string
-		dc    driverCase
-		loss  st.Loss
-		lost  string // what the warning counts
+		name string
+		dc   driverCase
+		loss st.Loss
+		lost string // what the warning counts
 	}{
 		{"overlay2 without xattrs", driverCases[3], st.LostXattrs, "lacks 0 whiteouts and 1 opaque markers"},
 		{"overlay2 without devices", driverCases[3], st.LostDevices, "lacks 2 whiteouts and 0 opaque markers"},

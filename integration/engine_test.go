@@ -140,6 +140,7 @@ type engineStore struct {
 	images            []engineImageInfo     // docker image inspect of every image
 	containers        []engineContainerInfo // docker inspect of every container
 	made              string                // the id of the container created
+	ran               string                // the id of the container that ran
 	ranExport         string                // docker export of ran
 	madeExport        string                // docker export of created: the image, and the init layer
 	loadedExport      string                // docker export of loaded: the loaded image, and the init layer
@@ -210,8 +211,11 @@ func (e *engine) makeStore(rootfs, helper string) *engineStore {
 		t.Fatalf("docker inspect: %v", err)
 	}
 	for _, c := range s.containers {
-		if c.Name == "/"+engineMade {
+		switch c.Name {
+		case "/" + engineMade:
 			s.made = c.ID
+		case "/" + engineRan:
+			s.ran = c.ID
 		}
 	}
 	if s.made == "" {
@@ -255,6 +259,13 @@ func (s *engineStore) check(t *testing.T) {
 	checkDumpAgrees(t, engineImage, madeExportX, imageX)
 	checkDumpAgrees(t, engineRan, ranExportX, ranX)
 	checkDumpAgrees(t, engineLoaded, loadedExportX, loadedX)
+	// A container that ran sees its hostname, hosts and resolv.conf as
+	// Docker bind-mounted them from containers/<id>/, and so does its
+	// view; docker export shows the init layer's empty files there.
+	for p, in := range containerBindFiles(t, s.root, s.ran) {
+		in.Mtime.Nsec = 0 // the comparison is in the export's whole seconds
+		ranTree[p] = in
+	}
 	imageTree, loose := withoutInitLayer(t, madeTree)
 	loadedTree, _ := withoutInitLayer(t, loadedCTree)
 	checkEngineBuilt(t, imageTree, imageX, ranTree, ranX, loadedTree)

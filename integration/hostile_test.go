@@ -234,10 +234,15 @@ func layerLines(ids ...string) []byte {
 // line must name: the file at fault (or the reference, when the fault is
 // that nothing has the name).
 type hostileCase struct {
-	name    string
-	layout  layerstore.Layout // 0: both layouts
-	ctr     bool              // mount the container (by id), not the image
-	corrupt func(t testing.TB, f *hostileFixture) string
+	name   string
+	layout layerstore.Layout // 0: both layouts
+	ctr    bool              // mount the container (by id), not the image
+	// recovers says the metadata broken is not needed: the chain is known
+	// from the driver's and the layer store's own files (layerstore's
+	// recover.go), so the view mounts, the same as before, with a
+	// warning naming the file at fault.
+	recovers bool
+	corrupt  func(t testing.TB, f *hostileFixture) string
 }
 
 // runHostile runs every case on a fresh store of each layout it applies to.
@@ -255,6 +260,10 @@ func runHostile(t *testing.T, cases []hostileCase) {
 				ref := hostileRef
 				if c.ctr {
 					ref = f.cid()
+				}
+				if c.recovers {
+					wantMountRecovered(t, f, ref, file)
+					return
 				}
 				wantMountError(t, f.b.Root, ref, file)
 			})
@@ -290,6 +299,37 @@ func wantMountError(t *testing.T, root, ref, file string) {
 	}
 	after := storeSnapshot(t, root)
 	if diffs := diffTrees(before, after, nil); len(diffs) > 0 {
+		t.Errorf("the store changed:\n%s", strings.Join(head(diffs, 10), "\n"))
+	}
+}
+
+// wantMountRecovered mounts ref and wants the view it had before the
+// store was broken, a warning naming file, and nothing under the store
+// changed.
+func wantMountRecovered(t *testing.T, f *hostileFixture, ref, file string) {
+	t.Helper()
+	before := storeSnapshot(t, f.b.Root)
+	mnt := t.TempDir()
+	stdout, stderr, code := run(t, "--root", f.b.Root, "mount", ref, mnt)
+	if code != 0 {
+		t.Fatalf("mount %s: exit %d, stderr %q: want the chain recovered", ref, code, stderr)
+	}
+	t.Cleanup(func() { daemonUnmount(t, mnt) })
+	noCrash(t, "mount", stdout+stderr)
+	if stdout != "" || !strings.HasPrefix(stderr, "aufsmount: warning: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, file) {
+		t.Errorf("mount %s: stdout %q, stderr %q: want one warning naming %s", ref, stdout, stderr, file)
+	}
+	switch ref {
+	case hostileRef:
+		checkDaemonView(t, mnt, f.b.ChainLayers[f.img], f.b.Chain[f.img])
+	case f.cid():
+		want := withBinds(t, f.b, f.ctr, containerExpect(t, f.b, f.ctr), nil)
+		if diffs := diffTrees(want, walk(t, mnt), nil); len(diffs) > 0 {
+			t.Errorf("%d differences:\n%s", len(diffs), strings.Join(head(diffs, 30), "\n"))
+		}
+	}
+	daemonUnmount(t, mnt)
+	if diffs := diffTrees(before, storeSnapshot(t, f.b.Root), nil); len(diffs) > 0 {
 		t.Errorf("the store changed:\n%s", strings.Join(head(diffs, 10), "\n"))
 	}
 }
@@ -365,10 +405,10 @@ func TestHostileJSON(t *testing.T) {
 			hostileWrite(t, f.tagFile(), []byte("\x00\xff\xfe not json"))
 			return f.tagFile()
 		}},
-		{name: "image metadata truncated", corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "image metadata truncated", recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileTruncate(t, f.imageMeta(0), 40)
 		}},
-		{name: "image metadata of the wrong shape", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "image metadata of the wrong shape", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			hostileWrite(t, f.imageMeta(0), []byte(`{"id": 5, "parent": ["x"]}`))
 			return f.imageMeta(0)
 		}},
@@ -378,16 +418,25 @@ func TestHostileJSON(t *testing.T) {
 		{name: "image config invalid but named by its digest", layout: layerstore.LayoutCAS, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return f.newConfig(t, []byte(`{"rootfs": {"type": "layers", "diff_ids": [`))
 		}},
-		{name: "middle layer metadata truncated", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "middle layer metadata truncated", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileTruncate(t, f.graphFile(1, "json"), 10)
 		}},
-		{name: "base layer metadata not JSON", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "base layer metadata not JSON", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			hostileWrite(t, f.graphFile(2, "json"), []byte("}{"))
 			return f.graphFile(2, "json")
 		}},
 		{name: "layerdb diff not a digest", layout: layerstore.LayoutCAS, corrupt: func(t testing.TB, f *hostileFixture) string {
 			hostileWrite(t, f.layerdbFile(1, "diff"), []byte(`{"sha256": "x"}`))
 			return f.layerdbFile(1, "diff")
+		}},
+		// A container's layers are its own to know: its image's metadata is
+		// not needed for them.
+		{name: "container of an image whose metadata is truncated", ctr: true, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
+			return hostileTruncate(t, f.imageMeta(0), 40)
+		}},
+		{name: "container of an image whose config is gone", layout: layerstore.LayoutCAS, ctr: true, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
+			hostileRemove(t, f.configFile())
+			return f.containerConfig() // it names an image that is gone
 		}},
 		{name: "container config truncated", ctr: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileTruncate(t, f.containerConfig(), 30)
@@ -421,13 +470,13 @@ func TestHostileNames(t *testing.T) {
 	// Every other file that names an id gets one of them, in turn.
 	bad := func(i int) string { return badIDs[i%len(badIDs)].value }
 	others := []hostileCase{
-		{name: "image json id", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "image json id", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileEditJSON(t, f.graphFile(0, "json"), func(m map[string]any) { m["id"] = bad(0) })
 		}},
-		{name: "image json parent", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "image json parent", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileEditJSON(t, f.graphFile(0, "json"), func(m map[string]any) { m["parent"] = bad(1) })
 		}},
-		{name: "parent file", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "parent file", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			hostileWrite(t, f.graphFile(0, "parent"), []byte(bad(2)))
 			return f.graphFile(0, "parent")
 		}},
@@ -477,7 +526,7 @@ func TestHostileMissing(t *testing.T) {
 		{name: "layers file", corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileRemove(t, f.layersFile(0))
 		}},
-		{name: "middle layer json", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "middle layer json", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileRemove(t, f.graphFile(1, "json"))
 		}},
 		{name: "middle layer graph directory", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
@@ -606,10 +655,10 @@ func TestHostileFileTypes(t *testing.T) {
 		{name: "tag store is a symlink to a host file", corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileSymlink(t, f.tagFile(), "/etc/passwd")
 		}},
-		{name: "image metadata is a symlink", corrupt: func(t testing.TB, f *hostileFixture) string {
-			if f.graph() {
-				return hostileSymlink(t, f.graphFile(1, "json"), "/etc/passwd")
-			}
+		{name: "image metadata is a symlink", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
+			return hostileSymlink(t, f.graphFile(1, "json"), "/etc/passwd")
+		}},
+		{name: "layer metadata is a symlink", layout: layerstore.LayoutCAS, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileSymlink(t, f.layerdbFile(1, "cache-id"), "/etc/hostname")
 		}},
 		{name: "layers file is a fifo", corrupt: func(t testing.TB, f *hostileFixture) string {
@@ -629,7 +678,7 @@ func TestHostileFileTypes(t *testing.T) {
 		{name: "layers file larger than any chain", corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileGrow(t, f.layersFile(0), 17<<20)
 		}},
-		{name: "image json larger than any image", layout: layerstore.LayoutGraph, corrupt: func(t testing.TB, f *hostileFixture) string {
+		{name: "image json larger than any image", layout: layerstore.LayoutGraph, recovers: true, corrupt: func(t testing.TB, f *hostileFixture) string {
 			return hostileGrow(t, f.graphFile(1, "json"), 64<<20+1)
 		}},
 		{name: "cache-id larger than an id", layout: layerstore.LayoutCAS, corrupt: func(t testing.TB, f *hostileFixture) string {

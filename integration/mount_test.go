@@ -239,7 +239,7 @@ func TestMountContainer(t *testing.T) {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)
 			for _, c := range []*st.Container{rs.web, rs.db} {
-				want := containerExpect(t, rs.b, c)
+				want := withBinds(t, rs.b, c, containerExpect(t, rs.b, c), nil)
 				// The writable layer must be in the view, or the
 				// comparison would pass on the image alone.
 				if c == rs.web {

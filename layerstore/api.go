@@ -54,6 +54,14 @@ type Image struct {
 	Created time.Time // zero when unknown
 	Layers  int       // number of layers in its chain (from metadata, without resolving the chain)
 	Driver  string    // the storage driver whose tree holds it
+	// Parent is the id of the image it was built on, where the store
+	// records one (imagedb/metadata/sha256/<id>/parent; before 1.10,
+	// every image but a base); "" otherwise.
+	Parent string
+	// Intermediate is set for an image docker images shows only with -a:
+	// it has no name, and another image is built on it (its Parent), or
+	// its chain is the start of another image's.
+	Intermediate bool
 }
 
 // Container is one container of the store.
@@ -64,6 +72,17 @@ type Container struct {
 	Image   string // what docker ps prints: the first name of the image, or its 12-hex short id
 	Created time.Time
 	Driver  string // the storage driver of its layers
+
+	// What its config says, for ps and inspect (details.go); a field of
+	// the wrong shape is left empty.
+	Path        string
+	Args        []string
+	ConfigImage string // Config.Image: the image as named when the container was made
+	State       State
+	Ports       []Port            // NetworkSettings.Ports, sorted
+	Labels      map[string]string // Config.Labels
+	Networks    []string          // NetworkSettings.Networks, by name, sorted
+	Mounts      []MountPoint      // MountPoints (Volumes before 1.7), by destination
 }
 
 // Kind tells what a reference resolved to.
@@ -90,6 +109,20 @@ type Target struct {
 	// upper over its image's top root.
 	Stack  []Layer
 	Driver string // the storage driver whose tree holds it
+	// Below is, for a container, the stack of its view without its
+	// writable layer: its init layer over its image, what docker diff
+	// compares it with. Nil for images.
+	Below []Layer
+	// Binds are, for a container, the files and directories of the store
+	// that Docker bind-mounted into it (its /etc/hostname, /etc/hosts,
+	// /etc/resolv.conf, its volumes), each checked to be in the store;
+	// Unshown the mount points a view cannot show (binds.go).
+	Binds   []Bind
+	Unshown []Unshown
+	// Warnings say what was wrong with the store but worked around: an
+	// image config that cannot be read, whose chain came from the
+	// driver's own files instead (recover.go). One line each.
+	Warnings []string
 }
 
 // NotFoundError says a reference names nothing in the store.

@@ -21,7 +21,9 @@ type imageConfig struct {
 		DiffIDs []string `json:"diff_ids"`
 	} `json:"rootfs"`
 	History []struct {
+		Created    string `json:"created"`
 		CreatedBy  string `json:"created_by"`
+		Comment    string `json:"comment"`
 		EmptyLayer bool   `json:"empty_layer"`
 	} `json:"history"`
 }
@@ -31,6 +33,7 @@ type casMeta struct {
 	created   time.Time
 	diffIDs   []string // "sha256:<hex>", base first
 	createdBy []string // one per diff id: its history entry's created_by
+	steps     []historyStep
 }
 
 // parseImageConfig parses and checks a 1.10+ image config.
@@ -56,6 +59,7 @@ func parseImageConfig(data []byte) (casMeta, error) {
 	// the diff ids in order, as docker history pairs them.
 	n := 0
 	for _, h := range c.History {
+		m.steps = append(m.steps, historyStep{created: parseTime(h.Created), createdBy: h.CreatedBy, comment: h.Comment, empty: h.EmptyLayer})
 		if h.EmptyLayer {
 			continue
 		}
@@ -129,10 +133,11 @@ func (s *store) readCASImage(p, id string) (*imageRec, *CorruptError) {
 		return nil, corrupt(p, err)
 	}
 	return &imageRec{
-		Image:    Image{ID: id, Created: m.created, Layers: len(m.diffIDs)},
+		Image:    Image{ID: id, Created: m.created, Layers: len(m.diffIDs), Parent: s.metadataParent(id)},
 		diffIDs:  m.diffIDs,
 		chainIDs: chainIDs(m.diffIDs),
 		history:  m.createdBy,
+		steps:    m.steps,
 	}, nil
 }
 

@@ -59,6 +59,7 @@ type containerRec struct {
 	initID     string // its init layer; "" if it has none
 	parent     string // 1.10+: the chain id its layers sit on ("" on a layerless image)
 	mountsDir  string // 1.10+: layerdb/mounts/<cid>
+	details    details
 }
 
 // loadContainers reads containers/<cid>/ for the store's layout. A
@@ -114,9 +115,13 @@ func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 	if d := m.driver; d != s.drv.name() && (d != "" || s.drv.name() != "aufs") {
 		return nil, true, nil // another driver's: an empty Driver is an old aufs one
 	}
+	d := parseDetails(data)
 	rec = &containerRec{
-		Container:  Container{ID: m.id, Name: m.name, ImageID: m.imageID, Created: m.created},
+		Container: Container{ID: m.id, Name: m.name, ImageID: m.imageID, Created: m.created,
+			Path: d.Path, Args: d.Args, ConfigImage: d.ConfigImage, State: d.State, Ports: d.Ports,
+			Labels: d.Labels, Networks: d.Networks, Mounts: d.Mounts},
 		configFile: p,
+		details:    d,
 	}
 	if perr != nil {
 		return rec, false, corrupt(p, perr)
@@ -159,17 +164,20 @@ func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 
 // containerLayers is a container's chain, top first: its writable layer,
 // its init layer, then its image's chain. The aufs/layers check is the
-// caller's.
-func (s *store) containerLayers(c *containerRec) ([]Layer, error) {
+// caller's. When the image's metadata is broken or gone, the chain comes
+// from the container's own files, and warning says so (recover.go).
+func (s *store) containerLayers(c *containerRec) (_ []Layer, warning string, _ error) {
 	img, err := s.imageOf(c)
+	var chain []Layer
 	if err != nil {
-		return nil, err
+		var ok bool
+		if chain, warning, ok = s.recoverContainerImage(c, err); !ok {
+			return nil, "", err
+		}
+	} else if chain, err = s.imageChain(img); err != nil {
+		return nil, "", err
 	}
-	chain, err := s.imageChain(img)
-	if err != nil {
-		return nil, err
-	}
-	if s.layout == LayoutCAS {
+	if s.layout == LayoutCAS && img != nil {
 		want := ""
 		if n := len(img.chainIDs); n > 0 {
 			want = img.chainIDs[n-1]
@@ -182,7 +190,7 @@ func (s *store) containerLayers(c *containerRec) ([]Layer, error) {
 			if want == "" {
 				want = "none (the image has no layers)"
 			}
-			return nil, &CorruptError{File: filepath.Join(c.mountsDir, "parent"),
+			return nil, "", &CorruptError{File: filepath.Join(c.mountsDir, "parent"),
 				Err: fmt.Errorf("parent is %s, but the top layer of image %s is %s", got, ShortID(img.ID), want)}
 		}
 	}
@@ -191,7 +199,7 @@ func (s *store) containerLayers(c *containerRec) ([]Layer, error) {
 	if c.initID != "" {
 		layers = append(layers, Layer{ID: c.initID, Dir: s.diffDir(c.initID), Size: -1})
 	}
-	return append(layers, chain...), nil
+	return append(layers, chain...), warning, nil
 }
 
 // imageOf is the image a container was created from.

@@ -23,12 +23,26 @@ type corruptCase struct {
 	listed bool
 	// problem says Open records the fault in Problems.
 	problem bool
+	// recovered says the chain is still known from the driver's and the
+	// layer store's own files (recover.go): ref resolves to the chain it
+	// had, with one warning naming file and holding msg.
+	recovered bool
 }
 
 func runCorrupt(t *testing.T, open func(testing.TB) (func() *Store, fixture), cases []corruptCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			reopen, f := open(t)
+			var want []string
+			if c.recovered {
+				tg, err := reopen().Resolve(c.ref)
+				if err != nil {
+					t.Fatalf("Resolve(%q) before breaking: %v", c.ref, err)
+				}
+				for _, l := range tg.Layers {
+					want = append(want, l.Dir)
+				}
+			}
 			c.break_(f)
 			if c.fileOf != nil {
 				c.file = c.fileOf(f)
@@ -41,13 +55,28 @@ func runCorrupt(t *testing.T, open func(testing.TB) (func() *Store, fixture), ca
 				return
 			}
 			tg, err := s.Resolve(c.ref)
-			if err == nil {
+			switch {
+			case c.recovered && err != nil:
+				t.Fatalf("Resolve(%q): %v, want its chain recovered", c.ref, err)
+			case c.recovered:
+				var got []string
+				for _, l := range tg.Layers {
+					got = append(got, l.Dir)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("recovered chain %q, want %q", got, want)
+				}
+				if len(tg.Warnings) != 1 || !strings.Contains(tg.Warnings[0], c.file) || !strings.Contains(tg.Warnings[0], c.msg) {
+					t.Errorf("warnings %q, want one naming %s and saying %q", tg.Warnings, c.file, c.msg)
+				}
+			case err == nil:
 				t.Fatalf("Resolve(%q) = %+v, want an error", c.ref, tg.Layers)
-			}
-			wantCorrupt(t, err, c.file, c.msg)
-			var nf *NotFoundError
-			if errors.As(err, &nf) {
-				t.Errorf("not found: %v", err)
+			default:
+				wantCorrupt(t, err, c.file, c.msg)
+				var nf *NotFoundError
+				if errors.As(err, &nf) {
+					t.Errorf("not found: %v", err)
+				}
 			}
 			listed := false
 			name := c.ref
@@ -75,17 +104,17 @@ func TestCorruptGraph(t *testing.T) {
 		return g.open, f
 	}
 	cases := []corruptCase{
-		{name: "truncated image json", ref: "busybox:latest", file: "/json", msg: "invalid JSON", problem: true,
+		{name: "truncated image json", ref: "busybox:latest", file: "/json", msg: "invalid JSON", problem: true, recovered: true,
 			break_: func(f fixture) { g.write("graph/"+f.bbTop+"/json", g.read("graph/" + f.bbTop + "/json")[:40]) }},
-		{name: "empty image json", ref: "user/app:v1", file: "/json", msg: "invalid JSON", problem: true,
+		{name: "empty image json", ref: "user/app:v1", file: "/json", msg: "invalid JSON", problem: true, recovered: true,
 			break_: func(f fixture) { g.write("graph/"+f.appTop+"/json", "") }},
-		{name: "broken base breaks the chain above", ref: "user/app:v1", file: "graph/" + hexOf("app-base") + "/json", msg: "in the chain of image", problem: true,
+		{name: "broken base breaks the chain above", ref: "user/app:v1", file: "graph/" + hexOf("app-base") + "/json", msg: "in the chain of image", problem: true, recovered: true,
 			break_: func(f fixture) { g.write("graph/"+f.appBase+"/json", "{") }},
-		{name: "json id differs from its directory", ref: "registry:5000/team/app:v2", file: "/json", msg: "does not match", problem: true,
+		{name: "json id differs from its directory", ref: "registry:5000/team/app:v2", file: "/json", msg: "does not match", problem: true, recovered: true,
 			break_: func(f fixture) {
 				g.write("graph/"+f.reg+"/json", `{"id":"`+hexOf("other")+`"}`)
 			}},
-		{name: "parent not hex", ref: "busybox", file: "/json", msg: "not a 64-hex id", problem: true,
+		{name: "parent not hex", ref: "busybox", file: "/json", msg: "not a 64-hex id", problem: true, recovered: true,
 			break_: func(f fixture) {
 				g.write("graph/"+f.bbTop+"/json", `{"id":"`+f.bbTop+`","parent":"../../../etc"}`)
 			}},
@@ -104,7 +133,7 @@ func TestCorruptGraph(t *testing.T) {
 		{name: "parent file cycle", ref: "busybox", msg: "loops back to " + hexOf("bb-top"), problem: true,
 			fileOf: func(f fixture) string { return "graph/" + f.bbBase + "/parent" },
 			break_: func(f fixture) { g.write("graph/"+f.bbBase+"/parent", f.bbTop+"\n") }},
-		{name: "parent file not hex", ref: "busybox", file: "/parent", msg: "not a 64-hex id", problem: true,
+		{name: "parent file not hex", ref: "busybox", file: "/parent", msg: "not a 64-hex id", problem: true, recovered: true,
 			break_: func(f fixture) { g.write("graph/"+f.bbTop+"/parent", "../x") }},
 		{name: "parent file disagrees with aufs/layers", ref: "busybox", file: "aufs/layers/" + hexOf("bb-top"), msg: "line 1 is", listed: true,
 			break_: func(f fixture) { g.write("graph/"+f.bbTop+"/parent", f.reg) }},
@@ -171,11 +200,11 @@ func TestCorruptGraph(t *testing.T) {
 			break_: func(f fixture) {
 				g.write("containers/"+f.cid+"/config.json", `{"ID":"`+hexOf("x")+`","Name":"/web","Image":"`+f.bbTop+`","Driver":"aufs"}`)
 			}},
-		{name: "container image absent", ref: "web", file: "config.json", msg: "is not in the store", listed: true,
+		{name: "container image absent", ref: "web", file: "config.json", msg: "is not in the store", listed: true, recovered: true,
 			break_: func(f fixture) {
 				g.write("containers/"+f.cid+"/config.json", `{"ID":"`+f.cid+`","Name":"/web","Image":"`+hexOf("gone")+`","Driver":""}`)
 			}},
-		{name: "container image broken", ref: "web", file: "graph/" + hexOf("bb-base") + "/json", msg: "invalid JSON", listed: true,
+		{name: "container image broken", ref: "web", file: "graph/" + hexOf("bb-base") + "/json", msg: "invalid JSON", listed: true, recovered: true,
 			break_: func(f fixture) { g.write("graph/"+f.bbBase+"/json", "[") }},
 		{name: "container layers file disagrees", ref: "web", file: "aufs/layers/" + hexOf("ctr-web"), msg: "line 1 is", listed: true,
 			break_: func(f fixture) { g.layerFile(f.cid, []string{f.bbTop, f.bbBase}) }},
@@ -200,7 +229,7 @@ func TestCorruptCAS(t *testing.T) {
 	}
 	config := func(id string) string { return "image/aufs/imagedb/content/sha256/" + id }
 	cases := []corruptCase{
-		{name: "config not its digest", ref: "busybox", fileOf: func(f fixture) string { return config(f.bbTop) }, msg: "content digest", problem: true,
+		{name: "config not its digest", ref: "busybox", fileOf: func(f fixture) string { return config(f.bbTop) }, msg: "content digest", problem: true, recovered: true,
 			break_: func(f fixture) { c.write(config(f.bbTop), c.read(config(f.bbTop))+" ") }},
 		{name: "truncated config", ref: "busybox", file: "", msg: "invalid JSON", problem: true,
 			break_: func(f fixture) {
@@ -289,7 +318,7 @@ func TestCorruptCAS(t *testing.T) {
 			break_: func(f fixture) { c.layerFile(f.cmount, c.caches[f.bbTop]) }},
 		{name: "container writable dir missing", ref: "web", file: "aufs/diff/" + hexOf("mount:"+hexOf("ctr-web")), msg: "missing", listed: true,
 			break_: func(f fixture) { c.remove("aufs/diff/" + f.cmount) }},
-		{name: "container image broken", ref: "web", fileOf: func(f fixture) string { return config(f.bbTop) }, msg: "content digest", listed: true,
+		{name: "container image broken", ref: "web", fileOf: func(f fixture) string { return config(f.bbTop) }, msg: "content digest", listed: true, recovered: true,
 			break_: func(f fixture) { c.write(config(f.bbTop), "{}") }},
 		{name: "repositories.json names a broken image", ref: "user/app:latest", fileOf: func(f fixture) string { return config(f.appMid) }, msg: "content digest", problem: true,
 			break_: func(f fixture) { c.write(config(f.appMid), "{}") }},

@@ -15,16 +15,23 @@ type graphJSON struct {
 	ID              string `json:"id"`
 	Parent          string `json:"parent"`
 	Created         string `json:"created"`
+	Comment         string `json:"comment"`
 	ContainerConfig struct {
 		Cmd json.RawMessage `json:"Cmd"`
 	} `json:"container_config"`
 }
+
+// errOwnParent is an image whose parent is itself: readable metadata that
+// contradicts itself, which no other file can settle (recover.go).
+var errOwnParent = errors.New("image is its own parent (cycle)")
 
 // graphMeta is a checked graph/<id>/json.
 type graphMeta struct {
 	id, parent string
 	created    time.Time
 	createdBy  string
+	cmd        string // container_config.Cmd joined, as docker history shows it
+	comment    string
 }
 
 // parseGraphJSON parses and checks a graph/<id>/json.
@@ -41,7 +48,7 @@ func parseGraphJSON(data []byte) (graphMeta, error) {
 			return graphMeta{}, err
 		}
 		if j.Parent == j.ID {
-			return graphMeta{}, errors.New("image is its own parent (cycle)")
+			return graphMeta{}, errOwnParent
 		}
 	}
 	return graphMeta{
@@ -49,6 +56,8 @@ func parseGraphJSON(data []byte) (graphMeta, error) {
 		parent:    j.Parent,
 		created:   parseTime(j.Created),
 		createdBy: cleanCreatedBy(joinCmd(j.ContainerConfig.Cmd)),
+		cmd:       joinCmd(j.ContainerConfig.Cmd),
+		comment:   j.Comment,
 	}, nil
 }
 
@@ -109,9 +118,11 @@ func (s *store) loadGraph() error {
 		rec, err := s.readGraphImage(name)
 		if err != nil {
 			s.brokenImages[name] = err
+			s.unreadable[name] = !errors.Is(err, errOwnParent)
 			continue
 		}
 		s.images[name] = rec
+		s.graphRecs[name] = rec
 	}
 	s.graphDepths()
 	return nil
@@ -135,6 +146,7 @@ func (s *store) readGraphImage(id string) (*imageRec, *CorruptError) {
 		parent:     m.parent,
 		parentFile: p,
 		createdBy:  m.createdBy,
+		steps:      []historyStep{{created: m.created, createdBy: m.cmd, comment: m.comment}},
 	}
 	// A graph/<id>/parent file, where present, overrides the json.
 	pp := s.graphPath(id, "parent")
@@ -147,10 +159,11 @@ func (s *store) readGraphImage(id string) (*imageRec, *CorruptError) {
 			return nil, corrupt(pp, err)
 		}
 		if parent == id {
-			return nil, corrupt(pp, errors.New("image is its own parent (cycle)"))
+			return nil, corrupt(pp, errOwnParent)
 		}
 		rec.parent, rec.parentFile = parent, pp
 	}
+	rec.Parent = rec.parent
 	return rec, nil
 }
 

@@ -29,6 +29,11 @@ type store struct {
 	tags     map[string]tagEntry // by normalised reference
 	tagFile  string
 	problems []error
+
+	// pre-1.10, for recovering chains (recover.go): every image whose
+	// graph json could be read, sound or not, and those whose could not.
+	graphRecs  map[string]*imageRec
+	unreadable map[string]bool
 }
 
 // imageRec is an image and what is needed to build its chain.
@@ -44,6 +49,9 @@ type imageRec struct {
 	diffIDs  []string
 	chainIDs []string
 	history  []string // created_by of each layer, base first
+
+	// Both: what docker history shows; before 1.10 the image's one step.
+	steps []historyStep
 }
 
 // openDriver reads the tag store and every image's and container's
@@ -63,6 +71,8 @@ func openDriver(abs string, drv driver, layout Layout) (*store, error) {
 		names:            map[string]string{},
 		brokenNames:      map[string]string{},
 		tags:             map[string]tagEntry{},
+		graphRecs:        map[string]*imageRec{},
+		unreadable:       map[string]bool{},
 	}
 	if err := s.load(); err != nil {
 		return nil, err
@@ -91,6 +101,7 @@ func (s *store) load() error {
 	if err := s.loadContainers(); err != nil {
 		return err
 	}
+	s.markIntermediate()
 	for _, id := range sortedKeys(s.containers) {
 		c := s.containers[id]
 		c.Image = ShortID(c.ImageID)

@@ -131,10 +131,23 @@ func (s *store) target(ref, name string, kind Kind, id string) (*Target, error) 
 func (s *store) imageTarget(ref, name, id string) (*Target, error) {
 	img := s.images[id]
 	if img == nil {
-		if e, ok := s.brokenImages[id]; ok {
+		e, ok := s.brokenImages[id]
+		if !ok {
+			return nil, &NotFoundError{Ref: ref}
+		}
+		layers, warning, ok := s.recoverImage(id, e)
+		if !ok {
 			return nil, e
 		}
-		return nil, &NotFoundError{Ref: ref}
+		if err := s.drv.check(s, layers, nil); err != nil {
+			return nil, e // the driver's files do not bear it out either
+		}
+		rec := &imageRec{Image: Image{ID: id, Names: s.tagNames(id), Layers: len(layers)}}
+		if name == "" {
+			name = displayName(rec)
+		}
+		t := &Target{Kind: KindImage, Ref: ref, Name: name, Image: copyImage(rec), Layers: layers, Warnings: []string{warning}}
+		return s.newTarget(t, nil), nil
 	}
 	layers, err := s.imageChain(img)
 	if err != nil {
@@ -158,7 +171,7 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 		}
 		return nil, &NotFoundError{Ref: ref}
 	}
-	layers, err := s.containerLayers(c)
+	layers, warning, err := s.containerLayers(c)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +188,10 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 	if img := s.images[c.ImageID]; img != nil {
 		t.Image = copyImage(img)
 	}
+	if warning != "" {
+		t.Warnings = append(t.Warnings, warning)
+	}
+	t.Binds, t.Unshown = s.binds(c)
 	return s.newTarget(t, c), nil
 }
 
@@ -194,6 +211,15 @@ func (s *store) newTarget(t *Target, c *containerRec) *Target {
 		t.Layers[i].Encoding = s.drv.encoding(i < own)
 	}
 	t.Stack = s.drv.stack(s, t.Layers, c)
+	if c != nil {
+		// Its view without the writable layer: the stack of the chain
+		// below it, whose own layer is the init layer where there is one.
+		var below *containerRec
+		if c.initID != "" {
+			below = &containerRec{}
+		}
+		t.Below = s.drv.stack(s, t.Layers[1:], below)
+	}
 	return t
 }
 

@@ -65,6 +65,11 @@ func OpenWith(root string, o Options) (*Store, error) {
 		s.parts = append(s.parts, p)
 	}
 	if len(s.parts) == 0 {
+		if len(found) == 0 {
+			if dir := unreadable(abs); dir != "" {
+				return nil, fmt.Errorf("opening store %s: %w", root, &PermissionError{Dir: dir})
+			}
+		}
 		return nil, fmt.Errorf("opening store %s: %s", root, noDriver(abs, found, o.Driver))
 	}
 	return s, nil
@@ -105,7 +110,7 @@ func noDriver(abs string, found []found, want string) string {
 	msg := "not a Docker store: no image/<driver>/ of " + strings.Join(DriverNames(), ", ") + ", nor a pre-1.10 repositories-aufs or graph/"
 	entries, err := readDir(filepath.Join(abs, "image"))
 	if err != nil {
-		return msg
+		return notAStore(abs, msg)
 	}
 	var names []string
 	for _, e := range entries {
@@ -118,6 +123,10 @@ func noDriver(abs string, found []found, want string) string {
 	}
 	return msg
 }
+
+// notAStore is noDriver's message for a directory that holds no store,
+// with the Docker roots near it.
+func notAStore(abs, msg string) string { return msg + didYouMeanRoot(abs) }
 
 // Root is the absolute path of the store.
 func (s *Store) Root() string { return s.root }

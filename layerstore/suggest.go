@@ -45,6 +45,15 @@ func (s *store) suggest(ref string) []string {
 			if d := editDistance(qName, name); d <= limit(qName) && (c.near < 0 || d < c.near) {
 				c.near = d
 			}
+			// "app:v1" for "team/app:v1", "team/app" for
+			// "registry:5000/team/app": the same name under another
+			// namespace or registry.
+			if strings.HasSuffix(name, "/"+qName) && (c.near < 0 || c.near > 1) {
+				c.near = 1
+				if c.whole < 0 {
+					c.whole = editDistance(qFull[len(qFull)-1], display)
+				}
+			}
 		}
 		if c.near < 0 {
 			return

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/beneath"
@@ -64,8 +63,8 @@ func Check(l Layer) ([]Finding, error) {
 		return nil, err
 	}
 	defer ts.Close()
-	c := &checker{l: l, root: root, inTar: map[string]bool{"": true}, whited: map[string]bool{}}
-	tr := tar.NewReader(&headerStream{up: storage.NewJSONUnpacker(ts)})
+	c := &checker{l: l, root: root, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
+	tr := tar.NewReader(&headerStream{up: newUnpacker(ts)})
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -81,15 +80,16 @@ func Check(l Layer) ([]Finding, error) {
 			return nil, err
 		}
 	}
-	return c.out, nil
+	return c.withoutLinkAttrs(), nil
 }
 
 // checker is one Check.
 type checker struct {
 	l      Layer
 	root   *beneath.Root
-	inTar  map[string]bool // every path the tar holds, parents included
-	whited map[string]bool // on-disk names that stand for a tar's whiteout (overlay devices)
+	inTar  map[string]bool        // every path the tar holds, parents included
+	whited map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
+	links  map[string]*tar.Header // a hard link target's last link header
 	out    []Finding
 }
 
@@ -155,6 +155,9 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		if !ok || c.root.Lstat(target, &tst) != nil || tst.Ino != st.Ino || tst.Dev != st.Dev {
 			c.add(p, "no longer a hard link of /%s", target)
 		}
+		if ok {
+			c.links[target] = hdr
+		}
 		return
 	}
 	want, known := typeOf[hdr.Typeflag]
@@ -193,6 +196,41 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		}
 	}
 	c.xattrs(p, hdr)
+}
+
+// withoutLinkAttrs drops the findings that Docker's own unpacking
+// explains: a hard link entry's header carries a mode, owner and mtime,
+// which the unpacker applies to the inode the link shares with its
+// target, so a tar whose link headers say other than its target's leaves
+// the target with the last link's attributes, not its own header's. A
+// finding of the mode, owner or mtime of such a target is dropped when
+// the entry on disk has exactly what the last link to it says.
+func (c *checker) withoutLinkAttrs() []Finding {
+	var out []Finding
+	for _, f := range c.out {
+		if h := c.links[f.Path]; h != nil {
+			var st unix.Stat_t
+			if c.root.Lstat(f.Path, &st) == nil && linkExplains(f, h, &st) {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// linkExplains tells whether link header h accounts for finding f of the
+// entry st.
+func linkExplains(f Finding, h *tar.Header, st *unix.Stat_t) bool {
+	switch {
+	case strings.HasPrefix(f.What, "mode "):
+		return int64(st.Mode&0o7777) == h.Mode&0o7777
+	case strings.HasPrefix(f.What, "owner "):
+		return int(st.Uid) == h.Uid && int(st.Gid) == h.Gid
+	case strings.HasPrefix(f.What, "mtime "):
+		return st.Mtim.Sec == h.ModTime.Unix()
+	}
+	return false
 }
 
 // xattrs compares the attributes the header records with the entry's.

@@ -184,7 +184,9 @@ func TestVerify(t *testing.T) {
 			[]string{"/etc/secret: mode 0644, was 0600"}},
 		{"owner", func(t *testing.T, dir string) { os.Lchown(filepath.Join(dir, "etc/secret"), 0, 0) },
 			[]string{"/etc/secret: owner 0:0, was 1000:1000"}},
-		{"xattr", func(t *testing.T, dir string) { unix.Lsetxattr(filepath.Join(dir, "etc/secret"), "user.note", []byte("bye"), 0) },
+		{"xattr", func(t *testing.T, dir string) {
+			unix.Lsetxattr(filepath.Join(dir, "etc/secret"), "user.note", []byte("bye"), 0)
+		},
 			[]string{"/etc/secret: xattr user.note changed"}},
 		{"replaced symlink", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "etc/localtime")

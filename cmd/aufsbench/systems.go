@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/kernelview"
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // system is one way of mounting an image of the store.
@@ -50,12 +55,76 @@ func aufsmount(bin, root string) system {
 	}
 }
 
+// aufsmountKernel mounts with the kernel path (package kernelview): a
+// process of its own, as the command would be, that resolves the
+// reference, scans the layers, writes the shims, mounts and exits; its
+// mount time includes all of that. (Once the command takes --kernel,
+// this can run bin --kernel instead.)
+func aufsmountKernel(root string) system {
+	self, _ := os.Executable()
+	return system{
+		name: "aufsmount --kernel",
+		mount: func(image, mnt string) error {
+			return runQuiet(self, kernelMountCmd, root, "bench:"+image, mnt)
+		},
+		unmount: func(mnt string) error { return kernelview.Unmount(mnt) },
+	}
+}
+
+// kernelMountCmd is the hidden first argument that makes aufsbench the
+// kernel path's mounting process.
+const kernelMountCmd = "__kernel-mount"
+
+// kernelMount is that process: mount ref of the store at root on mnt,
+// print the plan's figures as JSON on stdout.
+func kernelMount(root, ref, mnt string) error {
+	s, err := layerstore.Open(root)
+	if err != nil {
+		return err
+	}
+	t, err := s.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	if _, err := s.RecoverMarkers(t); err != nil {
+		return err
+	}
+	var layers []fs.Layer
+	for _, l := range t.Stack {
+		layers = append(layers, fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers})
+	}
+	m, err := kernelview.Mount(mnt, layers, kernelview.Options{Source: ref})
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(kernelFigures{
+		Layers: m.Layers, Shims: m.Shims, Whiteouts: m.Whiteouts, Hidden: m.Hidden, Opaque: m.Opaque, Copied: len(m.Copied),
+		PrepareMS: ms(m.Prepare), BuildMS: ms(m.Build), MountMS: ms(m.Mount),
+	})
+}
+
+// kernelFigures are what the kernel path's mounting process reports.
+type kernelFigures struct {
+	Layers, Shims, Whiteouts, Hidden, Opaque, Copied int
+	PrepareMS, BuildMS, MountMS                      float64
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// lastKernel holds the figures of the last kernel mount.
+var lastKernel kernelFigures
+
 func runQuiet(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()+errb.String()))
+	}
+	if len(args) > 0 && args[0] == kernelMountCmd {
+		if err := json.Unmarshal(out.Bytes(), &lastKernel); err != nil {
+			return fmt.Errorf("the kernel mount's figures: %v: %q", err, out.String())
+		}
 	}
 	return nil
 }

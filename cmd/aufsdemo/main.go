@@ -268,6 +268,12 @@ func (s *session) demo(repo string) error {
 	})
 	s.sh(1, "aufsmount", "--root", "docker-overlay2", "verify", "app:v2")
 
+	s.comment("save writes what docker save writes, the layers as their original streams, so\n" +
+		"docker load on any host gives the image its id back; the aufs image is one no\n" +
+		"current engine can start in place.")
+	s.sh(0, "aufsmount", "--root", "docker", "save", "-o", "app-v1.tar", "app:v1")
+	s.sh(0, "bash", "-c", "tar -tf app-v1.tar | sort | head -n 12")
+
 	s.comment("A host that switched from aufs to overlay2 keeps both trees in one root.\n" +
 		"The listings say whose each image is; a name both have needs --driver.")
 	s.step(func() error {

@@ -28,6 +28,11 @@ func TestNormalizeArgs(t *testing.T) {
 		{"images --help", "images --help"},
 		{"layers busybox -h", "layers -h busybox"},
 		{"busybox /mnt -o", "-o busybox /mnt"}, // a missing value is the parser's to report
+		{"busybox /mnt -oro,allow_other", "-o ro,allow_other busybox /mnt"},
+		{"mount -oroot=/r busybox /mnt", "mount -o root=/r busybox /mnt"},
+		{"layers -- -oddity", "layers -- -oddity"},
+		{"layers busybox --generate-bash-completion", "layers busybox --generate-bash-completion"},
+		{"busybox --jso --generate-bash-completion", "--jso busybox --generate-bash-completion"},
 		{"", ""},
 	}
 	for _, tt := range tests {
@@ -58,5 +63,41 @@ func TestImageRows(t *testing.T) {
 		if got := imageRows(tt.names); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("imageRows(%q) = %q, want %q", tt.names, got, tt.want)
 		}
+	}
+}
+
+func TestHelperArgs(t *testing.T) {
+	tests := []struct {
+		in, want string
+		fake     bool
+		err      bool
+	}{
+		{"busybox:latest /mnt/img -o rw,root=/srv/d", "mount -o rw,root=/srv/d -- busybox:latest /mnt/img", false, false},
+		{"busybox /mnt -n -v -s -o ro", "mount -o ro -- busybox /mnt", false, false},
+		{"busybox /mnt -o ro -t fuse.aufsmount", "mount -o ro -- busybox /mnt", false, false},
+		{"busybox /mnt -oro -o noexec", "mount -o ro,noexec -- busybox /mnt", false, false},
+		{"-odd /mnt", "", false, true},
+		{"busybox /mnt", "mount -- busybox /mnt", false, false},
+		{"busybox /mnt -fv -o ro", "mount -o ro -- busybox /mnt", true, false},
+		{"busybox /mnt -N 1234", "", false, true},
+		{"busybox /mnt -o", "", false, true},
+		{"busybox", "", false, true},
+		{"busybox /mnt extra", "", false, true},
+	}
+	for _, tt := range tests {
+		got, fake, err := helperArgs(append([]string{"/sbin/mount.fuse.aufsmount"}, strings.Fields(tt.in)...))
+		if (err != nil) != tt.err {
+			t.Errorf("helperArgs(%q): error %v", tt.in, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if want := append([]string{"aufsmount"}, strings.Fields(tt.want)...); !reflect.DeepEqual(got, want) || fake != tt.fake {
+			t.Errorf("helperArgs(%q) = %q, fake %v; want %q, fake %v", tt.in, got, fake, want, tt.fake)
+		}
+	}
+	if !helperName("/sbin/mount.fuse.aufsmount") || !helperName("mount.fuse.aufsmount") || helperName("/usr/bin/aufsmount") {
+		t.Errorf("helperName")
 	}
 }

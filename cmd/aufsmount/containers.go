@@ -2,7 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/layerstore"
@@ -13,30 +20,59 @@ func (e *env) containersCommand() *cli.Command {
 		Name:      "containers",
 		Aliases:   []string{"ps"},
 		Usage:     "list the store's containers, like docker ps -a",
-		UsageText: "aufsmount [--root DIR] containers [--json] [--no-trunc]",
-		Description: `Lists every container of the store, running or not when the store was
-copied, newest first. A container can be mounted by id, id prefix or name:
-the view is its image with its own changes on top.
+		UsageText: "aufsmount [--root DIR] containers [-a] [-q] [--no-trunc] [--format FORMAT | --json]",
+		Description: `Lists every container of the store, newest first, as docker ps -a does:
+CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS and NAMES. Nothing
+runs in an offline store, so every container is listed (-a is accepted
+and changes nothing). STATUS is what the store says of the container:
+"Exited (127) 3 years ago", "Created", or, for one that was running when
+the store was copied, "Up 5 hours (running when copied)". A container
+can be mounted by id, id prefix or name: the view is its image with its
+own changes on top, and its volumes and /etc/hosts as Docker mounted them.
+
+--format takes docker's fields: .ID .Image .Command .CreatedAt
+.RunningFor .Ports .Status .State .Names .Labels .Mounts .Networks, and
+aufsmount's .Driver.
 
 Examples:
    aufsmount containers
+   aufsmount ps -q
+   aufsmount ps --format '{{.Names}}: {{.Status}}'
    aufsmount ps --json`,
-		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
+		Flags: append(storeFlags(), jsonFlag(), noTruncFlag(),
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "accepted, as docker ps takes it: every container is listed anyway"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print the container ids only"},
+			formatFlag(".ID .Image .Command .CreatedAt .RunningFor .Ports .Status .State .Names .Labels .Mounts .Networks .Driver"),
+		),
 		Action: e.containersAction,
 	}
 }
 
 // containerJSON is one container in containers --json.
 type containerJSON struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name"`
-	Image   string   `json:"image"`
-	ImageID string   `json:"image_id"`
-	Created string   `json:"created,omitempty"` // RFC 3339; absent when unknown
-	Layers  []string `json:"layers"`            // top first: writable, init, the image's chain
-	Error   string   `json:"error,omitempty"`   // why Layers could not be resolved
-	Driver  string   `json:"driver"`            // the storage driver of its layers
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Image    string   `json:"image"`
+	ImageID  string   `json:"image_id"`
+	Command  string   `json:"command"`
+	Created  string   `json:"created,omitempty"` // RFC 3339; absent when unknown
+	State    string   `json:"state"`             // created, running, paused, restarting, exited, dead, removing
+	Status   string   `json:"status"`            // as ps prints it
+	Ports    string   `json:"ports"`             // as ps prints them
+	LayerIDs []string `json:"layer_ids"`         // top first: writable, init, the image's chain
+	Layers   []string `json:"layers"`            // layer_ids, under the name it had first; kept for the scripts that use it
+	Error    string   `json:"error,omitempty"`   // why LayerIDs could not be resolved
+	Driver   string   `json:"driver"`            // the storage driver of its layers
 }
+
+var containerHeaders = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE", "Names": "NAMES",
+	"Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE", "Driver": "DRIVER",
+}
+
+// commandWidth is where docker ps cuts COMMAND.
+const commandWidth = 20
 
 func (e *env) containersAction(c *cli.Context) error {
 	if c.NArg() != 0 {
@@ -47,11 +83,18 @@ func (e *env) containersAction(c *cli.Context) error {
 		return err
 	}
 	e.warnProblems(s)
+	format, trunc := c.String("format"), !c.Bool("no-trunc")
+	if c.Bool("json") && (format != "" || c.Bool("quiet")) {
+		return usageErrorf("containers: --json goes with neither --format nor -q")
+	}
 	containers := s.Containers()
+	now := e.now()
 	if c.Bool("json") {
 		out := make([]containerJSON, 0, len(containers))
 		for _, ct := range containers {
-			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: ct.Image, ImageID: ct.ImageID, Created: rfc3339(ct.Created), Layers: []string{}, Driver: ct.Driver}
+			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: psImage(s, &ct, false), ImageID: ct.ImageID,
+				Command: ct.Command(), Created: rfc3339(ct.Created), State: containerState(ct.State),
+				Status: containerStatus(ct.State, now), Ports: displayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver}
 			// The full id cannot be ambiguous, and Resolve checks the chain.
 			t, err := s.ResolveIn(ct.Driver, ct.ID)
 			if err != nil {
@@ -59,23 +102,198 @@ func (e *env) containersAction(c *cli.Context) error {
 				fmt.Fprintf(e.stderr, "aufsmount: warning: container %s: %s\n", layerstore.ShortID(ct.ID), oneLine(err.Error()))
 			} else {
 				for _, l := range t.Layers {
-					j.Layers = append(j.Layers, l.ID)
+					j.LayerIDs = append(j.LayerIDs, l.ID)
 				}
+				j.Layers = j.LayerIDs
 			}
 			out = append(out, j)
 		}
 		return writeJSON(e.stdout, out)
 	}
-	now := e.now()
-	tw := newTable(e.stdout)
-	drivers := newDriverColumn(s)
-	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCREATED\tNAMES"+drivers.header())
-	for _, ct := range containers {
-		id := ct.ID
-		if !c.Bool("no-trunc") {
-			id = layerstore.ShortID(id)
+	id := func(ct *layerstore.Container) string {
+		if trunc {
+			return layerstore.ShortID(ct.ID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", id, ct.Image, relativeTime(ct.Created, now), ct.Name, drivers.cell(ct.Driver))
+		return ct.ID
 	}
-	return tw.Flush()
+	if c.Bool("quiet") {
+		var b strings.Builder
+		for i := range containers {
+			b.WriteString(id(&containers[i]) + "\n")
+		}
+		_, err := io.WriteString(e.stdout, b.String())
+		return err
+	}
+	l := &listing{headers: containerHeaders,
+		def: "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"}
+	if len(s.Drivers()) > 1 {
+		l.def += "\t{{.Driver}}"
+	}
+	for i := range containers {
+		ct := &containers[i]
+		cmd := ct.Command()
+		if trunc {
+			cmd = ellipsis(cmd, commandWidth)
+		}
+		l.rows = append(l.rows, map[string]string{
+			"ID": id(ct), "Image": psImage(s, ct, trunc), "Command": strconv.Quote(cmd),
+			"CreatedAt": dockerTime(ct.Created), "RunningFor": relativeTime(ct.Created, now),
+			"Ports": displayPorts(ct.Ports), "Status": containerStatus(ct.State, now), "State": containerState(ct.State),
+			"Names": ct.Name, "Labels": joinLabels(ct.Labels), "Mounts": mountNames(ct.Mounts, trunc),
+			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver,
+		})
+	}
+	width := 0
+	if trunc {
+		width = terminalWidth(e.stdout)
+	}
+	return l.print(e.stdout, "containers", format, width)
+}
+
+// psImage is IMAGE as docker ps shows it: the image as the container was
+// made from it (Config.Image) while that name still means the image,
+// else the image's id.
+func psImage(s *layerstore.Store, ct *layerstore.Container, trunc bool) string {
+	name := ct.ConfigImage
+	if name != "" && s.ImageIDOf(ct.Driver, name) == ct.ImageID {
+		if !trunc {
+			return name
+		}
+		if ref, err := reference.ParseNormalizedNamed(name); err == nil {
+			if nt, ok := ref.(reference.NamedTagged); ok {
+				if tagged, err := reference.WithTag(reference.TrimNamed(nt), nt.Tag()); err == nil {
+					return reference.FamiliarString(tagged)
+				}
+			}
+			return reference.FamiliarString(reference.TrimNamed(ref))
+		}
+		return name
+	}
+	if trunc {
+		return layerstore.ShortID(ct.ImageID)
+	}
+	return "sha256:" + ct.ImageID
+}
+
+// containerState is docker's one-word state.
+func containerState(st layerstore.State) string {
+	switch {
+	case st.Paused && st.Running:
+		return "paused"
+	case st.Restarting && st.Running:
+		return "restarting"
+	case st.Running:
+		return "running"
+	case st.RemovalInProgress:
+		return "removing"
+	case st.Dead:
+		return "dead"
+	case st.StartedAt.IsZero():
+		return "created"
+	}
+	return "exited"
+}
+
+// containerStatus is STATUS as docker ps shows it. One that was running
+// when the store was copied is not running now: that is said too.
+func containerStatus(st layerstore.State, now time.Time) string {
+	since := func(t time.Time) string { return humanDuration(now.Sub(t)) }
+	if st.Running {
+		const copied = " (running when copied)"
+		switch {
+		case st.Paused:
+			return "Up " + since(st.StartedAt) + " (Paused)" + copied
+		case st.Restarting:
+			return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(st.FinishedAt)) + copied
+		case st.Health != "":
+			return "Up " + since(st.StartedAt) + " (" + st.Health + ")" + copied
+		}
+		return "Up " + since(st.StartedAt) + copied
+	}
+	switch {
+	case st.RemovalInProgress:
+		return "Removal In Progress"
+	case st.Dead:
+		return "Dead"
+	case st.StartedAt.IsZero():
+		return "Created"
+	case st.FinishedAt.IsZero():
+		return ""
+	}
+	return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(st.FinishedAt))
+}
+
+// displayPorts is PORTS as docker ps shows it: published ports as
+// "0.0.0.0:8080->80/tcp", exposed ones as "443/tcp", runs of ports as
+// ranges.
+func displayPorts(ports []layerstore.Port) string {
+	type group struct{ first, last uint16 }
+	groups := map[string]*group{}
+	var keys, result, mappings []string
+	for _, p := range ports {
+		key := p.Type
+		if p.IP != "" {
+			if p.PublicPort != p.PrivatePort {
+				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", net.JoinHostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+				continue
+			}
+			key = p.IP + "/" + p.Type
+		}
+		g := groups[key]
+		switch {
+		case g == nil:
+			groups[key] = &group{p.PrivatePort, p.PrivatePort}
+			keys = append(keys, key)
+		case p.PrivatePort == g.last+1:
+			g.last = p.PrivatePort
+		default:
+			result = append(result, portGroup(key, g.first, g.last))
+			groups[key] = &group{p.PrivatePort, p.PrivatePort}
+		}
+	}
+	for _, k := range keys {
+		result = append(result, portGroup(k, groups[k].first, groups[k].last))
+	}
+	return strings.Join(append(result, mappings...), ", ")
+}
+
+func portGroup(key string, first, last uint16) string {
+	ip, typ, ok := strings.Cut(key, "/")
+	if !ok {
+		ip, typ = "", key
+	}
+	g := strconv.Itoa(int(first))
+	if first != last {
+		g += "-" + strconv.Itoa(int(last))
+	}
+	if ip != "" {
+		g = net.JoinHostPort(ip, g) + "->" + g
+	}
+	return g + "/" + typ
+}
+
+func joinLabels(labels map[string]string) string {
+	var kv []string
+	for k, v := range labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// mountNames is MOUNTS as docker ps shows it: each mount's volume name
+// or source, cut to 15 characters unless --no-trunc.
+func mountNames(mounts []layerstore.MountPoint, trunc bool) string {
+	var out []string
+	for _, m := range mounts {
+		n := m.Name
+		if n == "" {
+			n = m.Source
+		}
+		if trunc {
+			n = ellipsis(n, 15)
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ",")
 }

@@ -49,7 +49,14 @@ func takeFd(envName, name string) *os.File {
 // process starts overlap the reading of the store instead of adding up.
 type mountPlan struct {
 	Root   string     `json:"root"`
+	Driver string     `json:"driver,omitempty"` // the storage driver of the view (for mount-all, of the store)
 	Layers []fs.Layer `json:"layers"`
+	Binds  []fs.Bind  `json:"binds,omitempty"` // a container's /etc/hosts, volumes ... over its layers
+	// Tree is, for mount-all, every view of the store.
+	Tree []fs.TreeEntry `json:"tree,omitempty"`
+	// Notes are what the command said of the mount (views left out,
+	// mount points not shown), for the log.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // readPlan reads the plan the command sends; none (the pipe closed
@@ -84,19 +91,16 @@ func (e *env) daemonize(req mountRequest) error {
 	defer r.Close()
 	extra := []*os.File{w} // fd 3
 	environ := append(os.Environ(), daemonEnv+"=3")
-	var planW *os.File
-	if !req.all {
-		planR, pw, err := os.Pipe()
-		if err != nil {
-			w.Close()
-			return err
-		}
-		defer planR.Close()
-		planW = pw
-		defer planW.Close()
-		extra = append(extra, planR) // fd 4
-		environ = append(environ, planEnv+"=4")
+	// The plan, for mount-all too: the command says what it leaves out.
+	planR, planW, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		return err
 	}
+	defer planR.Close()
+	defer planW.Close()
+	extra = append(extra, planR) // fd 4
+	environ = append(environ, planEnv+"=4")
 	cmd := &exec.Cmd{
 		Path:       exe,
 		Args:       append([]string{"aufsmount"}, e.args...),
@@ -119,16 +123,14 @@ func (e *env) daemonize(req mountRequest) error {
 	if err != nil {
 		return fmt.Errorf("starting the background process: %w", err)
 	}
-	if planW != nil {
-		plan, err := resolvePlan(req, e.stderr)
-		if err == nil {
-			err = json.NewEncoder(planW).Encode(plan)
-		}
-		planW.Close() // empty, it tells the copy to quit
-		if err != nil {
-			cmd.Wait()
-			return err
-		}
+	plan, err := resolvePlan(req, e.stderr)
+	if err == nil {
+		err = json.NewEncoder(planW).Encode(plan)
+	}
+	planW.Close() // empty, it tells the copy to quit
+	if err != nil {
+		cmd.Wait()
+		return err
 	}
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)

@@ -23,10 +23,18 @@ import (
 func (e *env) diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
-		Usage:     "list the paths that differ between two images or containers",
-		UsageText: "aufsmount [--root DIR] diff [--json] REF1 REF2",
-		Description: `Compares the merged views of REF1 and REF2, without mounting, and prints
-one line per path that differs, sorted by path:
+		Usage:     "list the paths that differ between two images or containers, or what a container changed",
+		UsageText: "aufsmount [--root DIR] diff [--json] [--exit-code] REF1 REF2\n   aufsmount [--root DIR] diff [--json] [--exit-code] CONTAINER",
+		Description: `With one CONTAINER, prints what docker diff prints: what the container
+changed, its writable layer against its image and init layer, sorted by
+path. A for a path it added, D for one it deleted, C for one it changed
+(type, mode, owner, size, modification time, symlink target or device
+number) and for the directory holding a path it added or deleted. The
+files Docker writes for every container (/etc/hosts, /etc/hostname,
+/.dockerenv ...) are not listed unless the container changed them.
+
+With REF1 and REF2, compares the merged views of the two, without
+mounting, and prints one line per path that differs, sorted by path:
 
    A /path   in REF2 only (added)
    D /path   in REF1 only (deleted)
@@ -43,18 +51,26 @@ that are not UTF-8 as \ooo (octal). --json prints an array of
 {"op", "path"} with the path as it is, plus "path_base64" holding its
 bytes when it is not valid UTF-8 (JSON strings cannot hold such bytes).
 
+--exit-code makes the exit status 1 when there are differences (0 when
+there are none, 2 or 1 on errors, as otherwise), for scripts.
+
+Neither form looks at a container's volumes and other mounts: only at
+its layers.
+
 Examples:
    aufsmount diff busybox:latest user/app:v1
-   aufsmount diff --json user/app:v1 my-container`,
+   aufsmount diff --json user/app:v1 my-container
+   aufsmount diff --exit-code my-container || echo changed`,
 		Flags: append(storeFlags(),
-			&cli.BoolFlag{Name: "json", Usage: `print a JSON array of {"op", "path"} instead of lines`}),
+			&cli.BoolFlag{Name: "json", Usage: `print a JSON array of {"op", "path"} instead of lines`},
+			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 1 when there are differences"}),
 		Action: e.diffAction,
 	}
 }
 
 func (e *env) diffAction(c *cli.Context) error {
-	if c.NArg() != 2 {
-		return usageErrorf("diff: expected REF1 REF2, got %d arguments (see aufsmount diff --help)", c.NArg())
+	if c.NArg() != 1 && c.NArg() != 2 {
+		return usageErrorf("diff: expected REF1 REF2 or a CONTAINER, got %s (see aufsmount diff --help)", nArgs(c.NArg()))
 	}
 	s, err := openStore(c)
 	if err != nil {
@@ -65,22 +81,34 @@ func (e *env) diffAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t2, err := mw.resolveView(s, c.Args().Get(1))
-	if err != nil {
-		return err
+	var changes []change
+	if c.NArg() == 1 {
+		if t1.Kind != layerstore.KindContainer {
+			return usageErrorf("diff: %s is an image: one REF must be a container (what it changed); compare an image with another REF (see aufsmount diff --help)", c.Args().Get(0))
+		}
+		changes, err = containerChanges(t1)
+	} else {
+		var t2 *layerstore.Target
+		if t2, err = mw.resolveView(s, c.Args().Get(1)); err != nil {
+			return err
+		}
+		changes, err = diffTargets(t1, t2)
 	}
-	changes, err := diffTargets(t1, t2)
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(e.stdout, diffJSON(changes))
+		err = writeJSON(e.stdout, diffJSON(changes))
+	} else {
+		var b strings.Builder
+		for _, ch := range changes {
+			fmt.Fprintf(&b, "%c %s\n", ch.op, quotePath(ch.path))
+		}
+		_, err = io.WriteString(e.stdout, b.String())
 	}
-	var b strings.Builder
-	for _, ch := range changes {
-		fmt.Fprintf(&b, "%c %s\n", ch.op, quotePath(ch.path))
+	if err == nil && c.Bool("exit-code") && len(changes) > 0 {
+		return errSilent
 	}
-	_, err = io.WriteString(e.stdout, b.String())
 	return err
 }
 

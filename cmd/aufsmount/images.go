@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/distribution/reference"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,65 +28,288 @@ func noTruncFlag() cli.Flag {
 func (e *env) imagesCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "images",
-		Usage:     "list the store's images, like docker images -a",
-		UsageText: "aufsmount [--root DIR] images [--json] [--no-trunc]",
-		Description: `Lists every image of the store, newest first: one row per repository and
-tag; an image known only by digest shows TAG <none>, an untagged one
-<none> <none>. Images whose metadata is broken are left out, with a
-warning on stderr naming the file at fault.
+		Usage:     "list the store's images, like docker images",
+		UsageText: "aufsmount [--root DIR] images [-a] [-q] [--digests] [--no-trunc] [--format FORMAT | --json] [REPOSITORY[:TAG]]",
+		Description: `Lists the images of the store, newest first, as docker images does: one
+row per repository and tag; an image known only by digest shows TAG
+<none>, an untagged one <none> <none>. SIZE adds up the sizes of its
+layers. Intermediate images (untagged, and the parent of another image,
+or whose layers start another image's) are left out unless -a is given.
+REPOSITORY[:TAG] keeps the rows whose name matches it, with shell
+wildcards as docker's reference filter has them ('team/*', 'debian:1*').
+
+--format takes docker's fields: .Repository .Tag .Digest .ID
+.CreatedSince .CreatedAt .Size .VirtualSize .SharedSize .UniqueSize
+.Containers, and aufsmount's .LayerCount and .Driver. Images whose
+metadata is broken are left out, with a warning on stderr naming the
+file at fault.
 
 Examples:
    aufsmount images
+   aufsmount images -a --digests 'team/*'
+   aufsmount images --format '{{.Repository}}:{{.Tag}} {{.Size}}'
    aufsmount --root /srv/old-host/docker images --json`,
-		Flags:  append(storeFlags(), jsonFlag(), noTruncFlag()),
+		Flags: append(storeFlags(), jsonFlag(), noTruncFlag(),
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show intermediate images too"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print the image ids only, each once"},
+			&cli.BoolFlag{Name: "digests", Usage: "show the digests of the images"},
+			formatFlag(".Repository .Tag .Digest .ID .CreatedSince .CreatedAt .Size .LayerCount .Driver ..."),
+		),
 		Action: e.imagesAction,
 	}
 }
 
 // imageJSON is one image in images --json.
 type imageJSON struct {
-	ID      string   `json:"id"`
-	Names   []string `json:"names"`
-	Created string   `json:"created,omitempty"` // RFC 3339; absent when unknown
-	Layers  int      `json:"layers"`
-	Driver  string   `json:"driver"` // the storage driver whose tree holds it
+	ID           string   `json:"id"`
+	Names        []string `json:"names"`
+	Created      string   `json:"created,omitempty"` // RFC 3339; absent when unknown
+	LayerCount   int      `json:"layer_count"`
+	Layers       int      `json:"layers"`           // layer_count, under the name it had first; kept for the scripts that use it
+	Size         *int64   `json:"size"`             // bytes; null when unknown
+	Parent       string   `json:"parent,omitempty"` // the parent image's id, where the store records one
+	Intermediate bool     `json:"intermediate"`
+	Driver       string   `json:"driver"` // the storage driver whose tree holds it
+}
+
+var imageHeaders = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
+	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "VirtualSize": "VIRTUAL SIZE",
+	"SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
+	"LayerCount": "LAYERS", "Driver": "DRIVER",
 }
 
 func (e *env) imagesAction(c *cli.Context) error {
-	if c.NArg() != 0 {
-		return usageErrorf("images: takes no arguments (see aufsmount images --help)")
+	if c.NArg() > 1 {
+		return usageErrorf("images: expected at most one REPOSITORY[:TAG], got %s (see aufsmount images --help)", nArgs(c.NArg()))
+	}
+	pattern := c.Args().First()
+	if pattern != "" {
+		if _, err := path.Match(pattern, ""); err != nil {
+			return usageErrorf("images: %q: %v", pattern, err)
+		}
 	}
 	s, err := openStore(c)
 	if err != nil {
 		return err
 	}
 	e.warnProblems(s)
-	images := s.Images()
+	format, quiet, trunc := c.String("format"), c.Bool("quiet"), !c.Bool("no-trunc")
+	if c.Bool("json") && (format != "" || quiet) {
+		return usageErrorf("images: --json goes with neither --format nor -q")
+	}
+	digests := c.Bool("digests") || strings.Contains(format, ".Digest")
+	needSize := c.Bool("json") || !quiet && (format == "" || format == "table" || format == "json" || strings.Contains(format, "Size"))
+	sizes := newSizer()
+	type shown struct {
+		img   layerstore.Image
+		names []string
+	}
+	var list []shown
+	for _, img := range s.Images() {
+		// JSON lists every image, as docker images -a does, and says
+		// which are intermediate.
+		if img.Intermediate && !c.Bool("all") && !c.Bool("json") {
+			continue
+		}
+		names := img.Names
+		if pattern != "" {
+			if names = matchNames(pattern, names); len(names) == 0 {
+				continue
+			}
+		}
+		list = append(list, shown{img, names})
+	}
+	size := func(img layerstore.Image) int64 {
+		t, err := s.ResolveIn(img.Driver, img.ID)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "aufsmount: warning: image %s: %s\n", layerstore.ShortID(img.ID), oneLine(err.Error()))
+			return -1
+		}
+		return sizes.chain(t.Layers)
+	}
 	if c.Bool("json") {
-		out := make([]imageJSON, 0, len(images))
-		for _, img := range images {
-			names := img.Names
+		out := make([]imageJSON, 0, len(list))
+		for _, sh := range list {
+			img := sh.img
+			names := sh.names
 			if names == nil {
 				names = []string{}
 			}
-			out = append(out, imageJSON{ID: img.ID, Names: names, Created: rfc3339(img.Created), Layers: img.Layers, Driver: img.Driver})
+			j := imageJSON{ID: img.ID, Names: names, Created: rfc3339(img.Created), LayerCount: img.Layers, Layers: img.Layers,
+				Parent: img.Parent, Intermediate: img.Intermediate, Driver: img.Driver}
+			if n := size(img); n >= 0 {
+				j.Size = &n
+			}
+			out = append(out, j)
 		}
 		return writeJSON(e.stdout, out)
 	}
-	now := e.now()
-	tw := newTable(e.stdout)
-	drivers := newDriverColumn(s)
-	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tLAYERS"+drivers.header())
-	for _, img := range images {
-		id := img.ID
-		if !c.Bool("no-trunc") {
-			id = layerstore.ShortID(id)
+	if quiet {
+		seen := map[string]bool{}
+		var b strings.Builder
+		for _, sh := range list {
+			id := imageID(s, sh.img.Driver, sh.img.ID, trunc)
+			if !seen[id] {
+				seen[id] = true
+				b.WriteString(id + "\n")
+			}
 		}
-		for _, r := range imageRows(img.Names) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", r.repo, r.tag, id, relativeTime(img.Created, now), img.Layers, drivers.cell(img.Driver))
+		_, err := io.WriteString(e.stdout, b.String())
+		return err
+	}
+	l := &listing{headers: imageHeaders}
+	l.def = "table {{.Repository}}\t{{.Tag}}"
+	if c.Bool("digests") {
+		l.def += "\t{{.Digest}}"
+	}
+	l.def += "\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+	if len(s.Drivers()) > 1 {
+		l.def += "\t{{.Driver}}"
+	}
+	now := e.now()
+	for _, sh := range list {
+		img := sh.img
+		sz := "N/A"
+		if needSize {
+			sz = humanSize(size(img))
+		}
+		for _, r := range nameRows(sh.names, digests) {
+			l.rows = append(l.rows, map[string]string{
+				"Repository": r.repo, "Tag": r.tag, "Digest": r.digest, "ID": imageID(s, img.Driver, img.ID, trunc),
+				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
+				"Size": sz, "VirtualSize": sz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
+				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
+			})
 		}
 	}
-	return tw.Flush()
+	width := 0
+	if trunc {
+		width = terminalWidth(e.stdout)
+	}
+	return l.print(e.stdout, "images", format, width)
+}
+
+// imageID is an image's id as docker prints it: 12 hex digits, or with
+// --no-trunc the whole digest (the bare id before 1.10, where ids were
+// not digests).
+func imageID(s *layerstore.Store, driver, id string, trunc bool) string {
+	switch {
+	case trunc:
+		return layerstore.ShortID(id)
+	case s.LayoutOfDriver(driver) == layerstore.LayoutGraph:
+		return id
+	}
+	return "sha256:" + id
+}
+
+// dockerTime is a time as docker's CreatedAt prints it.
+func dockerTime(t time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	return t.Local().Format("2006-01-02 15:04:05 -0700 MST")
+}
+
+// matchNames keeps the names that match pattern as docker's reference
+// filter matches them: the whole short name, or, for a pattern without a
+// tag, the repository.
+func matchNames(pattern string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		ref, err := reference.ParseNormalizedNamed(n)
+		if err != nil {
+			continue
+		}
+		if ok, _ := reference.FamiliarMatch(pattern, ref); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// nameRow is one row of an image in docker images.
+type nameRow struct{ repo, tag, digest string }
+
+// nameRows lays an image's names out as docker images does: a row per
+// tag (with digests, one per tag and digest of its repository); a
+// repository known only by digest, one row with tag <none> (with
+// digests, one per digest); no names at all, <none> <none>.
+func nameRows(names []string, digests bool) []nameRow {
+	var repos []string
+	tags, dgsts := map[string][]string{}, map[string][]string{}
+	for _, n := range names {
+		repo, tag, digest := splitName(n)
+		if tags[repo] == nil && dgsts[repo] == nil {
+			repos = append(repos, repo)
+		}
+		if tag != "" {
+			tags[repo] = append(tags[repo], tag)
+		} else if digest != "" {
+			dgsts[repo] = append(dgsts[repo], digest)
+		}
+	}
+	var rows, digestOnly []nameRow
+	for _, repo := range repos {
+		ds := dgsts[repo]
+		if !digests {
+			ds = nil
+		}
+		if len(tags[repo]) == 0 {
+			if len(ds) == 0 {
+				digestOnly = append(digestOnly, nameRow{repo, "<none>", "<none>"})
+			}
+			for _, d := range ds {
+				digestOnly = append(digestOnly, nameRow{repo, "<none>", d})
+			}
+			continue
+		}
+		for _, tag := range tags[repo] {
+			if len(ds) == 0 {
+				rows = append(rows, nameRow{repo, tag, "<none>"})
+			}
+			for _, d := range ds {
+				rows = append(rows, nameRow{repo, tag, d})
+			}
+		}
+	}
+	rows = append(rows, digestOnly...)
+	if len(rows) == 0 {
+		rows = append(rows, nameRow{"<none>", "<none>", "<none>"})
+	}
+	return rows
+}
+
+// sizer adds up layer sizes (layerstore.LayerSize), each directory once
+// for the whole command.
+type sizer struct{ byDir map[string]int64 }
+
+func newSizer() *sizer { return &sizer{byDir: map[string]int64{}} }
+
+// layer is l's size; -1 when it cannot be told.
+func (z *sizer) layer(l layerstore.Layer) int64 {
+	if n, ok := z.byDir[l.Dir]; ok {
+		return n
+	}
+	n, err := layerstore.LayerSize(l)
+	if err != nil {
+		n = -1
+	}
+	z.byDir[l.Dir] = n
+	return n
+}
+
+// chain is the size of layers together; -1 when one cannot be told.
+func (z *sizer) chain(layers []layerstore.Layer) int64 {
+	var total int64
+	for _, l := range layers {
+		n := z.layer(l)
+		if n < 0 {
+			return -1
+		}
+		total += n
+	}
+	return total
 }
 
 type imageRow struct{ repo, tag string }
@@ -92,27 +319,8 @@ type imageRow struct{ repo, tag string }
 // <none>; no names at all gives <none> <none>.
 func imageRows(names []string) []imageRow {
 	var rows []imageRow
-	var digestOnly []string
-	tagged := map[string]bool{}
-	for _, n := range names {
-		repo, tag, digest := splitName(n)
-		switch {
-		case tag != "":
-			rows = append(rows, imageRow{repo, tag})
-			tagged[repo] = true
-		case digest != "":
-			digestOnly = append(digestOnly, repo)
-		}
-	}
-	seen := map[string]bool{}
-	for _, repo := range digestOnly {
-		if !tagged[repo] && !seen[repo] {
-			rows = append(rows, imageRow{repo, "<none>"})
-			seen[repo] = true
-		}
-	}
-	if len(rows) == 0 {
-		rows = append(rows, imageRow{"<none>", "<none>"})
+	for _, r := range nameRows(names, false) {
+		rows = append(rows, imageRow{r.repo, r.tag})
 	}
 	return rows
 }

@@ -33,10 +33,11 @@ func TestImages(t *testing.T) {
 			s := writeSample(t, layout)
 
 			var got []struct {
-				ID      string   `json:"id"`
-				Names   []string `json:"names"`
-				Created string   `json:"created"`
-				Layers  int      `json:"layers"`
+				ID         string   `json:"id"`
+				Names      []string `json:"names"`
+				Created    string   `json:"created"`
+				LayerCount int      `json:"layer_count"`
+				Layers     int      `json:"layers"` // the old name of layer_count
 			}
 			// --root after the command, and flags after it.
 			out := mustSucceed(t, nil, "images", "--json", "--root", s.Root)
@@ -64,7 +65,7 @@ func TestImages(t *testing.T) {
 				if names == nil {
 					names = []string{}
 				}
-				if g.ID != want.id || !reflect.DeepEqual(g.Names, names) || g.Layers != want.layers {
+				if g.ID != want.id || !reflect.DeepEqual(g.Names, names) || g.LayerCount != want.layers || g.Layers != want.layers {
 					t.Errorf("image %d = %+v, want id %s names %q layers %d", i, g, want.id, names, want.layers)
 				}
 				created, err := time.Parse(time.RFC3339, g.Created)
@@ -79,19 +80,26 @@ func TestImages(t *testing.T) {
 				t.Errorf("images with AUFSMOUNT_ROOT:\n%s\nwith --root:\n%s", env, table)
 			}
 			short := func(img string) string { return img[:12] }
+			// SIZE adds up the layers: the base's files are 45 bytes, the
+			// app layer's 6, alpine's 3.
 			wantRows := [][]string{
-				{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "LAYERS"},
-				{"registry:5000/team/app", "v2", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
-				{"user/app", "v1", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
-				{"user/app", "v2", short(s.ImageID[s.app]), "3 hours ago", itoa(len(s.Chain[s.app]))},
-				{"alpine", "<none>", short(s.ImageID[s.alpine]), "2 weeks ago", "1"},
-				{"busybox", "latest", short(s.ImageID[s.busybox]), "3 years ago", itoa(len(s.Chain[s.busybox]))},
-			}
-			if layout == layerstore.LayoutGraph {
-				wantRows = append(wantRows, []string{"<none>", "<none>", short(baseID), relativeTime(st.DefaultTime, time.Now()), "1"})
+				{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"},
+				{"registry:5000/team/app", "v2", short(s.ImageID[s.app]), "3 hours ago", "51B"},
+				{"user/app", "v1", short(s.ImageID[s.app]), "3 hours ago", "51B"},
+				{"user/app", "v2", short(s.ImageID[s.app]), "3 hours ago", "51B"},
+				{"alpine", "<none>", short(s.ImageID[s.alpine]), "2 weeks ago", "3B"},
+				{"busybox", "latest", short(s.ImageID[s.busybox]), "3 years ago", "45B"},
 			}
 			if rows := tableRows(t, table); !reflect.DeepEqual(rows, wantRows) {
 				t.Errorf("images:\n%s\nwant rows %q", table, wantRows)
+			}
+			// The untagged base, on which busybox and the app are built, is
+			// an intermediate image: shown with -a only.
+			if layout == layerstore.LayoutGraph {
+				wantRows = append(wantRows, []string{"<none>", "<none>", short(baseID), relativeTime(st.DefaultTime, time.Now()), "45B"})
+			}
+			if rows := tableRows(t, mustSucceed(t, nil, "--root", s.Root, "images", "-a")); !reflect.DeepEqual(rows, wantRows) {
+				t.Errorf("images -a: %q\nwant rows %q", rows, wantRows)
 			}
 		})
 	}
@@ -145,11 +153,11 @@ func TestLayers(t *testing.T) {
 					}
 				}
 
-				// The table: a header and a row per layer, cut ids, full dirs.
-				table := mustSucceed(t, nil, "history", "--root", s.Root, tt.ref)
+				// The table: a header and a row per layer, cut ids, cut dirs.
+				table := mustSucceed(t, nil, "layers", "--root", s.Root, tt.ref)
 				rows := tableRows(t, table)
 				if len(rows) != len(got)+1 || !reflect.DeepEqual(rows[0], []string{"LAYER ID", "DIR", "CREATED BY", "SIZE"}) {
-					t.Fatalf("history %s:\n%s", tt.ref, table)
+					t.Fatalf("layers %s:\n%s", tt.ref, table)
 				}
 				for i, l := range got {
 					r := rows[i+1]
@@ -157,17 +165,20 @@ func TestLayers(t *testing.T) {
 					if l.Size != nil {
 						size = *l.Size
 					}
-					if len(r) != 4 || r[0] != layerstore.ShortID(l.ID) || r[1] != l.Dir || r[3] != humanSize(size) {
-						t.Errorf("history %s: row %q for layer %+v", tt.ref, r, l)
+					if len(r) != 4 || r[0] != layerstore.ShortID(l.ID) || r[1] != shortDir(l.Dir, s.Root) || r[3] != humanSize(size) || size < 0 {
+						t.Errorf("layers %s: row %q for layer %+v", tt.ref, r, l)
+					}
+					if !strings.HasPrefix(r[1], ".../aufs/diff/"+l.ID[:12]+"...") {
+						t.Errorf("layers %s: DIR %q is not cut as .../aufs/diff/<id>...", tt.ref, r[1])
 					}
 					if by := []rune(r[2]); len(by) > createdByWidth {
-						t.Errorf("history %s: CREATED BY %q not cut", tt.ref, r[2])
+						t.Errorf("layers %s: CREATED BY %q not cut", tt.ref, r[2])
 					}
 				}
-				full := mustSucceed(t, nil, "history", "--no-trunc", "--root", s.Root, tt.ref)
+				full := mustSucceed(t, nil, "layers", "--no-trunc", "--root", s.Root, tt.ref)
 				for _, l := range got {
-					if !strings.Contains(full, l.ID+"   ") {
-						t.Errorf("history --no-trunc %s: no full id %s in\n%s", tt.ref, l.ID, full)
+					if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(l.ID) + `   +` + regexp.QuoteMeta(l.Dir) + `   `).MatchString(full) {
+						t.Errorf("layers --no-trunc %s: no full id %s and dir in\n%s", tt.ref, l.ID, full)
 					}
 				}
 			}
@@ -180,11 +191,12 @@ func TestContainers(t *testing.T) {
 		t.Run(layout.String(), func(t *testing.T) {
 			s := writeSample(t, layout)
 			var got []struct {
-				ID      string   `json:"id"`
-				Name    string   `json:"name"`
-				Image   string   `json:"image"`
-				ImageID string   `json:"image_id"`
-				Layers  []string `json:"layers"`
+				ID       string   `json:"id"`
+				Name     string   `json:"name"`
+				Image    string   `json:"image"`
+				ImageID  string   `json:"image_id"`
+				LayerIDs []string `json:"layer_ids"`
+				Layers   []string `json:"layers"` // the old name of layer_ids
 			}
 			out := mustSucceed(t, nil, "--root", s.Root, "containers", "--json")
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -195,7 +207,7 @@ func TestContainers(t *testing.T) {
 			}
 			c := got[0]
 			wantLayers := bases(s.ContainerChain[s.web])
-			if c.ID != s.ContainerID[s.web] || c.Name != "web" || c.ImageID != s.ImageID[s.app] || !reflect.DeepEqual(c.Layers, wantLayers) {
+			if c.ID != s.ContainerID[s.web] || c.Name != "web" || c.ImageID != s.ImageID[s.app] || !reflect.DeepEqual(c.LayerIDs, wantLayers) || !reflect.DeepEqual(c.Layers, wantLayers) {
 				t.Errorf("container = %+v, want id %s name web image_id %s layers %q", c, s.ContainerID[s.web], s.ImageID[s.app], wantLayers)
 			}
 			if wantTop := s.MountID[s.web]; len(c.Layers) < 2 || c.Layers[0] != wantTop || c.Layers[1] != wantTop+"-init" {
@@ -203,9 +215,11 @@ func TestContainers(t *testing.T) {
 			}
 
 			table := mustSucceed(t, nil, "ps", "--root", s.Root)
+			// The sample's config says the container ran sh and exited 0
+			// when it was made; PORTS is empty.
 			want := [][]string{
-				{"CONTAINER ID", "IMAGE", "CREATED", "NAMES"},
-				{c.ID[:12], c.Image, "5 minutes ago", "web"},
+				{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"},
+				{c.ID[:12], c.Image, `"sh"`, "5 minutes ago", "Exited (0) 5 minutes ago", "web"},
 			}
 			if rows := tableRows(t, table); !reflect.DeepEqual(rows, want) {
 				t.Errorf("ps:\n%s\nwant rows %q", table, want)

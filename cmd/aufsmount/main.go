@@ -40,25 +40,43 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
+	if helperName(args[0]) {
+		// Run by mount(8) as its mount.fuse.aufsmount helper.
+		translated, fake, err := helperArgs(args)
+		if err != nil {
+			fmt.Fprintf(stderr, "aufsmount: %s\n", err)
+			return 2
+		}
+		if fake {
+			return 0
+		}
+		args = translated
+	}
 	e := &env{
 		args:   args[1:],
 		stdout: stdout,
 		stderr: stderr,
 		report: takeDaemonReport(),
 		plan:   takeDaemonPlan(),
-		now:    time.Now,
+		now:    clock,
 	}
 	app := e.newApp()
-	err := app.Run(normalizeArgs(app, args))
+	normalized := normalizeArgs(app, args)
+	err := app.Run(normalized)
 	if err == nil {
 		return 0
 	}
 	if errors.Is(err, errSilent) {
 		return 1
 	}
-	fmt.Fprintf(stderr, "aufsmount: %s\n", strings.TrimSpace(oneLine(err.Error())))
+	msg := strings.TrimSpace(oneLine(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) {
+		msg = asTyped(app, normalized, msg)
+	}
+	msg = explainPermission(app, msg)
+	fmt.Fprintf(stderr, "aufsmount: %s\n", msg)
+	if ue != nil {
 		return 2
 	}
 	return 1
@@ -71,27 +89,35 @@ var errSilent = errors.New("failed")
 func (e *env) newApp() *cli.App {
 	return &cli.App{
 		Name:  "aufsmount",
-		Usage: "browse the images and containers of an offline Docker aufs store, read-only",
+		Usage: "browse the images and containers of an offline Docker store, read-only",
 		UsageText: `aufsmount [--root DIR] [mount] [-f] [--debug] [--log FILE] [-o OPTS] REF MOUNTPOINT
-aufsmount [--root DIR] COMMAND [OPTIONS] [ARGS...]`,
-		Description: `Mounts the image or container REF of a Docker store (aufs storage driver,
-pre-1.10 or 1.10+ layout) read-only at MOUNTPOINT, with no Docker daemon,
-lists the store's images, containers and layers, compares two of them
-(diff) and tells which layer a path comes from (which). REF is what docker
-takes: name[:tag], name@sha256:..., an image id or unique prefix (4+ hex),
-a container id, prefix or name.
+aufsmount [--root DIR] COMMAND [OPTIONS] [ARGS...]
+mount -t fuse.aufsmount -o root=DIR[,OPTS] REF MOUNTPOINT`,
+		Description: `Mounts the image or container REF of a Docker store (storage drivers aufs,
+overlay2, fuse-overlayfs, overlay and vfs) read-only at MOUNTPOINT, with no
+Docker daemon, lists the store's images, containers and layers, compares
+two of them (diff) and tells which layer a path comes from (which). REF is
+what docker takes: name[:tag], name@sha256:..., an image id or unique
+prefix (4+ hex), a container id, prefix or name. mount(8) and /etc/fstab
+mount views as type fuse.aufsmount.
 
 Examples:
    aufsmount busybox:latest /mnt/img
    aufsmount --root /srv/old-host/docker images
+   aufsmount mounts
    aufsmount umount /mnt/img`,
-		Flags:           mountFlags(),
-		Action:          e.defaultAction,
-		Commands:        e.commands(),
-		Writer:          e.stdout,
-		ErrWriter:       e.stderr,
-		HideHelpCommand: true,
-		OnUsageError:    onUsageError("aufsmount"),
+		Version: versionString(),
+		// cli adds --help itself only when no command is named help.
+		Flags:                append(mountFlags(), cli.HelpFlag),
+		Action:               e.defaultAction,
+		Commands:             e.commands(),
+		Writer:               e.stdout,
+		ErrWriter:            e.stderr,
+		HideHelpCommand:      true, // help is one of commands(), without cli's alias h
+		EnableBashCompletion: true,
+		BashComplete:         completeTop,
+		Metadata:             map[string]any{},
+		OnUsageError:         onUsageError("aufsmount"),
 		// Errors are printed once, by run, which also picks the exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -104,13 +130,26 @@ func (e *env) commands() []*cli.Command {
 		umountCommand(),
 		e.imagesCommand(),
 		e.layersCommand(),
+		e.historyCommand(),
 		e.containersCommand(),
+		e.inspectCommand(),
 		e.diffCommand(),
 		e.whichCommand(),
 		e.verifyCommand(),
+		e.saveCommand(),
+		e.mountsCommand(),
+		completionCommand(),
+		versionCommand(),
+		helpCommand(),
+	}
+	if manCommand != nil {
+		cmds = append(cmds, manCommand())
 	}
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError("aufsmount " + c.Name)
+		if c.BashComplete == nil {
+			c.BashComplete = completeArgs(refArgs[c.Name])
+		}
 	}
 	return cmds
 }
@@ -119,6 +158,9 @@ func (e *env) commands() []*cli.Command {
 // instead of printing the whole help.
 func onUsageError(name string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
+		if name == "aufsmount" {
+			return usageErrorf("%v (see aufsmount --help)", err)
+		}
 		return usageErrorf("%s: %v (see %s --help)", strings.TrimPrefix(name, "aufsmount "), err, name)
 	}
 }
@@ -146,6 +188,7 @@ func isStoreFlag(name string) bool { return name == "root" || name == "driver" }
 
 // openStore opens the store the command line names.
 func openStore(c *cli.Context) (*layerstore.Store, error) {
+	noteStore(c, c.String("root"))
 	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver")})
 }
 
@@ -158,7 +201,11 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	if len(args) == 0 {
 		return args
 	}
-	rest := args[1:]
+	// Shell completion asks with a last word that must stay last.
+	if n := len(args); n > 1 && args[n-1] == completionFlag {
+		return append(normalizeArgs(app, args[:n-1]), completionFlag)
+	}
+	rest := splitGluedO(args[1:], app)
 	var global, root []string
 	i := 0
 	for i < len(rest) && rest[i] != "--" && isFlagToken(rest[i]) {

@@ -30,7 +30,7 @@ func mountFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
-		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: allow_other, allow_root (root only), default_permissions, ro, nosuid, nodev"},
+		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: root=DIR, driver=NAME, allow_other, allow_root (root only), nonempty, noexec, noatime, and what mount(8) and fstab pass (ro, rw, defaults, nofail, ...)"},
 	)
 }
 
@@ -40,18 +40,29 @@ func (e *env) mountCommand() *cli.Command {
 		Usage:     "mount an image or container read-only (also what aufsmount REF MOUNTPOINT does)",
 		UsageText: "aufsmount mount [-f] [--debug] [--log FILE] [-o OPTS] REF MOUNTPOINT",
 		Description: `Mounts the merged layers of REF (an image or container of the store)
-read-only at MOUNTPOINT, an empty directory. aufsmount returns once the
-view answers and keeps serving it in the background, until
-"aufsmount umount MOUNTPOINT" or a SIGTERM. With -f it stays in the
-foreground; Ctrl-C unmounts.
+read-only at MOUNTPOINT, an empty directory (-o nonempty mounts over one
+that is not) outside the store. aufsmount returns once the view answers
+and keeps serving it in the background, until "aufsmount umount
+MOUNTPOINT" or a SIGTERM. With -f it stays in the foreground; Ctrl-C
+unmounts.
+
+A container is shown as Docker ran it: its writable layer over its init
+layer over its image, with the /etc/hostname, /etc/hosts and
+/etc/resolv.conf Docker kept in containers/<id>/ and its volumes
+(volumes/<name>/_data) mounted over them, found in the store. What it
+mounted from outside the store (host directories, tmpfs, other volume
+drivers) is not shown, and said on stderr.
 
 The view is always read-only, nosuid and nodev, and the kernel checks
 permissions against the files' owners and modes (default_permissions).
-Other users are let in only with -o allow_other.
+Other users are let in only with -o allow_other. -o also takes what
+mount(8) and /etc/fstab pass (root=DIR for the store, rw, nofail, ...):
+see aufsmount(1).
 
 Examples:
    aufsmount mount busybox:latest /mnt/img
-   aufsmount -f -o allow_other 3f57d9401f8d /mnt/img`,
+   aufsmount -f -o allow_other 3f57d9401f8d /mnt/img
+   mount -t fuse.aufsmount -o root=/srv/old-host/docker busybox /mnt/img`,
 		Flags:  mountFlags(),
 		Action: e.mountAction,
 	}
@@ -65,7 +76,11 @@ func (e *env) defaultAction(c *cli.Context) error {
 	switch c.NArg() {
 	case 0:
 		return usageErrorf("expected REF MOUNTPOINT or a command (see aufsmount --help)")
-	case 1:
+	}
+	if err := e.checkCommandTypo(c); err != nil {
+		return err
+	}
+	if c.NArg() == 1 {
 		return usageErrorf("%s: not a command, and a mount needs REF MOUNTPOINT (see aufsmount --help)", c.Args().First())
 	}
 	return e.mountAction(c)
@@ -84,14 +99,20 @@ type mountRequest struct {
 func (e *env) mountAction(c *cli.Context) error {
 	all := c.Bool("all") || c.Command.Name == "mount-all"
 	if all && c.NArg() != 1 {
-		return usageErrorf("mount-all: expected MOUNTPOINT, got %d arguments (see aufsmount mount-all --help)", c.NArg())
+		return usageErrorf("mount-all: expected MOUNTPOINT, got %s (see aufsmount mount-all --help)", nArgs(c.NArg()))
 	}
 	if !all && c.NArg() != 2 {
-		return usageErrorf("mount: expected REF MOUNTPOINT, got %d arguments (see aufsmount mount --help)", c.NArg())
+		return usageErrorf("mount: expected REF MOUNTPOINT, got %s (see aufsmount mount --help)", nArgs(c.NArg()))
+	}
+	if !all && c.Args().Get(0) == "" {
+		return usageErrorf("mount: REF is empty: name an image or container (see aufsmount images, aufsmount containers)")
 	}
 	opts, err := parseMountOptions(strings.Join(c.StringSlice("o"), ","), os.Geteuid() == 0)
 	if err != nil {
 		return err
+	}
+	if opts.ReadWrite && e.report == nil {
+		fmt.Fprintln(e.stderr, "aufsmount: note: -o rw: the view is read-only; mounting it read-only")
 	}
 	req := mountRequest{
 		root:       c.String("root"),
@@ -107,6 +128,13 @@ func (e *env) mountAction(c *cli.Context) error {
 	if all {
 		req.ref, req.mountpoint = "", c.Args().Get(0)
 	}
+	if opts.Root != "" {
+		req.root = opts.Root
+	}
+	if opts.Driver != "" {
+		req.driver = opts.Driver
+	}
+	noteStore(c, req.root)
 	switch {
 	case e.report != nil:
 		return e.serve(req, e.report)
@@ -146,31 +174,37 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 	return waitServing(srv, mnt, sigs, logger)
 }
 
-// resolvePlan opens the store and resolves the reference to its chain;
-// warnings go to warn.
+// resolvePlan opens the store and resolves the reference to its chain
+// and binds, or for mount-all lays out the whole tree; warnings go to
+// warn.
 func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
 	s, err := layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver})
 	if err != nil {
 		return nil, err
 	}
+	if req.all {
+		tree, notes := storeTree(s, warn)
+		return &mountPlan{Root: s.Root(), Driver: strings.Join(s.Drivers(), ","), Tree: tree, Notes: notes}, nil
+	}
 	t, err := newMarkerWarner(warn).resolveView(s, req.ref)
 	if err != nil {
 		return nil, err
 	}
-	return &mountPlan{Root: s.Root(), Layers: viewLayers(t)}, nil
+	plan := &mountPlan{Root: s.Root(), Driver: t.Driver, Layers: viewLayers(t), Binds: viewBinds(t, s.Root())}
+	if len(t.Unshown) > 0 {
+		note := unshownNote(t)
+		fmt.Fprintf(warn, "aufsmount: note: %s\n", note)
+		plan.Notes = append(plan.Notes, note)
+	}
+	return plan, nil
 }
 
 // mountView resolves the reference (or takes the plan the command sent
 // on planFile), checks the mount point and mounts.
 func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
 	var plan *mountPlan
-	var s *layerstore.Store
 	var err error
 	switch {
-	case req.all:
-		if s, err = layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver}); err == nil {
-			plan = &mountPlan{Root: s.Root()}
-		}
 	case planFile != nil:
 		plan, err = readPlan(planFile)
 	default:
@@ -179,7 +213,7 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	if err != nil {
 		return nil, "", nil, err
 	}
-	mnt, err := checkMountPoint(req.mountpoint, plan.Root)
+	mnt, err := checkMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -194,29 +228,44 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 		}
 		logger.SetOutput(f)
 	}
+	if planFile != nil {
+		// Said on the command's stderr already; the log keeps them too.
+		for _, n := range plan.Notes {
+			logger.Print(n)
+		}
+	}
 	o := fs.Options{
 		FsName:             req.ref,
 		AllowOther:         req.opts.AllowOther,
 		DefaultPermissions: true,
 		Debug:              req.debug,
 		Logger:             logger,
+		NoExec:             req.opts.NoExec,
+		NoAtime:            req.opts.NoAtime,
 	}
 	var srv *fuse.Server
 	if req.all {
-		o.FsName = s.Root()
-		srv, err = fs.MountTree(mnt, storeTree(s, logger), o)
+		o.FsName = plan.Root
+		srv, err = fs.MountTree(mnt, plan.Tree, o)
 	} else {
-		srv, err = fs.Mount(mnt, plan.Layers, o)
+		srv, err = fs.MountBinds(mnt, plan.Layers, plan.Binds, o)
 	}
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
+		// fs says "mounting MNT: why"; say what was mounted where, once.
+		why := strings.TrimPrefix(err.Error(), "mounting "+mnt+": ")
+		if req.all {
+			return nil, "", nil, fmt.Errorf("mounting the store %s on %s: %s", plan.Root, req.mountpoint, why)
+		}
+		return nil, "", nil, fmt.Errorf("mounting %s on %s: %s", req.ref, req.mountpoint, why)
 	}
+	keepViewRecord(mnt, req, plan, logger)
 	return srv, mnt, logger, nil
 }
 
 // checkMountPoint returns the absolute path of an existing directory that
-// is not a mount point already and not inside the store.
-func checkMountPoint(arg, storeRoot string) (string, error) {
+// is not a mount point already, not inside the store nor above it, and
+// empty unless nonEmpty.
+func checkMountPoint(arg, storeRoot string, nonEmpty bool) (string, error) {
 	mounts, err := mountinfo.Read()
 	if err != nil {
 		return "", err
@@ -229,15 +278,27 @@ func checkMountPoint(arg, storeRoot string) (string, error) {
 		return "", fmt.Errorf("%s: %w", arg, err)
 	}
 	if m := at.Mount; m != nil {
-		return "", fmt.Errorf("%s: already a mount point (%s %s): unmount it first", arg, m.FSType, m.Source)
+		return "", alreadyMounted(arg, m)
 	}
 	if !at.Info.IsDir() {
 		return "", fmt.Errorf("%s: mount point is not a directory", arg)
 	}
 	// A view mounted over part of the store would hide, or loop into, the
 	// layers it is made of.
-	if root, err := filepath.EvalSymlinks(storeRoot); err == nil && within(at.Path, root) {
-		return "", fmt.Errorf("%s: inside the store %s: choose a mount point outside it", arg, storeRoot)
+	if root, err := filepath.EvalSymlinks(storeRoot); err == nil {
+		switch {
+		case at.Path == root:
+			return "", fmt.Errorf("%s: is the store %s: choose a mount point outside it", arg, storeRoot)
+		case within(at.Path, root):
+			return "", fmt.Errorf("%s: inside the store %s: choose a mount point outside it", arg, storeRoot)
+		case within(root, at.Path):
+			return "", fmt.Errorf("%s: holds the store %s, which the view would hide: choose a mount point outside it", arg, storeRoot)
+		}
+	}
+	if !nonEmpty {
+		if err := checkEmpty(at.Path); err != nil {
+			return "", fmt.Errorf("%s: %w", arg, err)
+		}
 	}
 	return at.Path, nil
 }

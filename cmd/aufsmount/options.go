@@ -8,10 +8,18 @@ import (
 
 // mountOptions is what -o asked for. The view is always read-only, nosuid
 // and nodev, and the kernel always checks permissions
-// (default_permissions), so those options are accepted and change nothing.
+// (default_permissions), so those options, and the ones mount(8),
+// mount.fuse3 and /etc/fstab pass along (defaults, rw, suid, dev, auto,
+// nofail, _netdev, x-systemd.*, ...), are accepted and change nothing.
 type mountOptions struct {
 	AllowOther bool
 	AllowRoot  bool
+	NoExec     bool   // noexec: nothing in the view can be executed
+	NoAtime    bool   // noatime
+	NonEmpty   bool   // nonempty: mounting over a directory that has entries is fine
+	ReadWrite  bool   // rw was asked for: mounted read-only all the same, with a note
+	Root       string // root=DIR: the store, as --root
+	Driver     string // driver=NAME: as --driver
 }
 
 // errAllowRoot says allow_root was asked for by a user other than root.
@@ -19,6 +27,19 @@ type mountOptions struct {
 // checking each caller in the daemon, which this program does not do, so
 // mapping it to allow_other would let every user in.
 var errAllowRoot = errors.New("allow_root needs aufsmount to run as root (a non-root mount cannot let root in without letting everyone in); use -o allow_other, or mount as root")
+
+// ignoredOptions are accepted and have no effect: the view is read-only,
+// nosuid and nodev whatever they say, and the rest are for mount(8),
+// systemd and fstab, not for the filesystem. mount.fuse3 adds dev and suid
+// to every mount whose options do not say nodev and nosuid.
+var ignoredOptions = map[string]bool{
+	"ro": true, "nosuid": true, "nodev": true, "default_permissions": true,
+	"suid": true, "dev": true, "exec": true,
+	"atime": true, "relatime": true, "strictatime": true, "nodiratime": true, "lazytime": true, "nolazytime": true,
+	"sync": true, "async": true, "dirsync": true,
+	"defaults": true, "auto": true, "noauto": true, "user": true, "users": true, "nouser": true,
+	"owner": true, "group": true, "nofail": true, "_netdev": true,
+}
 
 // parseMountOptions reads a comma-separated list of mount options, as
 // mount(8) takes after -o. asRoot tells whether the mount is made by root,
@@ -28,23 +49,43 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 	var o mountOptions
 	for _, opt := range strings.Split(s, ",") {
 		opt = strings.TrimSpace(opt)
-		switch opt {
-		case "":
+		name, value, hasValue := strings.Cut(opt, "=")
+		switch {
+		case opt == "":
 			// mount(8) ignores empty items ("-o ro,,nodev").
-		case "ro", "nosuid", "nodev", "default_permissions":
-		case "allow_other":
+		case ignoredOptions[opt]:
+		case strings.HasPrefix(opt, "x-") || name == "comment":
+			// x-systemd.automount, x-mount.mkdir, comment=...: for mount(8)
+			// and systemd (mount(8) itself passes none of them on).
+		case opt == "rw":
+			o.ReadWrite = true
+		case opt == "noexec":
+			o.NoExec = true
+		case opt == "noatime":
+			o.NoAtime = true
+		case opt == "nonempty":
+			o.NonEmpty = true
+		case opt == "allow_other":
 			o.AllowOther = true
-		case "allow_root":
+		case opt == "allow_root":
 			if !asRoot {
 				return o, errAllowRoot
 			}
 			o.AllowRoot = true
-		case "rw":
-			return o, usageErrorf("-o rw: the view is read-only")
-		case "suid", "dev", "nodefault_permissions":
-			return o, usageErrorf("-o %s: not supported: the view is always nosuid, nodev and default_permissions", opt)
+		case name == "root" && hasValue:
+			if value == "" {
+				return o, usageErrorf("-o root=: names no directory")
+			}
+			o.Root = value
+		case name == "driver" && hasValue:
+			if value == "" {
+				return o, usageErrorf("-o driver=: names no storage driver")
+			}
+			o.Driver = value
+		case opt == "nodefault_permissions":
+			return o, usageErrorf("-o %s: not supported: the kernel always checks the files' owners and modes", opt)
 		default:
-			return o, usageErrorf("-o %s: unknown mount option (known: allow_other, allow_root, default_permissions, ro, nosuid, nodev)", opt)
+			return o, usageErrorf("-o %s: unknown mount option (known: root=DIR, driver=NAME, allow_other, allow_root, nonempty, noexec, noatime, and mount(8)'s ro, rw, nosuid, nodev, defaults, nofail, _netdev, x-*, ...)", opt)
 		}
 	}
 	if o.AllowOther && o.AllowRoot {
@@ -60,4 +101,12 @@ func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, a ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// nArgs is "1 argument" or "N arguments".
+func nArgs(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
 }

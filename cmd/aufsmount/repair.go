@@ -34,11 +34,15 @@ func (m *markerWarner) restore(s *layerstore.Store, t *layerstore.Target) error 
 }
 
 // resolveView resolves ref in s and restores what its layers lost; the
-// target's Stack is then what a view must show.
+// target's Stack is then what a view must show. What was worked around
+// (Target.Warnings) is said too.
 func (m *markerWarner) resolveView(s *layerstore.Store, ref string) (*layerstore.Target, error) {
 	t, err := s.Resolve(ref)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(m.w, "aufsmount: warning: %s\n", oneLine(w))
 	}
 	if err := m.restore(s, t); err != nil {
 		return nil, err

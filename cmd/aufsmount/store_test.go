@@ -22,6 +22,17 @@ type sample struct {
 
 func writeSample(t *testing.T, layout layerstore.Layout) *sample {
 	t.Helper()
+	return writeSampleLaidOut(t, t.TempDir(), layout)
+}
+
+// writeSampleIn writes the sample store (1.10+ layout) in dir/docker.
+func writeSampleIn(t *testing.T, dir string) *sample {
+	t.Helper()
+	return writeSampleLaidOut(t, dir, layerstore.LayoutCAS)
+}
+
+func writeSampleLaidOut(t *testing.T, dir string, layout layerstore.Layout) *sample {
+	t.Helper()
 	now := time.Now()
 	base := st.NewLayer("#(nop) ADD file:6ce6 in /",
 		st.D("bin"), st.F("bin/sh", "#!/bin/busybox\n"),
@@ -37,7 +48,7 @@ func writeSample(t *testing.T, layout layerstore.Layout) *sample {
 	}
 	s.web = &st.Container{Name: "web", Image: s.app, RW: st.NewLayer("", st.F("tmp/scratch", "x")), Created: now.Add(-5 * time.Minute)}
 	store := &st.Store{Images: []*st.Image{s.busybox, s.app, s.alpine}, Containers: []*st.Container{s.web}}
-	b, err := store.Write(filepath.Join(t.TempDir(), "docker"), layout)
+	b, err := store.Write(filepath.Join(dir, "docker"), layout)
 	if err != nil {
 		t.Fatalf("writing the sample store: %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,23 +27,34 @@ func umountCommand() *cli.Command {
 		Name:      "umount",
 		Aliases:   []string{"unmount"},
 		Usage:     "unmount a view mounted by aufsmount",
-		UsageText: "aufsmount umount MOUNTPOINT",
+		UsageText: "aufsmount umount MOUNTPOINT\naufsmount umount --all",
 		Description: `Unmounts MOUNTPOINT, which must be an aufsmount mount (type fuse.aufsmount
 in /proc/self/mountinfo). A mount whose process died (reads fail with
 "Transport endpoint is not connected") is cleared too. If the view is busy,
 it is detached lazily: it disappears now and is freed when its last user
-goes. The serving process exits by itself once unmounted.
+goes. The serving process exits by itself once unmounted. With --all,
+every aufsmount view (see aufsmount mounts) is unmounted: as root all of
+them, otherwise the user's own.
 
-Example:
-   aufsmount umount /mnt/img`,
-		Flags:  storeFlags(),
+Examples:
+   aufsmount umount /mnt/img
+   aufsmount umount --all`,
+		Flags: append(storeFlags(),
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "unmount every aufsmount view (as root, every user's)"},
+		),
 		Action: umountAction,
 	}
 }
 
 func umountAction(c *cli.Context) error {
+	if c.Bool("all") {
+		if c.NArg() != 0 {
+			return usageErrorf("umount: --all takes no MOUNTPOINT (see aufsmount umount --help)")
+		}
+		return unmountAll(c.App.ErrWriter)
+	}
 	if c.NArg() != 1 {
-		return usageErrorf("umount: expected one MOUNTPOINT, got %d arguments (see aufsmount umount --help)", c.NArg())
+		return usageErrorf("umount: expected one MOUNTPOINT, got %s (see aufsmount umount --help)", nArgs(c.NArg()))
 	}
 	arg := c.Args().First()
 	mounts, err := mountinfo.Read()
@@ -63,6 +76,9 @@ func umountAction(c *cli.Context) error {
 	}
 	lazy, err := unmount(at.Path)
 	if err != nil {
+		if owner, ok := mountOwner(at.Mount); ok && os.Geteuid() != 0 && owner != os.Geteuid() {
+			return fmt.Errorf("unmounting %s: %w (it was mounted by uid %d: only that user or root can unmount it)", arg, err, owner)
+		}
 		return fmt.Errorf("unmounting %s: %w", arg, err)
 	}
 	if lazy {
@@ -121,7 +137,10 @@ func runQuiet(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+		if msg := strings.Join(strings.Fields(stderr.String()), " "); msg != "" {
+			if strings.HasPrefix(msg, name+": ") || strings.HasPrefix(msg, filepath.Base(name)+": ") {
+				return errors.New(msg) // the helper names itself
+			}
 			return fmt.Errorf("%s: %s", name, msg)
 		}
 		return fmt.Errorf("%s: %w", name, err)
@@ -146,4 +165,15 @@ func fusermountPath() (string, error) {
 func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// mountOwner is the uid a FUSE mount was made by (its user_id option).
+func mountOwner(m *mountinfo.Mount) (int, bool) {
+	for _, o := range strings.Split(m.SuperOptions, ",") {
+		if v, ok := strings.CutPrefix(o, "user_id="); ok {
+			uid, err := strconv.Atoi(v)
+			return uid, err == nil
+		}
+	}
+	return 0, false
 }

@@ -53,7 +53,7 @@ type providerJSON struct {
 
 func (e *env) whichAction(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return usageErrorf("which: expected REF PATH, got %d arguments (see aufsmount which --help)", c.NArg())
+		return usageErrorf("which: expected REF PATH, got %s (see aufsmount which --help)", nArgs(c.NArg()))
 	}
 	ref, path := c.Args().Get(0), c.Args().Get(1)
 	s, err := openStore(c)
@@ -94,16 +94,19 @@ func (e *env) whichAction(c *cli.Context) error {
 		if !c.Bool("no-trunc") {
 			id = layerstore.ShortID
 		}
-		tw := newTable(e.stdout)
-		fmt.Fprintln(tw, "LAYER ID\tDIR\tSTATUS")
+		dir, width := func(d string) string { return d }, 0
+		if !c.Bool("no-trunc") {
+			dir, width = func(d string) string { return shortDir(d, s.Root()) }, terminalWidth(e.stdout)
+		}
+		g := newGrid(width, column{header: "LAYER ID"}, column{header: "DIR", fit: cutPath}, column{header: "STATUS", fit: cutEnd})
 		for _, p := range ps {
 			st := status(p)
 			if p.Hidden() {
 				st = fmt.Sprintf("hidden: %s", hiddenWhy(p, id(layers[p.By].ID)))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", id(p.LayerID), p.Dir, st)
+			g.add(id(p.LayerID), dir(p.Dir), st)
 		}
-		if err := tw.Flush(); err != nil {
+		if err := g.write(e.stdout); err != nil {
 			return err
 		}
 	}

@@ -75,11 +75,18 @@ func TestWhichCommand(t *testing.T) {
 			}
 		}
 
+		// DIR is cut as .../aufs/diff/<12 hex>... unless --no-trunc.
 		out := mustSucceed(t, env, "which", "test/b:1", "/bin/busybox")
-		want := fmt.Sprintf("LAYER ID +DIR +STATUS\n%s +%s +provides\n%s +%s +hidden: shadowed at /bin/busybox by %s\n",
-			layerstore.ShortID(id[1]), dir[1], layerstore.ShortID(id[0]), dir[0], layerstore.ShortID(id[1]))
+		want := fmt.Sprintf("LAYER ID +DIR +STATUS\n%s +.../aufs/diff/%s... +provides\n%s +.../aufs/diff/%s... +hidden: shadowed at /bin/busybox by %s\n",
+			layerstore.ShortID(id[1]), layerstore.ShortID(id[1]), layerstore.ShortID(id[0]), layerstore.ShortID(id[0]), layerstore.ShortID(id[1]))
 		if !matchLines(out, want) {
 			t.Errorf("%v: which printed\n%s\nwant\n%s", layout, out, want)
+		}
+		out = mustSucceed(t, env, "which", "--no-trunc", "test/b:1", "/bin/busybox")
+		want = fmt.Sprintf("LAYER ID +DIR +STATUS\n%s +%s +provides\n%s +%s +hidden: shadowed at /bin/busybox by %s\n",
+			id[1], dir[1], id[0], dir[0], id[1])
+		if !matchLines(out, want) {
+			t.Errorf("%v: which --no-trunc printed\n%s\nwant\n%s", layout, out, want)
 		}
 		r := aufsmount(t, env, "which", "--no-trunc", "test/a:1", "/odd/bad\xff")
 		if r.code != 1 || !strings.Contains(r.stdout, " whited out by ") || !strings.Contains(r.stdout, "/odd/bad\\377") ||

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+func (e *env) inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "print what the store says of images or containers, like docker inspect",
+		UsageText: "aufsmount [--root DIR] inspect [-f FORMAT] REF...",
+		Description: `Prints a JSON array with one object for each REF, shaped as docker inspect
+prints it. For an image: Id, RepoTags, RepoDigests, Parent, Comment,
+Created, Container, ContainerConfig, DockerVersion, Author, Config,
+Architecture, Os, Size, VirtualSize, GraphDriver and RootFS, from its
+config. For a container: its config (config.v2.json, config.json before
+Docker 1.10) with HostConfig from hostconfig.json, GraphDriver, Mounts,
+and State as docker shows it, plus "AufsMount": what a view of it shows
+over its layers (Binds: its /etc/hosts, volumes ... with where they are
+in the store) and what it cannot show (NotShown: host paths, tmpfs,
+volumes of other drivers, each with why). Paths in GraphDriver and
+Mounts are where the store has them now.
+
+-f takes a Go template, run on each object as docker's -f is:
+{{.Config.Env}}, {{json .State}}.
+
+Examples:
+   aufsmount inspect busybox:latest
+   aufsmount inspect -f '{{.State.Status}} {{.State.ExitCode}}' web`,
+		Flags: append(storeFlags(),
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "print each object with the Go template `FORMAT`"}),
+		Action: e.inspectAction,
+	}
+}
+
+type graphDriverJSON struct {
+	Data map[string]string
+	Name string
+}
+
+type rootFSJSON struct {
+	Type   string
+	Layers []string
+}
+
+// imageInspect is an image as docker inspect prints it.
+type imageInspect struct {
+	Id              string
+	RepoTags        []string
+	RepoDigests     []string
+	Parent          string
+	Comment         string
+	Created         string
+	Container       string
+	ContainerConfig json.RawMessage
+	DockerVersion   string
+	Author          string
+	Config          json.RawMessage
+	Architecture    string
+	Variant         string `json:",omitempty"`
+	Os              string
+	OsVersion       string `json:",omitempty"`
+	Size            *int64
+	VirtualSize     *int64
+	GraphDriver     graphDriverJSON
+	RootFS          *rootFSJSON `json:",omitempty"`
+	AufsMount       *viewJSON   `json:",omitempty"`
+}
+
+// containerInspect is a container as docker inspect prints it; the
+// fields the config holds are passed on as they are.
+type containerInspect struct {
+	Id              json.RawMessage
+	Created         json.RawMessage
+	Path            json.RawMessage
+	Args            json.RawMessage
+	State           any
+	Image           json.RawMessage
+	ResolvConfPath  json.RawMessage
+	HostnamePath    json.RawMessage
+	HostsPath       json.RawMessage
+	LogPath         json.RawMessage
+	Name            json.RawMessage
+	RestartCount    json.RawMessage
+	Driver          json.RawMessage
+	Platform        json.RawMessage
+	MountLabel      json.RawMessage
+	ProcessLabel    json.RawMessage
+	AppArmorProfile json.RawMessage
+	ExecIDs         json.RawMessage
+	HostConfig      json.RawMessage
+	GraphDriver     graphDriverJSON
+	Mounts          []mountJSON
+	Config          json.RawMessage
+	NetworkSettings json.RawMessage
+	AufsMount       *viewJSON
+}
+
+type mountJSON struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	Driver      string `json:",omitempty"`
+	Mode        string
+	RW          bool
+	Propagation string
+}
+
+// viewJSON is aufsmount's part of inspect: what a view shows over the
+// layers, what it cannot show, and what was worked around.
+type viewJSON struct {
+	Binds    []bindJSON    `json:",omitempty"`
+	NotShown []unshownJSON `json:",omitempty"`
+	Warnings []string      `json:",omitempty"`
+}
+
+type bindJSON struct {
+	Destination string
+	Source      string // the path in the store
+	Kind        string
+}
+
+type unshownJSON struct {
+	Destination string
+	Source      string
+	Kind        string
+	Reason      string
+}
+
+// stateJSON is a container's State as docker inspect prints it.
+type stateJSON struct {
+	Status                                 string
+	Running, Paused, Restarting, OOMKilled bool
+	Dead                                   bool
+	Pid, ExitCode                          int
+	Error, StartedAt, FinishedAt           string
+	Health                                 json.RawMessage `json:",omitempty"`
+}
+
+func (e *env) inspectAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageErrorf("inspect: expected at least one REF (see aufsmount inspect --help)")
+	}
+	format := c.String("format")
+	var tmpl *template.Template
+	if format != "" {
+		var err error
+		if tmpl, err = parseTemplate("inspect", format); err != nil {
+			return err
+		}
+	}
+	s, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	var out []any
+	failed := false
+	for _, ref := range c.Args().Slice() {
+		t, err := e.resolve(s, ref)
+		if err == nil {
+			var v any
+			if v, err = e.inspectTarget(s, t); err == nil {
+				out = append(out, v)
+				continue
+			}
+		}
+		fmt.Fprintf(e.stderr, "aufsmount: %s\n", oneLine(err.Error()))
+		failed = true
+	}
+	if tmpl != nil {
+		var b bytes.Buffer
+		for _, v := range out {
+			// Run on the JSON as printed, so that the fields are docker's.
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			var generic any
+			if err := json.Unmarshal(data, &generic); err != nil {
+				return err
+			}
+			if err := tmpl.Execute(&b, generic); err != nil {
+				return fmt.Errorf("inspect: -f: %v", err)
+			}
+			b.WriteByte('\n')
+		}
+		if _, err := e.stdout.Write(b.Bytes()); err != nil {
+			return err
+		}
+	} else if len(out) > 0 || !failed {
+		if out == nil {
+			out = []any{}
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "    ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		if _, err := e.stdout.Write(b.Bytes()); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+func (e *env) inspectTarget(s *layerstore.Store, t *layerstore.Target) (any, error) {
+	if t.Kind == layerstore.KindContainer {
+		return e.inspectContainer(s, t)
+	}
+	return e.inspectImage(s, t), nil
+}
+
+func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInspect {
+	img := t.Image
+	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
+	out := &imageInspect{Id: "sha256:" + img.ID, RepoTags: []string{}, RepoDigests: []string{},
+		GraphDriver: graphDriver(t)}
+	if graph {
+		out.Id = img.ID
+	}
+	for _, n := range img.Names {
+		if _, tag, _ := splitName(n); tag != "" {
+			out.RepoTags = append(out.RepoTags, n)
+		} else {
+			out.RepoDigests = append(out.RepoDigests, n)
+		}
+	}
+	if img.Parent != "" {
+		out.Parent = imageID(s, t.Driver, img.Parent, false)
+	}
+	var data []byte
+	var err error
+	if graph {
+		data, err = s.GraphJSON(t, img.ID)
+	} else {
+		data, err = s.ImageConfig(t)
+	}
+	if err == nil {
+		var cfg struct {
+			Comment         string          `json:"comment"`
+			Created         string          `json:"created"`
+			Container       string          `json:"container"`
+			ContainerConfig json.RawMessage `json:"container_config"`
+			DockerVersion   string          `json:"docker_version"`
+			Author          string          `json:"author"`
+			Config          json.RawMessage `json:"config"`
+			Architecture    string          `json:"architecture"`
+			Variant         string          `json:"variant"`
+			OS              string          `json:"os"`
+			OSVersion       string          `json:"os.version"`
+		}
+		if err = json.Unmarshal(data, &cfg); err == nil {
+			out.Comment, out.Created, out.Container, out.ContainerConfig = cfg.Comment, cfg.Created, cfg.Container, cfg.ContainerConfig
+			out.DockerVersion, out.Author, out.Config, out.Architecture = cfg.DockerVersion, cfg.Author, cfg.Config, cfg.Architecture
+			out.Variant, out.Os, out.OsVersion = cfg.Variant, cfg.OS, cfg.OSVersion
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+	}
+	if n := newSizer().chain(t.Layers); n >= 0 {
+		out.Size, out.VirtualSize = &n, &n
+	}
+	if !graph {
+		out.RootFS = &rootFSJSON{Type: "layers", Layers: []string{}}
+		for i := len(t.Layers) - 1; i >= 0; i-- {
+			out.RootFS.Layers = append(out.RootFS.Layers, t.Layers[i].DiffID)
+		}
+	}
+	if len(t.Warnings) > 0 {
+		out.AufsMount = &viewJSON{Warnings: t.Warnings}
+	}
+	return out
+}
+
+func (e *env) inspectContainer(s *layerstore.Store, t *layerstore.Target) (*containerInspect, error) {
+	data, _, err := s.ContainerConfig(t)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	host, err := s.HostConfig(t)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+	}
+	ct := t.Container
+	out := &containerInspect{
+		Id: raw["ID"], Created: raw["Created"], Path: raw["Path"], Args: raw["Args"], Image: raw["Image"],
+		ResolvConfPath: raw["ResolvConfPath"], HostnamePath: raw["HostnamePath"], HostsPath: raw["HostsPath"],
+		LogPath: raw["LogPath"], Name: raw["Name"], RestartCount: raw["RestartCount"], Driver: raw["Driver"],
+		Platform: raw["Platform"], MountLabel: raw["MountLabel"], ProcessLabel: raw["ProcessLabel"],
+		AppArmorProfile: raw["AppArmorProfile"], ExecIDs: raw["ExecIDs"], HostConfig: json.RawMessage(host),
+		GraphDriver: graphDriver(t), Mounts: []mountJSON{}, Config: raw["Config"], NetworkSettings: raw["NetworkSettings"],
+		AufsMount: &viewJSON{Warnings: t.Warnings},
+	}
+	if len(host) == 0 {
+		out.HostConfig = nil
+	}
+	st := stateJSON{}
+	if json.Unmarshal(raw["State"], &st) == nil {
+		st.Status = containerState(ct.State)
+		out.State = st
+	} else {
+		out.State = raw["State"]
+	}
+	for _, m := range ct.Mounts {
+		src := m.Source
+		if m.Type == "volume" && (m.Driver == "" || m.Driver == "local") && src == "" {
+			src = filepath.Join(s.Root(), "volumes", m.Name, "_data")
+		}
+		out.Mounts = append(out.Mounts, mountJSON{Type: m.Type, Name: m.Name, Source: src, Destination: m.Destination,
+			Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation})
+	}
+	for _, b := range t.Binds {
+		out.AufsMount.Binds = append(out.AufsMount.Binds, bindJSON{Destination: b.Dest, Source: filepath.Join(s.Root(), b.Source), Kind: b.Kind})
+	}
+	for _, u := range t.Unshown {
+		out.AufsMount.NotShown = append(out.AufsMount.NotShown, unshownJSON{Destination: u.Dest, Source: u.Source, Kind: u.Kind, Reason: u.Why})
+	}
+	return out, nil
+}
+
+// graphDriver is GraphDriver as docker inspect shows it: the driver's
+// name, and for the overlay drivers the directories a mount of the view
+// would be made of (for aufs and vfs, docker gives none).
+func graphDriver(t *layerstore.Target) graphDriverJSON {
+	g := graphDriverJSON{Name: t.Driver}
+	if len(t.Layers) == 0 {
+		return g
+	}
+	top := filepath.Dir(t.Layers[0].Dir)
+	switch t.Driver {
+	case "overlay2", "fuse-overlayfs":
+		g.Data = map[string]string{"MergedDir": filepath.Join(top, "merged"), "UpperDir": t.Layers[0].Dir, "WorkDir": filepath.Join(top, "work")}
+		var lower []string
+		for _, l := range t.Layers[1:] {
+			lower = append(lower, l.Dir)
+		}
+		if len(lower) > 0 {
+			g.Data["LowerDir"] = strings.Join(lower, ":")
+		}
+	case "overlay":
+		if t.Kind == layerstore.KindImage {
+			g.Data = map[string]string{"RootDir": t.Layers[0].Dir}
+			break
+		}
+		g.Data = map[string]string{"MergedDir": filepath.Join(top, "merged"), "UpperDir": t.Layers[0].Dir, "WorkDir": filepath.Join(top, "work")}
+		if n := len(t.Stack); n > 1 {
+			g.Data["LowerDir"] = t.Stack[n-1].Dir
+		}
+	}
+	return g
+}

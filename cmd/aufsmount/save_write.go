@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/distribution/reference"
+
+	"github.com/aufsmount/aufsmount/imagetar"
+	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layertar"
+)
+
+// archive writes the planned archive to w in one pass: every layer's
+// stream first, each straight from its directory, then what depends on
+// their digests: the configs, the legacy directories, the OCI manifests,
+// index.json, manifest.json and repositories.
+func (sv *saver) archive(w io.Writer) error {
+	tw := imagetar.NewWriter(w)
+	var total int64
+	for _, l := range sv.layers {
+		total += l.size
+	}
+	prog := newProgress(sv.e.stderr, "save", len(sv.layers), total)
+	for _, l := range sv.layers {
+		if err := sv.writeLayer(tw, l, prog); err != nil {
+			prog.close()
+			return err
+		}
+		prog.layerDone()
+	}
+	prog.close()
+	for _, it := range sv.items {
+		if err := sv.configOf(it); err != nil {
+			return err
+		}
+		if !tw.Has(imagetar.BlobPath(it.outID)) {
+			if err := tw.File(imagetar.BlobPath(it.outID), it.outConfig, it.created); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sv.legacy(tw); err != nil {
+		return err
+	}
+	return sv.manifests(tw)
+}
+
+// writeLayer writes one layer's stream at its home, and checks it: an
+// original stream must still be the layer's, byte for byte.
+func (sv *saver) writeLayer(tw *imagetar.Writer, l *saveLayer, prog *progress) error {
+	var rep *layertar.Report
+	err := tw.Stream(l.home, l.size, l.mtime, func(w io.Writer) error {
+		var err error
+		if l.fresh != nil {
+			rep, err = layertar.WriteFresh(*l.fresh, w, prog.add)
+		} else {
+			// A stream whose digest is held against the diff id needs no
+			// crc64 check of each file as it goes: the culprits are looked
+			// for only if the digest is wrong.
+			if l.known {
+				rep, err = layertar.WriteNoCRC(layerstore.TarLayer(l.l), w, prog.add)
+			} else {
+				rep, err = layertar.Write(layerstore.TarLayer(l.l), w, prog.add)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", l.name(), err)
+	}
+	if l.fresh == nil {
+		serious, _ := splitFindings(rep.Findings)
+		mismatch := l.known && rep.Digest != l.diffID
+		if mismatch && len(serious) == 0 {
+			if v, err := layertar.Verify(layerstore.TarLayer(l.l), nil); err == nil {
+				serious, _ = splitFindings(v.Findings)
+			}
+		}
+		changed := len(serious) > 0 || mismatch
+		switch {
+		case changed && !sv.asIs:
+			fmt.Fprintf(sv.e.stderr, "aufsmount: layer %s no longer matches its tar-split:\n", l.name())
+			for _, f := range serious {
+				fmt.Fprintf(sv.e.stderr, "    %s\n", quotePath(f.String()))
+			}
+			if mismatch {
+				fmt.Fprintf(sv.e.stderr, "    its rebuilt stream is %s, not its diff id %s\n", rep.Digest, l.diffID)
+			}
+			return fmt.Errorf("save: layer %s changed since it was unpacked (nothing saved; --as-is saves it as it is now, with new ids)", l.name())
+		case changed:
+			l.asIs = true
+			fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: its files changed since it was unpacked (found while writing it: %d %s): saved as it is now, with diff id %s\n",
+				l.name(), len(serious), plural(len(serious), "difference", "differences"), rep.Digest)
+			for _, x := range sv.cascade(l) {
+				if x.size, x.entries, err = layertar.FreshSize(*x.fresh); err != nil {
+					return fmt.Errorf("layer %s: %w", x.name(), err)
+				}
+				fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: %s\n", x.name(), x.note)
+			}
+		case !l.known && l.l.DiffID != "" && rep.Digest != l.l.DiffID:
+			l.asIs = true
+			fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: its rebuilt stream is %s, not its diff id %s: saved as it is now\n",
+				l.name(), rep.Digest, l.l.DiffID)
+		}
+	}
+	if l.known && rep.Digest != l.diffID {
+		return fmt.Errorf("layer %s: its stream is %s, not the %s it was to be", l.name(), rep.Digest, l.diffID)
+	}
+	l.diffID = rep.Digest
+	return nil
+}
+
+// diffIDs is the digest of each layer of an item's chain, base first.
+func (it *saveItem) diffIDs() []string {
+	out := make([]string, len(it.chain))
+	for i, l := range it.chain {
+		out[i] = l.diffID
+	}
+	return out
+}
+
+// configOf makes the config the archive holds for it: the store's own,
+// byte for byte, where every layer is its original stream; with the new
+// diff ids otherwise; for a pre-1.10 image the migration's; for a
+// container its commit's.
+func (sv *saver) configOf(it *saveItem) error {
+	image := it.chain
+	if it.own != nil && !it.ownEmpty {
+		image = image[:len(image)-1]
+	}
+	ids := it.diffIDs()[:len(image)]
+	var base []byte
+	var err error
+	if it.layout == layerstore.LayoutGraph {
+		hist := make([]imagetar.History, len(it.graphJSON))
+		for i, g := range it.graphJSON {
+			if hist[i], err = imagetar.HistoryFromV1(g); err != nil {
+				return fmt.Errorf("%s: layer %s: %w", it.t.Ref, image[i].l.ID, err)
+			}
+		}
+		if base, err = imagetar.MakeConfigFromV1(it.graphJSON[len(it.graphJSON)-1], ids, hist); err != nil {
+			return fmt.Errorf("%s: %w", it.t.Ref, err)
+		}
+	} else {
+		base = it.config
+		orig := make([]string, len(image))
+		for i, l := range image {
+			orig[i] = l.l.DiffID
+		}
+		if !slices.Equal(orig, ids) {
+			if base, err = imagetar.WithDiffIDs(it.config, ids); err != nil {
+				return fmt.Errorf("%s: %w", it.t.Ref, err)
+			}
+		}
+	}
+	it.outConfig = base
+	if it.own != nil {
+		own := imagetar.EmptyLayerDiffID
+		if !it.ownEmpty {
+			own = it.own.diffID
+		}
+		if it.outConfig, err = imagetar.CommitConfig(sv.commit(it, base, own)); err != nil {
+			return fmt.Errorf("%s: %w", it.t.Ref, err)
+		}
+	}
+	it.outID = imagetar.Digest(it.outConfig)
+	if it.t.Kind == layerstore.KindContainer || it.layout == layerstore.LayoutGraph || it.outID != "sha256:"+it.t.Image.ID {
+		what := "image " + quotePath(it.t.Name)
+		switch {
+		case it.t.Kind == layerstore.KindContainer:
+			what = "container " + quotePath(it.t.Name) + " committed"
+		case it.layout == layerstore.LayoutGraph:
+			what = "pre-1.10 image " + quotePath(it.t.Name) + " migrated"
+		}
+		fmt.Fprintf(sv.e.stderr, "aufsmount: %s: saved as image %s\n", what, strings.TrimPrefix(it.outID, "sha256:"))
+	}
+	return nil
+}
+
+// legacy writes each layer's legacy directory: VERSION, json and
+// layer.tar (its content, or a link to where that is), and the blobs of
+// the layers whose content is in one.
+func (sv *saver) legacy(tw *imagetar.Writer) error {
+	for _, it := range sv.items {
+		os := "linux"
+		if p, err := imagetar.PlatformOf(it.outConfig); err == nil {
+			os = p.OS
+		}
+		top, err := imagetar.TopV1(it.outConfig)
+		if err != nil {
+			return err
+		}
+		for i, l := range it.chain {
+			dir := it.v1ids[i]
+			if tw.Has(dir + "/json") {
+				continue
+			}
+			var js []byte
+			switch {
+			case l.pre110 && i < len(it.graphJSON):
+				js = it.graphJSON[i]
+			default:
+				v := imagetar.LowerV1()
+				if i == len(it.chain)-1 {
+					v = top
+				}
+				v.ID, v.OS = dir, os
+				if i > 0 {
+					v.Parent = it.v1ids[i-1]
+				}
+				if js, err = json.Marshal(v); err != nil {
+					return err
+				}
+			}
+			if err := tw.File(dir+"/VERSION", []byte("1.0"), it.created); err != nil {
+				return err
+			}
+			if err := tw.File(dir+"/json", js, it.created); err != nil {
+				return err
+			}
+			if l.home != dir+"/layer.tar" {
+				if err := tw.Symlink(dir+"/layer.tar", "../"+l.home, it.created); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, l := range sv.layers {
+		if blob := imagetar.BlobPath(l.diffID); !l.known && !tw.Has(blob) {
+			if err := tw.Symlink(blob, "../../"+l.home, l.mtime); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// manifests writes an OCI manifest per image, index.json, oci-layout,
+// manifest.json and repositories.
+func (sv *saver) manifests(tw *imagetar.Writer) error {
+	var index []imagetar.Descriptor
+	var items []imagetar.ManifestItem
+	repos := map[string]map[string]string{}
+	for _, it := range sv.items {
+		plat, err := imagetar.PlatformOf(it.outConfig)
+		if err != nil {
+			return err
+		}
+		m := imagetar.Manifest{
+			SchemaVersion: 2,
+			MediaType:     imagetar.MediaTypeManifest,
+			Config:        imagetar.Descriptor{MediaType: imagetar.MediaTypeConfig, Digest: it.outID, Size: int64(len(it.outConfig)), Platform: plat},
+			Layers:        []imagetar.Descriptor{},
+		}
+		mi := imagetar.ManifestItem{Config: imagetar.BlobPath(it.outID)}
+		for _, l := range it.chain {
+			m.Layers = append(m.Layers, imagetar.Descriptor{MediaType: imagetar.MediaTypeLayer, Digest: l.diffID, Size: l.size})
+			mi.Layers = append(mi.Layers, imagetar.BlobPath(l.diffID))
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		digest := imagetar.Digest(data)
+		if !tw.Has(imagetar.BlobPath(digest)) {
+			if err := tw.File(imagetar.BlobPath(digest), data, imagetar.Epoch); err != nil {
+				return err
+			}
+		}
+		desc := imagetar.Descriptor{MediaType: imagetar.MediaTypeManifest, Digest: digest, Size: int64(len(data)), Platform: plat}
+		if len(it.tags) == 0 {
+			index = append(index, desc)
+		}
+		for _, tag := range it.tags {
+			d := desc
+			d.Annotations = map[string]string{imagetar.AnnotationImageName: tag.String(), imagetar.AnnotationRefName: tag.Tag()}
+			index = append(index, d)
+			mi.RepoTags = append(mi.RepoTags, reference.FamiliarString(tag))
+			name := reference.FamiliarName(tag)
+			if repos[name] == nil {
+				repos[name] = map[string]string{}
+			}
+			repos[name][tag.Tag()] = it.v1ids[len(it.v1ids)-1]
+		}
+		items = append(items, mi)
+	}
+	data, err := json.Marshal(imagetar.Index{SchemaVersion: 2, MediaType: imagetar.MediaTypeIndex, Manifests: index})
+	if err != nil {
+		return err
+	}
+	if err := tw.File("index.json", data, imagetar.Epoch); err != nil {
+		return err
+	}
+	if err := tw.File("oci-layout", []byte(imagetar.OCILayout), imagetar.Epoch); err != nil {
+		return err
+	}
+	if err := tw.File("manifest.json", encodeJSON(items), imagetar.Epoch); err != nil {
+		return err
+	}
+	if len(repos) > 0 {
+		if err := tw.File("repositories", encodeJSON(repos), imagetar.Epoch); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// encodeJSON is v as json.Encoder writes it (Docker writes manifest.json
+// and repositories so): with a final newline.
+func encodeJSON(v any) []byte {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		panic(err) // only maps and slices of strings
+	}
+	return b.Bytes()
+}

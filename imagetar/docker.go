@@ -1,0 +1,535 @@
+package imagetar
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The media types of the OCI image layout Docker 25 writes.
+const (
+	MediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
+	MediaTypeIndex    = "application/vnd.oci.image.index.v1+json"
+	MediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
+	MediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar"
+
+	// AnnotationImageName is containerd's annotation for the full name
+	// of the image a manifest is ("docker.io/library/busybox:latest").
+	AnnotationImageName = "io.containerd.image.name"
+	// AnnotationRefName is the OCI annotation for its tag ("latest").
+	AnnotationRefName = "org.opencontainers.image.ref.name"
+
+	// OCILayout is the content of the oci-layout file, as Docker writes it.
+	OCILayout = `{"imageLayoutVersion": "1.0.0"}`
+)
+
+// Platform is the platform of an image, from its config.
+type Platform struct {
+	Architecture string   `json:"architecture"`
+	OS           string   `json:"os"`
+	OSVersion    string   `json:"os.version,omitempty"`
+	OSFeatures   []string `json:"os.features,omitempty"`
+	Variant      string   `json:"variant,omitempty"`
+}
+
+// Descriptor is an OCI content descriptor.
+type Descriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Platform    *Platform         `json:"platform,omitempty"`
+}
+
+// Manifest is an OCI image manifest.
+type Manifest struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType,omitempty"`
+	Config        Descriptor   `json:"config"`
+	Layers        []Descriptor `json:"layers"`
+}
+
+// Index is an OCI image index (index.json).
+type Index struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType,omitempty"`
+	Manifests     []Descriptor `json:"manifests"`
+}
+
+// ManifestItem is one image of manifest.json.
+type ManifestItem struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// Digest is "sha256:<hex>" of data.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// BlobPath is where blob digest ("sha256:<hex>") is in the layout.
+func BlobPath(digest string) string {
+	return "blobs/sha256/" + strings.TrimPrefix(digest, "sha256:")
+}
+
+// EmptyLayerDiffID is the diff id of a layer tar with no entries (1024
+// zero bytes): Docker does not add such a layer to a committed image.
+const EmptyLayerDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+// ChainIDs computes the chain id of every layer, base first.
+func ChainIDs(diffIDs []string) []string {
+	out := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		out[i] = Digest([]byte(out[i-1] + " " + d))
+	}
+	return out
+}
+
+// PlatformOf reads the platform of an image config.
+func PlatformOf(config []byte) (*Platform, error) {
+	var p Platform
+	if err := json.Unmarshal(config, &p); err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	if p.OS == "" {
+		p.OS = "linux"
+	}
+	return &p, nil
+}
+
+// WithDiffIDs returns config with its rootfs.diff_ids replaced: the
+// config of the same image whose layers are now those. Every other key
+// is kept as it is; the keys come out sorted, as Docker marshals a config.
+func WithDiffIDs(config []byte, diffIDs []string) ([]byte, error) {
+	var c map[string]*json.RawMessage
+	if err := json.Unmarshal(config, &c); err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	c["rootfs"] = raw(rootFS{Type: "layers", DiffIDs: diffIDs})
+	return json.Marshal(c)
+}
+
+type rootFS struct {
+	Type    string   `json:"type"`
+	DiffIDs []string `json:"diff_ids,omitempty"`
+}
+
+// History is one entry of an image config's history.
+type History struct {
+	Created    time.Time `json:"created"`
+	Author     string    `json:"author,omitempty"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	Comment    string    `json:"comment,omitempty"`
+	EmptyLayer bool      `json:"empty_layer,omitempty"`
+}
+
+func raw(v any) *json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only values of this file's own types
+	}
+	m := json.RawMessage(b)
+	return &m
+}
+
+// The pre-1.10 migration: what Docker 1.10 made of each image of a
+// graph/ store (moby v1.10 migrate/v1 and image/v1). Each v1 image
+// becomes a config holding its own json, less "id", "parent", "Size",
+// "parent_id", "layer_id" and "throwaway", plus rootfs (the diff ids of
+// the chain, base first: the digests of the layers' tar streams) and
+// history (one entry per v1 image of the chain, from its json); its id
+// is the config's sha256. The json is taken as it is, except from
+// images Docker before 1.8.3 made (or with no docker_version), which
+// went through Docker 1.10's V1Image struct first.
+
+// noFallbackMinVersion is where the migration stops normalising a v1
+// json through its struct.
+const noFallbackMinVersion = "1.8.3"
+
+// HistoryFromV1 is the history entry the migration made of one graph
+// json: its created, author, comment, and container_config.Cmd joined.
+func HistoryFromV1(graphJSON []byte) (History, error) {
+	var v v1Image110
+	if err := json.Unmarshal(graphJSON, &v); err != nil {
+		return History{}, fmt.Errorf("graph json: %w", err)
+	}
+	return History{
+		Author:    v.Author,
+		Created:   v.Created,
+		CreatedBy: strings.Join(v.ContainerConfig.Cmd.parts(), " "),
+		Comment:   v.Comment,
+	}, nil
+}
+
+// MakeConfigFromV1 is the image config the migration made of a graph
+// json, given the diff ids of its chain and the history of its chain
+// (both base first).
+func MakeConfigFromV1(graphJSON []byte, diffIDs []string, history []History) ([]byte, error) {
+	var dver struct {
+		DockerVersion string `json:"docker_version"`
+	}
+	if err := json.Unmarshal(graphJSON, &dver); err != nil {
+		return nil, fmt.Errorf("graph json: %w", err)
+	}
+	if versionLess(dver.DockerVersion, noFallbackMinVersion) {
+		var v v1Image110
+		if err := json.Unmarshal(graphJSON, &v); err != nil {
+			return nil, fmt.Errorf("graph json: %w", err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		graphJSON = b
+	}
+	var c map[string]*json.RawMessage
+	if err := json.Unmarshal(graphJSON, &c); err != nil {
+		return nil, fmt.Errorf("graph json: %w", err)
+	}
+	for _, k := range []string{"id", "parent", "Size", "parent_id", "layer_id", "throwaway"} {
+		delete(c, k)
+	}
+	c["rootfs"] = raw(rootFS{Type: "layers", DiffIDs: diffIDs})
+	c["history"] = raw(history)
+	return json.Marshal(c)
+}
+
+// versionLess compares dotted versions as Docker 1.10's pkg/version did:
+// each part as a number, a part that is not one as 0.
+func versionLess(a, b string) bool {
+	at, bt := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(at), len(bt)); i++ {
+		var x, y int
+		if i < len(at) {
+			x, _ = strconv.Atoi(at[i])
+		}
+		if i < len(bt) {
+			y, _ = strconv.Atoi(bt[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+// v1Image110 is Docker 1.10's image.V1Image, with engine-api's
+// container.Config of then, field for field: what the migration's
+// fallback marshalled a v1 json through.
+type v1Image110 struct {
+	ID              string     `json:"id,omitempty"`
+	Parent          string     `json:"parent,omitempty"`
+	Comment         string     `json:"comment,omitempty"`
+	Created         time.Time  `json:"created"`
+	Container       string     `json:"container,omitempty"`
+	ContainerConfig config110  `json:"container_config,omitempty"`
+	DockerVersion   string     `json:"docker_version,omitempty"`
+	Author          string     `json:"author,omitempty"`
+	Config          *config110 `json:"config,omitempty"`
+	Architecture    string     `json:"architecture,omitempty"`
+	OS              string     `json:"os,omitempty"`
+	Size            int64      `json:",omitempty"`
+}
+
+type config110 struct {
+	Hostname        string
+	Domainname      string
+	User            string
+	AttachStdin     bool
+	AttachStdout    bool
+	AttachStderr    bool
+	ExposedPorts    map[string]struct{} `json:",omitempty"`
+	PublishService  string              `json:",omitempty"`
+	Tty             bool
+	OpenStdin       bool
+	StdinOnce       bool
+	Env             []string
+	Cmd             *strSlice
+	ArgsEscaped     bool `json:",omitempty"`
+	Image           string
+	Volumes         map[string]struct{}
+	WorkingDir      string
+	Entrypoint      *strSlice
+	NetworkDisabled bool   `json:",omitempty"`
+	MacAddress      string `json:",omitempty"`
+	OnBuild         []string
+	Labels          map[string]string
+	StopSignal      string `json:",omitempty"`
+}
+
+// strSlice is engine-api's StrSlice: a string or a list of strings.
+type strSlice struct{ p []string }
+
+func (s *strSlice) parts() []string {
+	if s == nil {
+		return nil
+	}
+	return s.p
+}
+
+func (s *strSlice) MarshalJSON() ([]byte, error) { return json.Marshal(s.p) }
+
+func (s *strSlice) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	p := make([]string, 0, 1)
+	if err := json.Unmarshal(b, &p); err != nil {
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		p = append(p, one)
+	}
+	s.p = p
+	return nil
+}
+
+// The legacy <v1 id>/json of each layer: Docker's image.V1Image of the
+// layer. Every layer but an image's top has only "created" (the epoch)
+// and "os"; the top has the image config's V1Image fields. The v1 id is
+// Docker's v1.CreateID: the sha256 of that json without its id, with
+// "layer_id" (the chain id) and "parent" (the parent's v1 id as a
+// digest) added.
+
+// emptyContainerConfig is Docker's container.Config with nothing set, as
+// a V1Image without container_config marshals it.
+const emptyContainerConfig = `{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":null}`
+
+// V1Layer is the V1Image of one legacy layer directory.
+type V1Layer struct {
+	ID              string          `json:"id,omitempty"`
+	Parent          string          `json:"parent,omitempty"`
+	Comment         string          `json:"comment,omitempty"`
+	Created         json.RawMessage `json:"created"`
+	Container       string          `json:"container,omitempty"`
+	ContainerConfig json.RawMessage `json:"container_config,omitempty"`
+	DockerVersion   string          `json:"docker_version,omitempty"`
+	Author          string          `json:"author,omitempty"`
+	Config          json.RawMessage `json:"config,omitempty"`
+	Architecture    string          `json:"architecture,omitempty"`
+	Variant         string          `json:"variant,omitempty"`
+	OS              string          `json:"os,omitempty"`
+}
+
+// LowerV1 is the V1Image of a layer below an image's top.
+func LowerV1() V1Layer {
+	return V1Layer{Created: json.RawMessage(`"1970-01-01T00:00:00Z"`), ContainerConfig: json.RawMessage(emptyContainerConfig)}
+}
+
+// TopV1 is the V1Image of an image's top layer, from its config.
+func TopV1(config []byte) (V1Layer, error) {
+	var v V1Layer
+	if err := json.Unmarshal(config, &v); err != nil {
+		return V1Layer{}, fmt.Errorf("image config: %w", err)
+	}
+	v.ID, v.Parent = "", ""
+	if len(v.Created) == 0 {
+		v.Created = json.RawMessage("null")
+	}
+	if isNull(v.ContainerConfig) {
+		v.ContainerConfig = json.RawMessage(emptyContainerConfig)
+	}
+	if isNull(v.Config) {
+		v.Config = nil
+	}
+	return v, nil
+}
+
+func isNull(m json.RawMessage) bool {
+	return len(m) == 0 || bytes.Equal(bytes.TrimSpace(m), []byte("null"))
+}
+
+// V1ID is Docker's v1.CreateID of v (whose ID is ignored) for the layer
+// with chain id layerID over the v1 image parent ("" for none).
+func V1ID(v V1Layer, layerID, parent string) (string, error) {
+	v.ID, v.Parent = "", ""
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var c map[string]*json.RawMessage
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", err
+	}
+	c["layer_id"] = raw(layerID)
+	if parent != "" {
+		c["parent"] = raw("sha256:" + parent)
+	}
+	b, err = json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(Digest(b), "sha256:"), nil
+}
+
+// The commit of a container (moby daemon.CreateImageFromContainer and
+// image.NewChildImage): the image's config with the container's own
+// Config as both config and container_config ("Labels" made {} where
+// null, as merge does), "container" its id, "created" the commit's
+// time, the layer's diff id added to rootfs (unless the layer is empty),
+// and a history entry whose created_by is the container's Cmd.
+
+// Commit is what CommitConfig needs.
+type Commit struct {
+	Base        []byte          // the image config the container was created from
+	Config      json.RawMessage // the container's Config (containers/<id>/config.v2.json)
+	ContainerID string
+	OS          string // the container's OS; "" for linux
+	Created     time.Time
+	DiffID      string // of the new layer; EmptyLayerDiffID adds no layer
+}
+
+// CommitConfig is the config of the image Commit makes.
+func CommitConfig(c Commit) ([]byte, error) {
+	var base struct {
+		Architecture string          `json:"architecture"`
+		Variant      string          `json:"variant"`
+		OSVersion    string          `json:"os.version"`
+		OSFeatures   json.RawMessage `json:"os.features"`
+		RootFS       *rootFS         `json:"rootfs"`
+		History      json.RawMessage `json:"history"`
+	}
+	if err := json.Unmarshal(c.Base, &base); err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	if isNull(c.Config) {
+		return nil, errors.New("the container has no Config")
+	}
+	var cmd struct {
+		Cmd *strSlice
+	}
+	if err := json.Unmarshal(c.Config, &cmd); err != nil {
+		return nil, fmt.Errorf("container Config: %w", err)
+	}
+	config, err := labelsNotNull(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	rfs := rootFS{Type: "layers"}
+	if base.RootFS != nil {
+		rfs.DiffIDs = append(rfs.DiffIDs, base.RootFS.DiffIDs...)
+	}
+	empty := c.DiffID == EmptyLayerDiffID
+	if !empty {
+		rfs.DiffIDs = append(rfs.DiffIDs, c.DiffID)
+	}
+	var hist []json.RawMessage
+	if !isNull(base.History) {
+		if err := json.Unmarshal(base.History, &hist); err != nil {
+			return nil, fmt.Errorf("image config history: %w", err)
+		}
+	}
+	h := History{Created: c.Created, CreatedBy: strings.Join(cmd.Cmd.parts(), " "), EmptyLayer: empty}
+	hist = append(hist, *raw(h))
+	os := c.OS
+	if os == "" {
+		os = "linux"
+	}
+	out := map[string]*json.RawMessage{
+		"architecture":     raw(base.Architecture),
+		"config":           &config,
+		"container":        raw(c.ContainerID),
+		"container_config": &c.Config,
+		"created":          raw(c.Created),
+		"history":          raw(hist),
+		"os":               raw(os),
+		"rootfs":           raw(rfs),
+	}
+	if base.Variant != "" {
+		out["variant"] = raw(base.Variant)
+	}
+	if base.OSVersion != "" {
+		out["os.version"] = raw(base.OSVersion)
+	}
+	if !isNull(base.OSFeatures) {
+		out["os.features"] = &base.OSFeatures
+	}
+	return json.Marshal(out)
+}
+
+// labelsNotNull is a container Config with "Labels": null made {}, its
+// keys otherwise in their order.
+func labelsNotNull(config json.RawMessage) (json.RawMessage, error) {
+	fields, err := objectFields(config)
+	if err != nil {
+		return nil, fmt.Errorf("container Config: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	found := false
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.key)
+		b.Write(k)
+		b.WriteByte(':')
+		v := f.value
+		if f.key == "Labels" {
+			found = true
+			if isNull(v) {
+				v = json.RawMessage("{}")
+			}
+		}
+		b.Write(v)
+	}
+	if !found {
+		if len(fields) > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"Labels":{}`)
+	}
+	b.WriteByte('}')
+	var out bytes.Buffer
+	if err := json.Compact(&out, b.Bytes()); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+type field struct {
+	key   string
+	value json.RawMessage
+}
+
+// objectFields splits a JSON object into its members, in order.
+func objectFields(data []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	var out []field
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("not a JSON object")
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, field{key, v})
+	}
+	return out, nil
+}

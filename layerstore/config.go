@@ -1,0 +1,107 @@
+package layerstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// The metadata files of a target as they are on disk, for writing them
+// out again (aufsmount save): read-only, without following a final
+// symlink, capped in size, and checked against what names them.
+
+// part is the driver tree that holds t.
+func (s *Store) part(t *Target) (*store, error) {
+	for _, p := range s.parts {
+		if p.drv.name() == t.Driver {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no %s tree in the store", t.Ref, t.Driver)
+}
+
+// LayoutOf is the layout of the driver tree that holds t.
+func (s *Store) LayoutOf(t *Target) Layout {
+	p, err := s.part(t)
+	if err != nil {
+		return 0
+	}
+	return p.layout
+}
+
+// ImageConfig returns the config of t's image (for a container, the
+// image it was created from) byte for byte as imagedb/content holds it,
+// checked against the image id (the file's sha256). A pre-1.10 image has
+// none: that is an error.
+func (s *Store) ImageConfig(t *Target) ([]byte, error) {
+	p, err := s.part(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.Image == nil {
+		return nil, fmt.Errorf("%s: its image is not in the store", t.Ref)
+	}
+	if p.layout != LayoutCAS {
+		return nil, fmt.Errorf("%s: a pre-1.10 image has no image config", t.Ref)
+	}
+	f := p.casPath("imagedb", "content", "sha256", t.Image.ID)
+	data, err := readFile(f, maxJSON)
+	if err != nil {
+		return nil, corrupt(f, err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != t.Image.ID {
+		return nil, corrupt(f, fmt.Errorf("content digest is sha256:%x, not the image id", sum))
+	}
+	return data, nil
+}
+
+// GraphJSON returns graph/<id>/json of layer id of a pre-1.10 target,
+// byte for byte, checked to name id.
+func (s *Store) GraphJSON(t *Target, id string) ([]byte, error) {
+	p, err := s.part(t)
+	if err != nil {
+		return nil, err
+	}
+	if p.layout != LayoutGraph {
+		return nil, fmt.Errorf("%s: graph json is only in pre-1.10 stores", t.Ref)
+	}
+	if !isHexID(id) {
+		return nil, fmt.Errorf("%q is not an image id", clip(id))
+	}
+	f := p.graphPath(id, "json")
+	data, err := readFile(f, maxJSON)
+	if err != nil {
+		return nil, corrupt(f, err)
+	}
+	m, err := parseGraphJSON(data)
+	if err != nil {
+		return nil, corrupt(f, err)
+	}
+	if m.id != id {
+		return nil, corrupt(f, fmt.Errorf("id %s does not match its directory %s", m.id, id))
+	}
+	return data, nil
+}
+
+// ContainerConfig returns the config file of container target t
+// (containers/<id>/config.v2.json, config.json before 1.10), byte for
+// byte, and its path.
+func (s *Store) ContainerConfig(t *Target) ([]byte, string, error) {
+	p, err := s.part(t)
+	if err != nil {
+		return nil, "", err
+	}
+	if t.Container == nil {
+		return nil, "", errors.New(t.Ref + ": not a container")
+	}
+	c := p.containers[t.Container.ID]
+	if c == nil {
+		return nil, "", &NotFoundError{Ref: t.Ref}
+	}
+	data, err := readFile(c.configFile, maxJSON)
+	if err != nil {
+		return nil, c.configFile, corrupt(c.configFile, err)
+	}
+	return data, c.configFile, nil
+}
