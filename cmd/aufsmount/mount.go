@@ -30,6 +30,7 @@ func mountFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
+		&cli.BoolFlag{Name: "kernel", Usage: "serve the view through the kernel's overlayfs, exactly, with no FUSE server (root only; same as -o kernel); falls back to FUSE, saying why, where it cannot be exact"},
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: root=DIR, driver=NAME, allow_other, allow_root (root only), nonempty, noexec, noatime, and what mount(8) and fstab pass (ro, rw, defaults, nofail, ...)"},
 	)
 }
@@ -111,6 +112,12 @@ func (e *env) mountAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("kernel") {
+		opts.Kernel = true
+	}
+	if opts.Kernel && opts.FUSE {
+		return usageErrorf("mount: -o kernel and -o fuse ask for both ways of serving the view: pick one")
+	}
 	if opts.ReadWrite && e.report == nil {
 		fmt.Fprintln(e.stderr, "aufsmount: note: -o rw: the view is read-only; mounting it read-only")
 	}
@@ -135,6 +142,15 @@ func (e *env) mountAction(c *cli.Context) error {
 		req.driver = opts.Driver
 	}
 	noteStore(c, req.root)
+	if opts.Kernel && all && e.report == nil {
+		fmt.Fprintln(e.stderr, "aufsmount: note: -o kernel: mount-all is served through FUSE (its views share one tree)")
+	}
+	if opts.Kernel && !all && e.report == nil {
+		done, err := e.mountKernel(req)
+		if done || err != nil {
+			return err
+		}
+	}
 	switch {
 	case e.report != nil:
 		return e.serve(req, e.report)

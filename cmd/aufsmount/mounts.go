@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/kernelview"
 	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
@@ -193,8 +194,9 @@ type mountedView struct {
 	All        bool   `json:"all,omitempty"` // mount-all: the whole store
 	Store      string `json:"store"`         // "" when unknown
 	Driver     string `json:"driver"`        // "" when unknown
-	PID        *int   `json:"pid"`           // the serving process; null when gone or not visible
+	PID        *int   `json:"pid"`           // the serving process; null when gone or not visible, or served by the kernel
 	Gone       bool   `json:"gone,omitempty"`
+	Kernel     bool   `json:"kernel,omitempty"` // served by the kernel's overlayfs (mount -o kernel)
 }
 
 func (e *env) mountsCommand() *cli.Command {
@@ -226,6 +228,10 @@ func listViews() ([]mountedView, error) {
 	var servers map[int]server
 	var out []mountedView
 	for _, m := range mounts {
+		if kernelview.IsKernelView(m) {
+			out = append(out, mountedView{MountPoint: m.MountPoint, Ref: strings.TrimPrefix(m.Source, kernelview.SourcePrefix), Kernel: true})
+			continue
+		}
 		if m.FSType != fsType {
 			continue
 		}
@@ -272,6 +278,8 @@ func (e *env) mountsAction(c *cli.Context) error {
 			pid = strconv.Itoa(*v.PID)
 		case v.Gone:
 			pid = "gone"
+		case v.Kernel:
+			pid = "kernel"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", oneLine(v.MountPoint), oneLine(orDash(ref)), oneLine(orDash(v.Store)), orDash(v.Driver), pid)
 	}
@@ -297,6 +305,13 @@ func unmountAll(stderr io.Writer) error {
 	failed := 0
 	for i := len(mounts) - 1; i >= 0; i-- {
 		m := mounts[i]
+		if kernelview.IsKernelView(m) && os.Geteuid() == 0 {
+			if err := kernelview.Unmount(m.MountPoint); err != nil {
+				fmt.Fprintf(stderr, "aufsmount: unmounting %s: %v\n", m.MountPoint, err)
+				failed++
+			}
+			continue
+		}
 		if m.FSType != fsType {
 			continue
 		}

@@ -20,6 +20,8 @@ type mountOptions struct {
 	ReadWrite  bool   // rw was asked for: mounted read-only all the same, with a note
 	Root       string // root=DIR: the store, as --root
 	Driver     string // driver=NAME: as --driver
+	Kernel     bool   // kernel: serve the view through the kernel's overlayfs (kernelview)
+	FUSE       bool   // fuse: never through the kernel's overlayfs
 }
 
 // errAllowRoot says allow_root was asked for by a user other than root.
@@ -57,6 +59,10 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 		case strings.HasPrefix(opt, "x-") || name == "comment":
 			// x-systemd.automount, x-mount.mkdir, comment=...: for mount(8)
 			// and systemd (mount(8) itself passes none of them on).
+		case opt == "kernel":
+			o.Kernel = true
+		case opt == "fuse":
+			o.FUSE = true
 		case opt == "rw":
 			o.ReadWrite = true
 		case opt == "noexec":

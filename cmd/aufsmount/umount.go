@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/aufsmount/aufsmount/kernelview"
 	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
@@ -70,6 +71,12 @@ func umountAction(c *cli.Context) error {
 	}
 	if at.Mount == nil {
 		return fmt.Errorf("%s: not an aufsmount mount (not a mount point)", arg)
+	}
+	if kernelview.IsKernelView(*at.Mount) {
+		if err := kernelview.Unmount(at.Path); err != nil {
+			return fmt.Errorf("unmounting %s: %w", arg, err)
+		}
+		return nil
 	}
 	if at.Mount.FSType != fsType {
 		return fmt.Errorf("%s: not an aufsmount mount (it is %s)", arg, at.Mount.FSType)
