@@ -25,12 +25,13 @@ type benchStore struct {
 type params struct {
 	Entries, Layers, Wide int
 	Big                   int64
+	Driver                string // the storage driver the store is written for
 }
 
 // buildStore writes the store under dir, or reuses the one a previous run
 // wrote with the same parameters (building 100k entries takes a while).
 func buildStore(dir string, p params) (*benchStore, error) {
-	key := fmt.Sprintf("store-%d-%d-%d-%d", p.Entries, p.Layers, p.Wide, p.Big)
+	key := fmt.Sprintf("store-%s-%d-%d-%d-%d", p.Driver, p.Entries, p.Layers, p.Wide, p.Big)
 	root := filepath.Join(dir, key)
 	meta := root + ".json"
 	if data, err := os.ReadFile(meta); err == nil {
@@ -54,7 +55,7 @@ func buildStore(dir string, p params) (*benchStore, error) {
 	topB := st.NewLayer("version b", st.F("srv/version", "b\n"), st.F("etc/app.conf", "mode=b\n"), st.F("srv/new-in-b", "b"))
 	imgA := &st.Image{Names: []string{"bench:a"}, Layers: append(append([]*st.Layer{}, layers...), topA)}
 	imgB := &st.Image{Names: []string{"bench:b"}, Layers: append(append([]*st.Layer{}, layers...), topB)}
-	s := &st.Store{Images: []*st.Image{imgA, imgB}}
+	s := &st.Store{Images: []*st.Image{imgA, imgB}, Driver: p.Driver}
 	b, err := s.Write(root, layerstore.LayoutCAS)
 	if err != nil {
 		return nil, fmt.Errorf("writing the benchmark store: %w", err)
@@ -89,4 +90,19 @@ func shortLinks(dir, name string, chain []string) (string, error) {
 		out = append(out, p)
 	}
 	return strings.Join(out, ":"), nil
+}
+
+// dockerLowers is the lowerdir option Docker's overlay2 driver mounts a
+// chain with: the layers' l/ short names, relative to the driver's home,
+// which the mount must be made from (so the option fits in a page).
+func dockerLowers(chain []string) (home, lowers string, err error) {
+	var names []string
+	for _, diff := range chain {
+		link, err := os.ReadFile(filepath.Join(filepath.Dir(diff), "link"))
+		if err != nil {
+			return "", "", err
+		}
+		names = append(names, "l/"+strings.TrimSpace(string(link)))
+	}
+	return filepath.Dir(filepath.Dir(chain[0])), strings.Join(names, ":"), nil
 }

@@ -26,10 +26,23 @@ type system struct {
 	unmount func(mnt string) error
 }
 
-func kernelOverlay(lowers map[string]string) system {
+// kernelOverlay mounts lowers[image] with the kernel's overlayfs, from
+// the directory home when it is set (Docker mounts overlay2 chains by
+// their l/ names, relative to the driver's home).
+func kernelOverlay(lowers map[string]string, home string) system {
 	return system{
 		name: "kernel overlayfs",
 		mount: func(image, mnt string) error {
+			if home != "" {
+				wd, err := os.Getwd()
+				if err != nil {
+					return err
+				}
+				if err := os.Chdir(home); err != nil {
+					return err
+				}
+				defer os.Chdir(wd)
+			}
 			return unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+lowers[image])
 		},
 		unmount: func(mnt string) error { return unix.Unmount(mnt, 0) },
