@@ -28,8 +28,8 @@
 // an overlay store look like a careless copy of one, for the recovery
 // from tar-splits.
 //
-// Merge is the reference model of the aufs merged view (stores.md section
-// 4), written from the rules alone and kept simple on purpose: it is the
+// Merge is the reference model of the merged view (docs/whiteouts.md),
+// written from the rules alone and kept simple on purpose: it is the
 // oracle the FUSE union is checked against. Compare checks a real tree (a
 // layer directory or a mounted view) against the nodes Merge, View or
 // LayerNodes return. Generate makes large random layers for benchmarks

@@ -29,7 +29,7 @@ type Node struct {
 }
 
 // Merge is the merged view of layers (top first) under the aufs rules of
-// stores.md section 4: every visible path, sorted by Path bytewise. It
+// docs/whiteouts.md: every visible path, sorted by Path bytewise. It
 // panics on a description Write would refuse; TryMerge returns the error.
 func Merge(layers []*Layer) []Node {
 	n, err := TryMerge(layers)

@@ -2,8 +2,8 @@ package storetest
 
 import "strings"
 
-// A description says what a layer holds the aufs way (stores.md section
-// 4): .wh.<name> whiteouts and .wh..wh..opq markers. The drivers of the
+// A description says what a layer holds the aufs way (docs/whiteouts.md):
+// .wh.<name> whiteouts and .wh..wh..opq markers. The drivers of the
 // overlay family keep the same layer in their own encoding, written here
 // so that their view is the aufs one, whatever the driver.
 

@@ -19,7 +19,7 @@ import (
 
 // A layer comes from a tar stream: its sha256 is the layer's diff id, and
 // the tar-split Docker keeps of it gives the stream back from the layer
-// directory (stores.md section 6). The stream is made from the
+// directory (docs/formats.md, tar-split). The stream is made from the
 // description, the same whatever the driver: every entry in creation
 // order, whiteouts and opaque markers as the empty files .wh.<name> and
 // .wh..wh..opq (as a tar has them, whatever the driver), the headers as
