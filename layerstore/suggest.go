@@ -36,13 +36,13 @@ func (s *store) suggest(ref string) []string {
 	consider := func(display, name string) {
 		c := cand{name: display, near: -1, whole: -1}
 		for _, q := range qFull {
-			if d := editDistance(q, display); d <= limit(q) && (c.whole < 0 || d < c.whole) {
+			if d := EditDistance(q, display); d <= limit(q) && (c.whole < 0 || d < c.whole) {
 				c.whole = d
 			}
 		}
 		c.near = c.whole
 		if qName != "" && name != "" {
-			if d := editDistance(qName, name); d <= limit(qName) && (c.near < 0 || d < c.near) {
+			if d := EditDistance(qName, name); d <= limit(qName) && (c.near < 0 || d < c.near) {
 				c.near = d
 			}
 			// "app:v1" for "team/app:v1", "team/app" for
@@ -51,7 +51,7 @@ func (s *store) suggest(ref string) []string {
 			if strings.HasSuffix(name, "/"+qName) && (c.near < 0 || c.near > 1) {
 				c.near = 1
 				if c.whole < 0 {
-					c.whole = editDistance(qFull[len(qFull)-1], display)
+					c.whole = EditDistance(qFull[len(qFull)-1], display)
 				}
 			}
 		}
@@ -110,8 +110,9 @@ func limit(q string) int {
 	return max(2, len(q)/3)
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes:
+// how near a mistyped name is to a known one.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -53,15 +53,11 @@ func mergeFindings(a, b []Finding) []Finding {
 // and the directory with the tar's entries, without reading any file's
 // content (archive/tar skips it through headerStream).
 func Check(l Layer) ([]Finding, error) {
-	root, err := beneath.OpenRoot(l.Dir)
+	root, ts, err := l.open()
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	ts, err := l.OpenTarSplit()
-	if err != nil {
-		return nil, err
-	}
 	defer ts.Close()
 	c := &checker{l: l, root: root, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
 	tr := tar.NewReader(&headerStream{up: newUnpacker(ts)})

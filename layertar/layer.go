@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/aufsmount/aufsmount/beneath"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -20,6 +21,20 @@ type Layer struct {
 	// OpenTarSplit opens the layer's tar-split, uncompressed: JSON
 	// entries, one a line.
 	OpenTarSplit func() (io.ReadCloser, error)
+}
+
+// open opens the layer's directory and its tar-split, for one pass.
+func (l Layer) open() (*beneath.Root, io.ReadCloser, error) {
+	root, err := beneath.OpenRoot(l.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := l.OpenTarSplit()
+	if err != nil {
+		root.Close()
+		return nil, nil, err
+	}
+	return root, ts, nil
 }
 
 // Finding is one way the directory differs from the layer's tar.

@@ -45,15 +45,11 @@ func WriteNoCRC(l Layer, w io.Writer, progress func(int64)) (*Report, error) {
 // a core to spare it goes at about the speed of reading the files.
 // Memory is a few buffers, whatever the layer's size.
 func write(l Layer, w io.Writer, progress func(int64), checkContent bool) (*Report, error) {
-	root, err := beneath.OpenRoot(l.Dir)
+	root, ts, err := l.open()
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	ts, err := l.OpenTarSplit()
-	if err != nil {
-		return nil, err
-	}
 	defer ts.Close()
 	p := &pipeline{
 		free:  make(chan *chunk, pipeChunks),

@@ -161,7 +161,7 @@ func nearCommand(app *cli.App, word string) string {
 			if name == word {
 				return ""
 			}
-			d := levenshtein(word, name)
+			d := layerstore.EditDistance(word, name)
 			switch {
 			case len(word) >= 3 && strings.HasPrefix(name, word):
 				d = 1
@@ -174,27 +174,6 @@ func nearCommand(app *cli.App, word string) string {
 		}
 	}
 	return best
-}
-
-// levenshtein is the edit distance between a and b, in bytes.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func hasFlag(flags []cli.Flag, name string) bool {
