@@ -33,11 +33,10 @@ func (r *Root) Sub(rel string) (*Root, error) {
 // mount cloned: it is for checking that a path a store names is inside
 // it, not for reading it.
 func Stat(dir, rel string, st *unix.Stat_t) error {
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	r, err := OpenMeta(dir)
 	if err != nil {
 		return err
 	}
-	r := &Root{Dir: dir, fd: fd}
 	defer r.Close()
 	f, err := r.Open(rel, unix.O_PATH)
 	if err != nil {

@@ -82,22 +82,7 @@ func (u *union) root() (*dirNode, error) {
 // fuse.aufsmount and o.FsName as its source. As root it mounts directly,
 // otherwise through fusermount3.
 func Mount(mountpoint string, layers []Layer, o Options) (*fuse.Server, error) {
-	logger := o.logger()
-	u, err := newUnion(layers, logger)
-	if err != nil {
-		return nil, err
-	}
-	root, err := u.root()
-	if err != nil {
-		u.close()
-		return nil, err
-	}
-	server, err := mount(mountpoint, root, root.ent.attr.Ino, o, logger)
-	if err != nil {
-		u.close()
-		return nil, err
-	}
-	return server, nil
+	return MountBinds(mountpoint, layers, nil, o)
 }
 
 func (o Options) logger() *log.Logger {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
-	"log"
 	"os"
 	"strings"
 	"sync"
@@ -55,18 +54,7 @@ func (e Entry) IsDir() bool { return e.Mode&unix.S_IFMT == unix.S_IFDIR }
 // Mount, it never writes to the layers. Problems met later in lower
 // layers (one that went away) are logged to stderr and skipped, as a
 // mount does.
-func OpenView(layers []Layer) (*View, error) {
-	u, err := newUnion(layers, log.New(os.Stderr, "aufsmount: ", 0))
-	if err != nil {
-		return nil, err
-	}
-	root, err := u.rootEntry()
-	if err != nil {
-		u.close()
-		return nil, err
-	}
-	return &View{u: u, dirs: map[string][]entry{}, root: *root}, nil
-}
+func OpenView(layers []Layer) (*View, error) { return OpenViewWith(layers, nil) }
 
 // Close releases the layers.
 func (v *View) Close() error {
