@@ -135,6 +135,14 @@ func run(t testing.TB, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
+	code := runBounded(t, cmd)
+	return out.String(), errb.String(), code
+}
+
+// runBounded runs cmd to its end, killing it and failing the test after
+// a minute, and returns its exit code.
+func runBounded(t testing.TB, cmd *exec.Cmd) int {
+	t.Helper()
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -145,7 +153,7 @@ func run(t testing.TB, args ...string) (string, string, int) {
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("aufsmount %q: timed out", args)
+		t.Fatalf("%s %q: timed out", cmd.Path, cmd.Args[1:])
 	}
-	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+	return cmd.ProcessState.ExitCode()
 }

@@ -237,17 +237,6 @@ func TestKernelRules(t *testing.T) {
 
 func TestKernelLargeShapes(t *testing.T) {
 	requireKernelView(t)
-	var wide []st.Entry
-	for i := 0; i < 20000; i++ {
-		wide = append(wide, st.F(fmt.Sprintf("wide/f%05d", i), ""))
-	}
-	deep := strings.Repeat("d/", 40) + "leaf"
-	var many []*st.Layer
-	for i := 0; i < 60; i++ {
-		many = append(many, l(st.F(fmt.Sprintf("layer%02d", i), fmt.Sprint(i)), st.F("shared/f", fmt.Sprint(i)), st.F(fmt.Sprintf("shared/l%02d", i), "x")))
-	}
-	many = append(many, l(st.WH("layer00"), st.OPQ("shared"), st.F("shared/top", "t")))
-	many = append(many[:30:30], append([]*st.Layer{l(st.WH("shared/l10"))}, many[30:]...)...)
 	// Whiteouts in every other layer, each of a file some layers down:
 	// the shims pack them into few layers.
 	var packed []*st.Layer
@@ -261,12 +250,7 @@ func TestKernelLargeShapes(t *testing.T) {
 		}
 		packed = append(packed, l(es...))
 	}
-	cases := []treeCase{
-		{"20000 entries in one directory", []*st.Layer{l(wide[:10000]...), l(append(wide[10000:], st.WH("wide/f00007"))...)}},
-		{"a path 40 directories deep", []*st.Layer{l(st.F(deep, "deep")), l(st.F(strings.Repeat("d/", 39)+"other", "o"))}},
-		{"a 62-layer chain", many},
-		{"80 layers of whiteouts to pack", packed},
-	}
+	cases := append(largeShapes(), treeCase{"80 layers of whiteouts to pack", packed})
 	for _, layout := range layouts {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%v/%s", layout, tc.name), func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/mountinfo"
@@ -51,19 +50,8 @@ func runTool(t *testing.T, env []string, name string, args ...string) (string, i
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s %q: timed out", name, args)
-	}
-	return out.String(), cmd.ProcessState.ExitCode()
+	code := runBounded(t, cmd)
+	return out.String(), code
 }
 
 // mountedBy checks that a view of ref is mounted at mnt, read-only,

@@ -245,8 +245,9 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func TestLargeShapes(t *testing.T) {
-	requireFUSE(t)
+// largeShapes are the big cases: a wide directory, a deep path, a long
+// chain.
+func largeShapes() []treeCase {
 	var wide []st.Entry
 	for i := 0; i < 20000; i++ {
 		wide = append(wide, st.F(fmt.Sprintf("wide/f%05d", i), ""))
@@ -258,13 +259,17 @@ func TestLargeShapes(t *testing.T) {
 	}
 	many = append(many, l(st.WH("layer00"), st.OPQ("shared"), st.F("shared/top", "t")))
 	many = append(many[:30:30], append([]*st.Layer{l(st.WH("shared/l10"))}, many[30:]...)...)
-	cases := []treeCase{
+	return []treeCase{
 		{"20000 entries in one directory", []*st.Layer{l(wide[:10000]...), l(append(wide[10000:], st.WH("wide/f00007"))...)}},
 		{"a path 40 directories deep", []*st.Layer{l(st.F(deep, "deep")), l(st.F(strings.Repeat("d/", 39)+"other", "o"))}},
 		{"a 62-layer chain", many},
 	}
+}
+
+func TestLargeShapes(t *testing.T) {
+	requireFUSE(t)
 	for _, layout := range layouts {
-		for _, tc := range cases {
+		for _, tc := range largeShapes() {
 			t.Run(fmt.Sprintf("%v/%s", layout, tc.name), func(t *testing.T) {
 				_, dirs := buildImage(t, layout, tc.layers, false)
 				checkTree(t, reversed(tc.layers), dirs)
