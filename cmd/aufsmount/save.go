@@ -41,8 +41,11 @@ saved as docker commit would make an image of it: its image's layers and
 one more, its own changes (its init layer left out), with its own
 settings; --tag names that image.
 
-Without -o, or with -o -, the archive goes to standard output, which must
-not be a terminal.
+FILE is written whole or not at all: the archive goes to a new file
+beside it, .FILE.aufsmount-XXXXXXXX, renamed to FILE once complete. An
+error, SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGPIPE removes it, and a FILE
+that was there stays as it was. Without -o, or with -o -, the archive
+goes to standard output, which must not be a terminal.
 
 Examples:
    aufsmount save -o app.tar user/app:v1
@@ -81,13 +84,10 @@ func (e *env) saveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var target string
 	if !toStdout {
-		abs, err := filepath.Abs(out)
-		if err != nil {
+		if target, err = outputTarget(out, s.Root()); err != nil {
 			return err
-		}
-		if within(abs, s.Root()) {
-			return usageErrorf("save: -o %s is inside the store %s, which is never written", out, s.Root())
 		}
 	}
 	sv := &saver{e: e, s: s, asIs: c.Bool("as-is"), tag: tag}
@@ -97,27 +97,55 @@ func (e *env) saveAction(c *cli.Context) error {
 	if toStdout {
 		return sv.write(e.stdout)
 	}
-	return sv.writeFile(out)
+	return sv.writeFile(target)
 }
 
-// writeFile writes the archive to path; on failure, what was written is
-// removed.
-func (sv *saver) writeFile(path string) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_CLOEXEC, 0o644)
+// outputTarget is the file -o out names, its symlinks followed (the file
+// they lead to is replaced, not the link), refused inside the store.
+func outputTarget(out, root string) (string, error) {
+	abs, err := filepath.Abs(out)
 	if err != nil {
-		return err
+		return "", err
 	}
-	st, _ := f.Stat()
-	regular := st != nil && st.Mode().IsRegular()
-	defer func() {
+	target := abs
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		target = filepath.Join(dir, filepath.Base(abs))
+	}
+	if fi, err := os.Lstat(target); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err = filepath.EvalSymlinks(target); err != nil {
+			return "", fmt.Errorf("-o %s: %w", out, err)
+		}
+	}
+	if within(abs, root) || within(target, root) {
+		return "", usageErrorf("save: -o %s is inside the store %s, which is never written", out, root)
+	}
+	return target, nil
+}
+
+// writeFile writes the archive to path through a new file renamed over
+// it when whole (outputFile). A path that is there and is not a regular
+// file (a device, a FIFO) is written as it is: it cannot be renamed over.
+func (sv *saver) writeFile(path string) error {
+	if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		err = sv.write(f)
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %w", path, cerr)
 		}
-		if err != nil && regular {
-			os.Remove(path)
-		}
-	}()
-	return sv.write(f)
+		return err
+	}
+	o, err := createOutput(path)
+	if err != nil {
+		return err
+	}
+	defer o.abort() // after a failure, or a panic; nothing once committed
+	if err := sv.write(o); err != nil {
+		return err
+	}
+	return o.commit()
 }
 
 // write writes the archive to w through a writer that overlaps the
