@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"reflect"
 	"sort"
 	"strings"
 	"syscall"
@@ -141,7 +142,10 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	}
 	dirs := map[string]bool{}
 	rawDirs := map[string]bool{}
+	// A directory shown both merged and raw is two layers: the merged one
+	// keeps its encoding and restored markers, the raw one has neither.
 	byDir := map[string]Layer{}
+	rawByDir := map[string]Layer{}
 	binds := 0
 	for _, e := range entries {
 		if len(e.Layers) == 0 {
@@ -154,12 +158,16 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 			binds += len(e.Binds) + 1 // the sources, and the directories above them
 		}
 		for _, l := range e.Layers {
-			byDir[l.Dir] = l
 			if e.Raw {
+				rawByDir[l.Dir] = Layer{ID: l.ID, Dir: l.Dir}
 				rawDirs[l.Dir] = true
-			} else {
-				dirs[l.Dir] = true
+				continue
 			}
+			if prev, ok := byDir[l.Dir]; ok && !sameLayer(prev, l) {
+				return nil, fmt.Errorf("%s: layer %s is given two ways (encoding, markers or restored metadata differ)", e.Path, l.Dir)
+			}
+			byDir[l.Dir] = l
+			dirs[l.Dir] = true
 		}
 	}
 	if len(dirs)+len(rawDirs)+binds >= 1<<(64-inoBits) {
@@ -170,9 +178,10 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	rawOpened := map[string]*layer{}
 	num := uint64(0)
 	for _, set := range []struct {
-		dirs map[string]bool
-		into map[string]*layer
-	}{{dirs, opened}, {rawDirs, rawOpened}} {
+		dirs  map[string]bool
+		byDir map[string]Layer
+		into  map[string]*layer
+	}{{dirs, byDir, opened}, {rawDirs, rawByDir, rawOpened}} {
 		sorted := make([]string, 0, len(set.dirs))
 		for d := range set.dirs {
 			sorted = append(sorted, d)
@@ -180,7 +189,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		sort.Strings(sorted)
 		for _, d := range sorted {
 			num++
-			l, err := openLayer(byDir[d], num)
+			l, err := openLayer(set.byDir[d], num)
 			if err != nil {
 				t.close()
 				return nil, err
@@ -260,4 +269,11 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 	}
 	ent.attr.Ino = ino
 	return &dirNode{node: node{u: u, ent: ent}}, nil
+}
+
+// sameLayer reports whether a and b serve a directory the same way: one
+// directory is opened once, so every view that merges it must agree on
+// what it holds. (Plans come over a pipe, so equal is equal in value.)
+func sameLayer(a, b Layer) bool {
+	return a.ID == b.ID && reflect.DeepEqual(a.Encoding, b.Encoding) && reflect.DeepEqual(a.Markers, b.Markers)
 }

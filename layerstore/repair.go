@@ -96,10 +96,19 @@ func missingMarkers(l Layer, m *whiteout.Markers) (*whiteout.Markers, [2]int, er
 			// An entry of the name in its place is not a loss: the tar held
 			// both, and only the entry could be unpacked in this form, as
 			// the engine's own mount shows it.
+			// A directory there is the layer's own, and nothing below
+			// merges into it (docs/whiteouts.md, rule 1): the overlay
+			// form marks it opaque, which a copy can lose too.
 			var st unix.Stat_t
-			if !layertar.HasWhiteout(r, l.Encoding, dir, name) && r.Lstat(path.Join(dir, name), &st) != nil {
+			p := path.Join(dir, name)
+			switch {
+			case layertar.HasWhiteout(r, l.Encoding, dir, name):
+			case r.Lstat(p, &st) != nil:
 				miss.Add(path.Join(dir, whiteout.Prefix+name))
 				n[0]++
+			case st.Mode&unix.S_IFMT == unix.S_IFDIR && l.Encoding.CanBeOpaque(p) && !layertar.HasOpaque(r, l.Encoding, p) && !m.IsOpaque(p):
+				miss.Add(path.Join(p, whiteout.OpaqueName))
+				n[1]++
 			}
 		}
 	}
