@@ -29,9 +29,12 @@ const (
 	// that does not merge with this one: a non-directory over anything,
 	// or a directory over a non-directory.
 	Shadowed
+	// MountedOver: a bind (a container's /etc/hosts, a volume) of layer
+	// By is mounted at At, the path or a parent.
+	MountedOver
 )
 
-var reasonNames = [...]string{"shown", "merged", "whited out", "under opaque directory", "shadowed"}
+var reasonNames = [...]string{"shown", "merged", "whited out", "under opaque directory", "shadowed", "mounted over"}
 
 func (r Reason) String() string {
 	if r >= 0 && int(r) < len(reasonNames) {
@@ -42,12 +45,12 @@ func (r Reason) String() string {
 
 // Provider is one layer that has an entry at a path, and what becomes of it.
 type Provider struct {
-	Layer   int    // index in the view's layers, top = 0
-	LayerID string // that layer's ID
-	Dir     string // that layer's directory
+	Layer   int    // index in the view's layers (View.Layers), top = 0, then the binds' sources
+	LayerID string // that layer's ID; for a bind, its Bind.ID
+	Dir     string // that layer's directory; for a bind of a file, the file
 	Entry   Entry  // the entry as this layer has it (for a merged directory, its own attributes)
 	Reason  Reason
-	By      int    // the layer that hides it, for WhitedOut, UnderOpaque and Shadowed; else Layer
+	By      int    // the layer that hides it, for WhitedOut, UnderOpaque, Shadowed and MountedOver; else Layer
 	At      string // where it is hidden, with a leading "/": the path, a parent, or the opaque directory
 }
 
@@ -56,12 +59,14 @@ func (p Provider) Hidden() bool { return p.Reason != Shown && p.Reason != Merged
 
 // Which returns every layer that has an entry at p, top first: the one
 // the view shows (Reason Shown), for a directory the lower ones merged
-// into it, and every other one with the reason it is hidden. When p is
-// not in the view every provider is hidden; when no layer has it, Which
-// fails with ENOENT. It reuses the union's merge (merger.add) on each
-// directory of the path, fed with only what decides p (layer.probe): the
-// name itself, its whiteout and the directory's opacity, in each layer's
-// own encoding.
+// into it, and every other one with the reason it is hidden. A bind
+// (OpenViewWith) is over the layers, and a bind inside another over that
+// one: at or below its destination it is what shows, and what the
+// layers have there is MountedOver. When p is not in the view every
+// provider is hidden; when no layer has it, Which fails with ENOENT. It
+// reuses the union's merge (merger.add) on each directory of the path,
+// fed with only what decides p (layer.probe): the name itself, its
+// whiteout and the directory's opacity, in each layer's own encoding.
 func (v *View) Which(p string) ([]Provider, error) {
 	names := splitPath(p)
 	v.mu.Lock()
@@ -74,8 +79,27 @@ func (v *View) Which(p string) ([]Provider, error) {
 		return nil, &iofs.PathError{Op: "which", Path: p, Err: syscall.ENOENT}
 	}
 	// Layers hidden at a parent were found before those of the path itself.
-	sort.SliceStable(w.out, func(i, j int) bool { return w.out[i].Layer < w.out[j].Layer })
+	sort.SliceStable(w.out, func(i, j int) bool { return w.rank(w.out[i].Layer) < w.rank(w.out[j].Layer) })
 	return w.out, nil
+}
+
+// bindOf is the bind point whose source is layer li; nil for a layer of
+// the stack.
+func (w *which) bindOf(li int) *bindPoint {
+	b := w.v.u.binds
+	if b == nil || li < b.nstack {
+		return nil
+	}
+	return b.byLayer[li-b.nstack]
+}
+
+// rank orders the layers as they lie in the view, top first: the binds
+// over the stack, a deeper one over the one it is inside.
+func (w *which) rank(li int) int {
+	if p := w.bindOf(li); p != nil {
+		return -strings.Count(p.dest, "/") - 1
+	}
+	return li
 }
 
 // which is one Which: the path's components and what was found.
@@ -111,6 +135,19 @@ func (w *which) walk() error {
 		if rel != "" {
 			crel = rel + "/" + name
 		}
+		// What the view shows there: a bind mounted at the path hides
+		// every layer's entry.
+		ents, err := v.index(rel, dir)
+		if err != nil {
+			return fmt.Errorf("reading directory /%s: %w", rel, err)
+		}
+		next := find(ents, name)
+		over := -1
+		if next != nil {
+			if p := w.bindOf(int(next.layer)); p != nil && p.dest == crel {
+				over = int(next.layer)
+			}
+		}
 		m := newMerger()
 		whBy, opqBy, closer := -1, -1, -1
 		for _, li := range sources {
@@ -136,6 +173,8 @@ func (w *which) walk() error {
 					pr.Reason, pr.By, pr.At = UnderOpaque, opqBy, "/"+rel
 				case wasHidden:
 					pr.Reason, pr.By = WhitedOut, whBy
+				case over >= 0:
+					pr.Reason, pr.By = MountedOver, over
 				case len(shown) > 0:
 					pr.Reason = Shown
 				case up != nil && len(up.lowers) > lowersBefore:
@@ -157,12 +196,12 @@ func (w *which) walk() error {
 				whBy = int(li)
 			}
 		}
-		// Go on only where the view does: into a directory it shows.
-		ents, err := v.index(rel, dir)
-		if err != nil {
-			return fmt.Errorf("reading directory /%s: %w", rel, err)
+		if over >= 0 {
+			if err := w.report(Provider{Layer: over, By: over, At: "/" + crel, Reason: Shown}, last); err != nil {
+				return err
+			}
 		}
-		next := find(ents, name)
+		// Go on only where the view does: into a directory it shows.
 		if next == nil || next.attr.Mode&unix.S_IFMT != unix.S_IFDIR {
 			return nil
 		}
@@ -217,6 +256,9 @@ func (w *which) report(pr Provider, last bool) error {
 	fillAttr(l, &st, &e.attr)
 	pr.Entry = w.v.entryOf(&e)
 	pr.LayerID, pr.Dir = l.id, l.dir
+	if p := w.bindOf(pr.Layer); p != nil && p.base != "" {
+		pr.Dir = l.dir + "/" + p.base
+	}
 	w.out = append(w.out, pr)
 	return nil
 }

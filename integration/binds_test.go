@@ -88,6 +88,31 @@ func editContainerConfig(t testing.TB, b *st.Built, c *st.Container, fields map[
 	hostileWrite(t, f, data)
 }
 
+// origRoot is the Docker root the stores of the tests were copied from,
+// as their containers' configs name it.
+const origRoot = "/var/lib/docker"
+
+// mountPoint is one mount point of a container's config.
+func mountPoint(typ, name, src, dest, driver string) map[string]any {
+	return map[string]any{"Type": typ, "Name": name, "Source": src, "Destination": dest, "Driver": driver, "RW": true}
+}
+
+// setMountPoints gives container c's config the mount points mps, and its
+// own files' paths under origRoot.
+func setMountPoints(t testing.TB, b *st.Built, c *st.Container, mps []map[string]any) {
+	t.Helper()
+	cdir := origRoot + "/containers/" + b.ContainerID[c]
+	byDest := map[string]any{}
+	for _, mp := range mps {
+		byDest[mp["Destination"].(string)] = mp
+	}
+	editContainerConfig(t, b, c, map[string]any{
+		"HostnamePath": cdir + "/hostname", "HostsPath": cdir + "/hosts", "ResolvConfPath": cdir + "/resolv.conf",
+		"LogPath": cdir + "/" + b.ContainerID[c] + "-json.log",
+		"MountPoints": byDest,
+	})
+}
+
 func writeFileAt(t testing.TB, p, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -130,26 +155,16 @@ func TestContainerBinds(t *testing.T) {
 			if err := os.Symlink("/etc", vol("evil")); err != nil {
 				t.Fatal(err)
 			}
-			// The config names the Docker root the store was copied from.
-			orig := "/var/lib/docker"
-			cdir := orig + "/containers/" + b.ContainerID[ctr]
-			mp := func(typ, name, src, dest, driver string) map[string]any {
-				return map[string]any{"Type": typ, "Name": name, "Source": src, "Destination": dest, "Driver": driver, "RW": true}
-			}
-			editContainerConfig(t, b, ctr, map[string]any{
-				"HostnamePath": cdir + "/hostname", "HostsPath": cdir + "/hosts", "ResolvConfPath": cdir + "/resolv.conf",
-				"LogPath": cdir + "/" + b.ContainerID[ctr] + "-json.log",
-				"MountPoints": map[string]any{
-					"/var/lib/db":       mp("volume", "dbdata", "", "/var/lib/db", "local"),
-					"/data":             mp("volume", "uploads", "", "/data", "local"),
-					"/data/cache":       mp("volume", "cache", "", "/data/cache", ""),
-					"/legacy":           mp("bind", "", orig+"/vfs/dir/oldvolume", "/legacy", ""),
-					"/host":             mp("bind", "", "/srv/host", "/host", ""),
-					"/run":              mp("tmpfs", "", "", "/run", ""),
-					"/nfs":              mp("volume", "remote", "", "/nfs", "convoy"),
-					"/etc/trap":         mp("volume", "evil", "", "/etc/trap", "local"),
-					"/bin/db/not-a-dir": mp("volume", "cache", "", "/bin/db/not-a-dir", "local"),
-				},
+			setMountPoints(t, b, ctr, []map[string]any{
+				mountPoint("volume", "dbdata", "", "/var/lib/db", "local"),
+				mountPoint("volume", "uploads", "", "/data", "local"),
+				mountPoint("volume", "cache", "", "/data/cache", ""),
+				mountPoint("bind", "", origRoot+"/vfs/dir/oldvolume", "/legacy", ""),
+				mountPoint("bind", "", "/srv/host", "/host", ""),
+				mountPoint("tmpfs", "", "", "/run", ""),
+				mountPoint("volume", "remote", "", "/nfs", "convoy"),
+				mountPoint("volume", "evil", "", "/etc/trap", "local"),
+				mountPoint("volume", "cache", "", "/bin/db/not-a-dir", "local"),
 			})
 
 			mnt := t.TempDir()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,6 +28,12 @@ shadowed by a layer above that has another kind of entry there (no
 merging through a file or symlink). PATH is taken from the root of the
 image, with or without a leading "/"; symlinks are never followed.
 
+In a container, what Docker mounted into it and the store holds (its
+/etc/hostname, /etc/hosts and /etc/resolv.conf, its volumes, binds of
+paths in the store) is over the layers, as a mount shows it: its "layer"
+is its source in the store (containers/<id>/hosts, volumes/<name>/_data),
+and what the layers have at or below it is hidden, mounted over.
+
 A mount answers the same for its files: the extended attribute
 user.aufsmount.layer holds the id of the layer that provides a path
 (getfattr -n user.aufsmount.layer FILE).
@@ -46,7 +54,7 @@ type providerJSON struct {
 	ID     string `json:"id"`
 	Dir    string `json:"dir"`
 	Status string `json:"status"`           // provides, merged or hidden
-	Reason string `json:"reason,omitempty"` // for hidden: whited out, under opaque directory, shadowed
+	Reason string `json:"reason,omitempty"` // for hidden: whited out, under opaque directory, shadowed, mounted over
 	By     string `json:"by,omitempty"`     // for hidden: the id of the layer that hides it
 	At     string `json:"at,omitempty"`     // for hidden: the path the rule applies to (PATH or a parent)
 }
@@ -64,9 +72,10 @@ func (e *env) whichAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := openTargetView(t)
+	// The container's binds too, as its mount shows them.
+	v, err := fs.OpenViewWith(viewLayers(t), viewBinds(t, s.Root()))
 	if err != nil {
-		return err
+		return fmt.Errorf("reading %s: %w", t.Ref, err)
 	}
 	defer v.Close()
 	ps, err := v.Which(path)
@@ -92,7 +101,12 @@ func (e *env) whichAction(c *cli.Context) error {
 	} else {
 		id := func(s string) string { return s }
 		if !c.Bool("no-trunc") {
-			id = layerstore.ShortID
+			id = func(id string) string {
+				if strings.Contains(id, "/") { // a bind's source in the store
+					return strings.TrimPrefix(shortDir(filepath.Join(s.Root(), id), s.Root()), ".../")
+				}
+				return layerstore.ShortID(id)
+			}
 		}
 		dir, width := func(d string) string { return d }, 0
 		if !c.Bool("no-trunc") {
@@ -137,6 +151,8 @@ func hiddenWhy(p fs.Provider, by string) string {
 		return fmt.Sprintf("under %s, made opaque by %s", at, by)
 	case fs.Shadowed:
 		return fmt.Sprintf("shadowed at %s by %s", at, by)
+	case fs.MountedOver:
+		return fmt.Sprintf("%s mounted over by %s", at, by)
 	}
 	return p.Reason.String()
 }
