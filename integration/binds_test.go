@@ -108,7 +108,7 @@ func setMountPoints(t testing.TB, b *st.Built, c *st.Container, mps []map[string
 	}
 	editContainerConfig(t, b, c, map[string]any{
 		"HostnamePath": cdir + "/hostname", "HostsPath": cdir + "/hosts", "ResolvConfPath": cdir + "/resolv.conf",
-		"LogPath": cdir + "/" + b.ContainerID[c] + "-json.log",
+		"LogPath":     cdir + "/" + b.ContainerID[c] + "-json.log",
 		"MountPoints": byDest,
 	})
 }

@@ -61,6 +61,12 @@ type Fresh struct {
 	// has besides those its directory shows: the ones its tar-split
 	// records that a copy of the store lost (layerstore.RecoverMarkers).
 	Markers *whiteout.Markers
+	// Mounts are directories of other trees written at their Dest, each
+	// whole and opaque, in place of what the layer has at and below Dest
+	// (freshmounts.go). A name in one that a layer cannot hold is left
+	// out, and told to LeftOut.
+	Mounts  []Mount
+	LeftOut func(path string)
 }
 
 // ErrWholeTree is what FreshSize and WriteFresh return for a Whole layer
@@ -186,7 +192,12 @@ func walkFresh(f Fresh, sink freshSink) error {
 		return err
 	}
 	defer root.Close()
-	w := &freshWalker{f: f, enc: enc, root: root, sink: sink, links: map[devIno]string{}}
+	mnt, err := openMounts(f.Mounts, f.LeftOut)
+	if err != nil {
+		return err
+	}
+	defer mnt.close()
+	w := &freshWalker{f: f, enc: enc, root: root, sink: sink, links: map[devIno]string{}, mnt: mnt}
 	var base *baseDir
 	if f.Base != "" {
 		benc := f.BaseEncoding
@@ -214,6 +225,7 @@ type freshWalker struct {
 	sink       freshSink
 	links      map[devIno]string // the first name written of each inode with more than one link
 	pending    []*tar.Header     // directories like Base's, written only if something below them is
+	mnt        *mountSet
 	cmpA, cmpB []byte
 }
 
@@ -275,6 +287,7 @@ func (w *freshWalker) dir(rel string, base *baseDir) error {
 	if err != nil {
 		return err
 	}
+	kids = w.mnt.holdable(rel, kids)
 	var bkids []child
 	bopaque := false
 	byName := map[string]*child{}
@@ -341,6 +354,9 @@ func (w *freshWalker) dir(rel string, base *baseDir) error {
 			continue // markers, written above; bookkeeping, never
 		}
 		p := path.Join(rel, c.name)
+		if w.mnt.covers(p) {
+			continue // a mount's, written by mountsIn
+		}
 		var b *child
 		if base != nil {
 			if bc := byName[c.name]; bc != nil && bc.kind == whiteout.Plain {
@@ -386,7 +402,7 @@ func (w *freshWalker) dir(rel string, base *baseDir) error {
 			w.pending = w.pending[:len(w.pending)-1]
 		}
 	}
-	return nil
+	return w.mountsIn(rel, kids)
 }
 
 // put writes hdr, after the directories above it that were held back.
@@ -397,6 +413,7 @@ func (w *freshWalker) put(hdr *tar.Header, content func() (*os.File, error)) err
 		}
 	}
 	w.pending = w.pending[:0]
+	w.mnt.name(hdr)
 	return w.sink.put(hdr, content)
 }
 

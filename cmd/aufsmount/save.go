@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/distribution/reference"
@@ -17,7 +18,7 @@ func (e *env) saveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "save",
 		Usage:     "write images and containers to a tar archive, as docker save does",
-		UsageText: "aufsmount [--root DIR] save [-o FILE] [--tag NAME:TAG] [--as-is] REF...",
+		UsageText: "aufsmount [--root DIR] save [-o FILE] [--tag NAME:TAG] [--as-is] [--with-volumes] REF...",
 		Description: `Writes one archive holding the images and containers named, in the format
 of docker save of Docker 25 and later: manifest.json and repositories,
 a directory per layer, and the OCI image layout (oci-layout, index.json,
@@ -39,7 +40,11 @@ of that name, an image id the image without a name. A pre-1.10 image gets
 the config Docker 1.10's migration would have made of it. A container is
 saved as docker commit would make an image of it: its image's layers and
 one more, its own changes (its init layer left out), with its own
-settings; --tag names that image.
+settings; --tag names that image. What was mounted into it is left out,
+as docker commit leaves it out, and said so: its volumes and binds.
+With --with-volumes, the data of each of its volumes that the store
+holds (volumes/<name>/_data) goes into its layer at the volume's
+destination, opaque there as the volume was over the image's files.
 
 FILE is written whole or not at all: the archive goes to a new file
 beside it, .FILE.aufsmount-XXXXXXXX, renamed to FILE once complete. An
@@ -55,6 +60,7 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (\"-\": standard output)"},
 			&cli.StringFlag{Name: "tag", Usage: "name the image made of a container `NAME:TAG`"},
 			&cli.BoolFlag{Name: "as-is", Usage: "save layers whose files changed as they are now (new diff ids and image ids)"},
+			&cli.BoolFlag{Name: "with-volumes", Usage: "put the data of a container's volumes in its layer, at their destinations"},
 		),
 		Action: e.saveAction,
 	}
@@ -90,9 +96,12 @@ func (e *env) saveAction(c *cli.Context) error {
 			return err
 		}
 	}
-	sv := &saver{e: e, s: s, asIs: c.Bool("as-is"), tag: tag}
+	sv := &saver{e: e, s: s, asIs: c.Bool("as-is"), tag: tag, withVolumes: c.Bool("with-volumes")}
 	if err := sv.plan(c.Args().Slice()); err != nil {
 		return err
+	}
+	if sv.withVolumes && !slices.ContainsFunc(sv.items, func(it *saveItem) bool { return it.own != nil }) {
+		return usageErrorf("save: --with-volumes puts a container's volumes in its layer: give a container")
 	}
 	if toStdout {
 		return sv.write(e.stdout)

@@ -27,6 +27,8 @@ type saver struct {
 	asIs bool
 	tag  reference.NamedTagged // --tag, for the container saved
 
+	withVolumes bool // a container's volumes in its layer (save_volumes.go)
+
 	items  []*saveItem
 	layers []*saveLayer // every layer to write, once, in the order written
 	now    time.Time
@@ -363,6 +365,7 @@ func (sv *saver) container(it *saveItem, own []layerstore.Layer) error {
 		// layer's: what is still the same there is the init layer's.
 		f.Base, f.BaseEncoding = init.Dir, init.Encoding
 	}
+	sv.mounts(it, f)
 	it.own = &saveLayer{l: rw, fresh: f, note: ownLayerNote}
 	sv.layers = append(sv.layers, it.own)
 	it.chain = append(it.chain, it.own)
