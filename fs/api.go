@@ -17,6 +17,9 @@ type Layer struct {
 	// tar-split records and its directory lost (a copy without xattrs or
 	// device nodes); nil when the directory has them all.
 	Markers *whiteout.Markers
+	// Restore, when set, gives the layer back the metadata a copy of the
+	// store took from its directory (restore.go).
+	Restore *Restore `json:",omitempty"`
 }
 
 // Options tune a mount.

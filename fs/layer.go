@@ -2,11 +2,13 @@ package fs
 
 import (
 	"fmt"
+	"log"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -18,13 +20,15 @@ type layer struct {
 	num     uint64 // 1-based, counted from the base: part of every inode number
 	enc     *whiteout.Encoding
 	markers *whiteout.Markers // recovered from the tar-split; nil when the directory is whole
+	restore *restorer         // restores what a copy lost (restore.go); nil when nothing was lost
+	log     *log.Logger
 	// faulted makes a layer that went away while mounted log one line, not one per access.
 	faulted sync.Once
 }
 
 // openLayer opens ly for serving (see beneath.OpenRoot: as root, through
 // a detached read-only noatime clone of its mount).
-func openLayer(ly Layer, num uint64) (*layer, error) {
+func openLayer(ly Layer, num uint64, logger *log.Logger) (*layer, error) {
 	r, err := beneath.OpenRoot(ly.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening layer: %w", err)
@@ -33,7 +37,23 @@ func openLayer(ly Layer, num uint64) (*layer, error) {
 	if enc == nil {
 		enc = whiteout.Aufs
 	}
-	return &layer{Root: r, id: ly.ID, dir: ly.Dir, num: num, enc: enc, markers: ly.Markers}, nil
+	l := &layer{Root: r, id: ly.ID, dir: ly.Dir, num: num, enc: enc, markers: ly.Markers, log: logger}
+	if ly.Restore != nil {
+		c, err := layertar.CopierOf(r)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("reading layer %s: %w", ly.Dir, err)
+		}
+		l.restore = &restorer{from: ly.Restore, copier: c}
+	}
+	return l, nil
+}
+
+// logf logs a problem met while serving the layer.
+func (l *layer) logf(format string, args ...any) {
+	if l.log != nil {
+		l.log.Printf(format, args...)
+	}
 }
 
 func (l *layer) close() { l.Root.Close() }
@@ -72,6 +92,7 @@ func (l *layer) readDir(fd int, rel string, buf []byte, raw bool) ([]dirent, boo
 		return ents, false, nil
 	}
 	ents = l.addMarkers(rel, ents)
+	ents = l.addRecreated(rel, ents)
 	if !opaque {
 		opaque = l.opaqueByXattr(fd) || l.markers.IsOpaque(rel)
 	}
@@ -134,7 +155,7 @@ func (l *layer) probe(rel, name string) (ents []dirent, opaque, has bool, err er
 	}
 	for _, n := range names {
 		var st unix.Stat_t
-		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := l.statAt(fd, rel, n, &st); err != nil {
 			if errGone(err) || err == unix.ENAMETOOLONG {
 				continue
 			}

@@ -3,6 +3,7 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -25,7 +26,11 @@ func (l *layer) openFile(rel string, a *fuse.Attr) (int, error) {
 		return -1, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || !sameFile(l, &st, a) {
+	err = unix.Fstat(fd, &st)
+	if err == nil {
+		l.restoreStat(rel, &st)
+	}
+	if err != nil || !sameFile(l, &st, a) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("%s: %w", rel, errChanged)
 	}
@@ -49,15 +54,24 @@ func (l *layer) readlink(rel string, a *fuse.Attr) (string, error) {
 // it (overlayfs's trusted.overlay.*).
 func (l *layer) listXattrs(rel string) ([]string, error) {
 	names, err := l.ListXattrs(rel)
-	if err != nil {
+	restored, recreated := l.restoredXattrs(rel)
+	if err != nil && !(errors.Is(err, unix.ENOENT) && recreated) {
 		return nil, err
 	}
 	out := names[:0]
+	have := map[string]bool{}
 	for _, n := range names {
 		if !l.enc.Private(n) {
 			out = append(out, n)
+			have[n] = true
 		}
 	}
+	for n := range restored {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out[len(have):])
 	return out, nil
 }
 
@@ -67,5 +81,15 @@ func (l *layer) getXattr(rel, name string) ([]byte, error) {
 	if l.enc.Private(name) {
 		return nil, unix.ENODATA
 	}
-	return l.GetXattr(rel, name)
+	v, err := l.GetXattr(rel, name)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOENT) {
+		restored, recreated := l.restoredXattrs(rel)
+		if r, ok := restored[name]; ok {
+			return []byte(r), nil // a value on disk, even another, is shown as it is
+		}
+		if recreated {
+			return nil, unix.ENODATA
+		}
+	}
+	return v, err
 }

@@ -29,7 +29,7 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 	}
 	u := &union{log: logger, pf: newPrefetcher()}
 	for i, ly := range layers {
-		l, err := openLayer(ly, uint64(len(layers)-i))
+		l, err := openLayer(ly, uint64(len(layers)-i), logger)
 		if err != nil {
 			u.close()
 			return nil, err
@@ -52,6 +52,7 @@ func (u *union) rootEntry() (*entry, error) {
 	if err := unix.Fstat(u.layers[0].Fd(), &st); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
+	u.layers[0].restoreStat("", &st)
 	e := &entry{}
 	fillAttr(u.layers[0], &st, &e.attr)
 	for i := 1; i < u.stackLen(); i++ {

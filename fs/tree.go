@@ -189,7 +189,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		sort.Strings(sorted)
 		for _, d := range sorted {
 			num++
-			l, err := openLayer(set.byDir[d], num)
+			l, err := openLayer(set.byDir[d], num, logger)
 			if err != nil {
 				t.close()
 				return nil, err
@@ -275,5 +275,6 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 // directory is opened once, so every view that merges it must agree on
 // what it holds. (Plans come over a pipe, so equal is equal in value.)
 func sameLayer(a, b Layer) bool {
-	return a.ID == b.ID && reflect.DeepEqual(a.Encoding, b.Encoding) && reflect.DeepEqual(a.Markers, b.Markers)
+	return a.ID == b.ID && reflect.DeepEqual(a.Encoding, b.Encoding) && reflect.DeepEqual(a.Markers, b.Markers) &&
+		(a.Restore == nil) == (b.Restore == nil)
 }

@@ -89,7 +89,7 @@ func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, 
 	}
 	for _, me := range m.add(li, ents, opaque) {
 		var st unix.Stat_t
-		if err := unix.Fstatat(fd, me.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := l.statAt(fd, rel, me.name, &st); err != nil {
 			continue
 		}
 		var a fuse.Attr

@@ -68,6 +68,9 @@ func (v *View) Layers() []Layer {
 	out := make([]Layer, len(v.u.layers))
 	for i, l := range v.u.layers {
 		out[i] = Layer{ID: l.id, Dir: l.dir, Encoding: l.enc, Markers: l.markers}
+		if l.restore != nil {
+			out[i].Restore = l.restore.from
+		}
 	}
 	return out
 }

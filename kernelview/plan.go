@@ -111,6 +111,11 @@ func Prepare(layers []fs.Layer) (*Plan, error) {
 	if err := checkKernel(); err != nil {
 		return nil, err
 	}
+	for _, l := range layers {
+		if l.Restore != nil {
+			return nil, &RefusedError{Reason: Restored, Layer: l.ID, Dir: l.Dir, Detail: "the store was copied without owners, modes, times, xattrs or special files, which the layer's tar-split gives back"}
+		}
+	}
 	if len(layers) > MaxLayers {
 		return nil, &RefusedError{Reason: TooManyLayers, Detail: fmt.Sprintf("%d layers: overlayfs stacks at most %d", len(layers), MaxLayers)}
 	}

@@ -46,6 +46,9 @@ const (
 	// MountFailed: the kernel refused the overlay mount; Detail holds its
 	// own message.
 	MountFailed
+	// Restored: a layer's metadata is restored from its tar-split (a
+	// copy of the store lost it), which only the FUSE view serves.
+	Restored
 )
 
 var reasonNames = map[Reason]string{
@@ -58,6 +61,7 @@ var reasonNames = map[Reason]string{
 	NameConflict:    "a name overlayfs cannot tell from a marker",
 	Unrepresentable: "cannot be represented",
 	MountFailed:     "overlayfs refused the mount",
+	Restored:        "metadata restored from a tar-split",
 }
 
 func (r Reason) String() string {

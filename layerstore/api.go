@@ -38,6 +38,12 @@ type Layer struct {
 	// of an image layer's tar-split that its directory lost (see
 	// Store.RecoverMarkers); nil when it has them all.
 	Markers *whiteout.Markers
+	// Restore, in a Target's Stack, are the image layers whose
+	// tar-splits record what the directory lost to a copy, top first
+	// (Store.RecoverCopy): the layer itself, or for a whole tree its
+	// chain. A view serves what they record where a copy explains the
+	// difference. Nil when nothing was lost.
+	Restore []Layer
 	// TarSplit is the path of the layer's tar-split (1.10+ image layers),
 	// which may be missing; "" where there is none to look for.
 	TarSplit  string

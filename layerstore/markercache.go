@@ -2,10 +2,8 @@ package layerstore
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/aufsmount/aufsmount/whiteout"
 )
@@ -92,15 +90,5 @@ func writeMarkerRecord(dir, p string, size int64, m *whiteout.Markers) {
 	if err != nil {
 		return
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil && !errors.Is(err, syscall.EEXIST) {
-		return
-	}
-	f, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(data)
-	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), p) != nil {
-		os.Remove(f.Name())
-	}
+	writeCacheFile(dir, filepath.Base(p), data)
 }

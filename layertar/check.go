@@ -59,17 +59,13 @@ func Check(l Layer) ([]Finding, error) {
 	}
 	defer root.Close()
 	defer ts.Close()
-	c := &checker{l: l, root: root, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
-	tr := tar.NewReader(&headerStream{up: newUnpacker(ts)})
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the tar-split's headers: %w", err)
-		}
-		c.header(hdr)
+	copier, err := CopierOf(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l.Dir, err)
+	}
+	c := &checker{l: l, root: root, copier: copier, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
+	if err := eachHeader(ts, func(hdr *tar.Header) { c.header(hdr) }); err != nil {
+		return nil, err
 	}
 	if !l.Whole {
 		if err := c.added("", make([]byte, 64<<10)); err != nil {
@@ -83,20 +79,28 @@ func Check(l Layer) ([]Finding, error) {
 type checker struct {
 	l      Layer
 	root   *beneath.Root
+	copier Copier
 	inTar  map[string]bool        // every path the tar holds, parents included
 	whited map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
 	links  map[string]*tar.Header // a hard link target's last link header
 	out    []Finding
 }
 
-func (c *checker) add(p, format string, args ...any) {
-	c.out = append(c.out, finding(p, format, args...))
+func (c *checker) add(p string, k Kind, format string, args ...any) {
+	c.out = append(c.out, finding(p, k, format, args...))
+}
+
+// addLoss adds a finding that a copy explains when loss is true.
+func (c *checker) addLoss(loss bool, p string, k Kind, format string, args ...any) {
+	f := finding(p, k, format, args...)
+	f.Loss = loss
+	c.out = append(c.out, f)
 }
 
 func (c *checker) header(hdr *tar.Header) {
 	p, ok := tarPath(hdr.Name)
 	if !ok {
-		c.add(hdr.Name, "names a path outside the layer")
+		c.add(hdr.Name, Outside, "names a path outside the layer")
 		return
 	}
 	for q := p; q != ""; q = parentOf(q) {
@@ -108,7 +112,7 @@ func (c *checker) header(hdr *tar.Header) {
 	case p == "":
 	case k == whiteout.Opaque:
 		if !c.l.Whole && !HasOpaque(c.root, enc, dir) {
-			c.add(dir, "opaque marker missing")
+			c.addLoss(len(enc.OpaqueXattrs) > 0, dir, OpaqueMissing, "opaque marker missing")
 		}
 		return
 	case k == whiteout.Meta:
@@ -122,10 +126,10 @@ func (c *checker) header(hdr *tar.Header) {
 		switch {
 		case c.l.Whole:
 			if c.root.Lstat(wp, &st) == nil {
-				c.add(wp, "whited out by the layer, but present")
+				c.add(wp, WhitedOutPresent, "whited out by the layer, but present")
 			}
 		case !HasWhiteout(c.root, enc, dir, target):
-			c.add(wp, "whiteout missing")
+			c.addLoss(enc.Devices, wp, WhiteoutMissing, "whiteout missing")
 		case !enc.DotFiles || c.root.Lstat(p, &st) != nil:
 			c.whited[wp] = true
 		}
@@ -134,9 +138,9 @@ func (c *checker) header(hdr *tar.Header) {
 	var st unix.Stat_t
 	if err := c.root.Lstat(p, &st); err != nil {
 		if beneath.Gone(err) {
-			c.add(p, "missing")
+			c.addLoss(LostKind(typeOf[hdr.Typeflag]), p, Missing, "missing")
 		} else {
-			c.add(p, "unreadable: %v", err)
+			c.add(p, Unreadable, "unreadable: %v", err)
 		}
 		return
 	}
@@ -149,7 +153,9 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		target, ok := tarPath(hdr.Linkname)
 		var tst unix.Stat_t
 		if !ok || c.root.Lstat(target, &tst) != nil || tst.Ino != st.Ino || tst.Dev != st.Dev {
-			c.add(p, "no longer a hard link of /%s", target)
+			// A copy that splits hard links leaves a file like its target.
+			split := ok && st.Mode&unix.S_IFMT == unix.S_IFREG && tst.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == tst.Size
+			c.addLoss(split, p, LinkBroken, "no longer a hard link of /%s", target)
 		}
 		if ok {
 			c.links[target] = hdr
@@ -162,33 +168,33 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		return // a type Docker does not unpack
 	}
 	if got != want {
-		c.add(p, "is a %s, was a %s", typeName[got], typeName[want])
+		c.add(p, TypeChanged, "is a %s, was a %s", typeName[got], typeName[want])
 		return
 	}
 	if want != unix.S_IFLNK {
 		if m, w := st.Mode&0o7777, uint32(hdr.Mode)&0o7777; m != w {
-			c.add(p, "mode %04o, was %04o", m, w)
+			c.addLoss(ModeLost(m, w), p, ModeChanged, "mode %04o, was %04o", m, w)
 		}
 	}
 	if int(st.Uid) != hdr.Uid || int(st.Gid) != hdr.Gid {
-		c.add(p, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
+		c.addLoss(c.copier.OwnerLost(st.Uid, st.Gid, uint32(hdr.Uid), uint32(hdr.Gid)), p, OwnerChanged, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
 	}
 	// Docker leaves the layer root's mtime as unpacking made it.
 	if p != "" && st.Mtim.Sec != hdr.ModTime.Unix() {
-		c.add(p, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
+		c.addLoss(MtimeLost(st.Mtim.Sec, hdr.ModTime.Unix()), p, MtimeChanged, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
 	}
 	switch want {
 	case unix.S_IFREG:
 		if st.Size != hdr.Size {
-			c.add(p, "size %d, was %d", st.Size, hdr.Size)
+			c.add(p, SizeChanged, "size %d, was %d", st.Size, hdr.Size)
 		}
 	case unix.S_IFLNK:
 		if t, err := c.root.Readlink(p, int(st.Size)); err != nil || t != hdr.Linkname {
-			c.add(p, "symlink to %q, was to %q", t, hdr.Linkname)
+			c.add(p, SymlinkChanged, "symlink to %q, was to %q", t, hdr.Linkname)
 		}
 	case unix.S_IFCHR, unix.S_IFBLK:
 		if ma, mi := unix.Major(st.Rdev), unix.Minor(st.Rdev); int64(ma) != hdr.Devmajor || int64(mi) != hdr.Devminor {
-			c.add(p, "device %d:%d, was %d:%d", ma, mi, hdr.Devmajor, hdr.Devminor)
+			c.add(p, DeviceChanged, "device %d:%d, was %d:%d", ma, mi, hdr.Devmajor, hdr.Devminor)
 		}
 	}
 	c.xattrs(p, hdr)
@@ -218,12 +224,12 @@ func (c *checker) withoutLinkAttrs() []Finding {
 // linkExplains tells whether link header h accounts for finding f of the
 // entry st.
 func linkExplains(f Finding, h *tar.Header, st *unix.Stat_t) bool {
-	switch {
-	case strings.HasPrefix(f.What, "mode "):
+	switch f.Kind {
+	case ModeChanged:
 		return int64(st.Mode&0o7777) == h.Mode&0o7777
-	case strings.HasPrefix(f.What, "owner "):
+	case OwnerChanged:
 		return int(st.Uid) == h.Uid && int(st.Gid) == h.Gid
-	case strings.HasPrefix(f.What, "mtime "):
+	case MtimeChanged:
 		return st.Mtim.Sec == h.ModTime.Unix()
 	}
 	return false
@@ -239,9 +245,9 @@ func (c *checker) xattrs(p string, hdr *tar.Header) {
 		got, err := c.root.GetXattr(p, name)
 		switch {
 		case err != nil:
-			c.add(p, "xattr %s missing", name)
+			c.addLoss(true, p, XattrMissing, "xattr %s missing", name)
 		case !bytes.Equal(got, []byte(v)):
-			c.add(p, "xattr %s changed", name)
+			c.add(p, XattrChanged, "xattr %s changed", name)
 		}
 	}
 }
@@ -276,7 +282,7 @@ func (c *checker) added(rel string, buf []byte) error {
 		if k, _ := c.l.Encoding.Classify(e.Name, 0, 0); k == whiteout.Meta {
 			continue // a live aufs branch's bookkeeping
 		}
-		c.add(p, "added since the layer was unpacked")
+		c.add(p, Added, "added since the layer was unpacked")
 	}
 	return nil
 }

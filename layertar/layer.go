@@ -1,7 +1,6 @@
 package layertar
 
 import (
-	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -37,14 +36,6 @@ func (l Layer) open() (*beneath.Root, io.ReadCloser, error) {
 	return root, ts, nil
 }
 
-// Finding is one way the directory differs from the layer's tar.
-type Finding struct {
-	Path string // as in the tar, without "./" or a leading slash; "" for the root
-	What string
-}
-
-func (f Finding) String() string { return "/" + f.Path + ": " + f.What }
-
 // Report is what Verify or Write found.
 type Report struct {
 	Size     int64  // bytes of the stream
@@ -67,8 +58,4 @@ func tarPath(name string) (p string, ok bool) {
 	}
 	p = path.Clean("/" + name)
 	return strings.TrimPrefix(p, "/"), true
-}
-
-func finding(p, format string, args ...any) Finding {
-	return Finding{Path: p, What: fmt.Sprintf(format, args...)}
 }

@@ -251,15 +251,15 @@ func (p *pipeline) file(root *beneath.Root, e *storage.Entry, index int) (bool, 
 	found := func(f Finding) { p.found = append(p.found, indexedFinding{f, index}) }
 	pth, ok := tarPath(name)
 	if !ok {
-		found(Finding{Path: name, What: "names a path outside the layer"})
+		found(finding(name, Outside, "names a path outside the layer"))
 		return p.zeros(e.Size), nil
 	}
 	fd, err := root.Open(pth, unix.O_RDONLY)
 	if err != nil {
 		if beneath.Gone(err) {
-			found(Finding{Path: pth, What: "missing"})
+			found(finding(pth, Missing, "missing"))
 		} else {
-			found(finding(pth, "unreadable: %v", err))
+			found(finding(pth, Unreadable, "unreadable: %v", err))
 		}
 		return p.zeros(e.Size), nil
 	}
@@ -293,16 +293,16 @@ func (p *pipeline) file(root *beneath.Root, e *storage.Entry, index int) (bool, 
 	}
 	switch {
 	case rerr != nil:
-		found(finding(pth, "unreadable: %v", rerr))
+		found(finding(pth, Unreadable, "unreadable: %v", rerr))
 		pf = nil
 	case n < e.Size:
-		found(finding(pth, "size %d, was %d", n, e.Size))
+		found(finding(pth, SizeChanged, "size %d, was %d", n, e.Size))
 		pf = nil
 	default:
 		var one [1]byte
 		if m, _ := f.Read(one[:]); m > 0 {
 			st, _ := f.Stat()
-			found(finding(pth, "size %d, was %d", st.Size(), e.Size))
+			found(finding(pth, SizeChanged, "size %d, was %d", st.Size(), e.Size))
 			pf = nil
 		}
 	}
@@ -338,7 +338,7 @@ func (p *pipeline) check(on bool) {
 			}
 			if s.last {
 				if s.f.index >= 0 && !bytes.Equal(crc.Sum(nil), s.f.want) {
-					p.crcFound = append(p.crcFound, indexedFinding{finding(s.f.path, "content changed (crc64 differs)"), s.f.index})
+					p.crcFound = append(p.crcFound, indexedFinding{finding(s.f.path, ContentChanged, "content changed (crc64 differs)"), s.f.index})
 				}
 				cur = nil
 			}

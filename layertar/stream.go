@@ -1,6 +1,7 @@
 package layertar
 
 import (
+	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -102,4 +103,20 @@ func (h *headerStream) Seek(off int64, whence int) (int64, error) {
 		}
 	}
 	return h.pos, nil
+}
+
+// eachHeader hands fn every header of the tar stream the tar-split ts
+// records, without reading any file's content.
+func eachHeader(ts io.Reader, fn func(*tar.Header)) error {
+	tr := tar.NewReader(&headerStream{up: newUnpacker(ts)})
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the tar-split's headers: %w", err)
+		}
+		fn(hdr)
+	}
 }

@@ -199,10 +199,12 @@ func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
 		return nil, err
 	}
 	if req.all {
-		tree, notes := storeTree(s, warn)
+		tree, notes := storeTree(s, warn, req.opts.AsIs)
 		return &mountPlan{Root: s.Root(), Driver: strings.Join(s.Drivers(), ","), Tree: tree, Notes: notes}, nil
 	}
-	t, err := newMarkerWarner(warn).resolveView(s, req.ref)
+	mw := newMarkerWarner(warn)
+	mw.asIs = req.opts.AsIs
+	t, err := mw.resolveView(s, req.ref)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +230,10 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	}
 	if err != nil {
 		return nil, "", nil, err
+	}
+	withIndexLoaders(plan.Layers)
+	for _, e := range plan.Tree {
+		withIndexLoaders(e.Layers)
 	}
 	mnt, err := checkMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {

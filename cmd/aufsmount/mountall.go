@@ -53,7 +53,7 @@ Examples:
 // broken, its path is another's) is left out and the rest still mounts:
 // what was left out or worked around is said on warn, and returned as
 // notes for the log.
-func storeTree(s *layerstore.Store, warn io.Writer) ([]fs.TreeEntry, []string) {
+func storeTree(s *layerstore.Store, warn io.Writer, asIs bool) ([]fs.TreeEntry, []string) {
 	var out []fs.TreeEntry
 	var notes []string
 	say := func(format string, args ...any) {
@@ -62,6 +62,7 @@ func storeTree(s *layerstore.Store, warn io.Writer) ([]fs.TreeEntry, []string) {
 		fmt.Fprintf(warn, "aufsmount: warning: %s\n", msg)
 	}
 	mw := newMarkerWarner(warn)
+	mw.asIs = asIs
 	prefix := func(driver string) string {
 		if len(s.Drivers()) > 1 {
 			return driver + "/"
@@ -156,6 +157,13 @@ func viewLayers(t *layerstore.Target) []fs.Layer {
 	out := make([]fs.Layer, len(t.Stack))
 	for i, l := range t.Stack {
 		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
+		if l.Restore != nil {
+			out[i].Restore = &fs.Restore{}
+			for _, r := range l.Restore {
+				out[i].Restore.From = append(out[i].Restore.From, fs.RestoreSource{ID: r.ID, TarSplit: r.TarSplit, DiffID: r.DiffID})
+			}
+		}
 	}
+	withIndexLoaders(out)
 	return out
 }

@@ -22,6 +22,9 @@ type mountOptions struct {
 	Driver     string // driver=NAME: as --driver
 	Kernel     bool   // kernel: serve the view through the kernel's overlayfs (kernelview)
 	FUSE       bool   // fuse: never through the kernel's overlayfs
+	// AsIs (as-is): the layer directories exactly as they are, with nothing
+	// restored from tar-splits that a copy of the store lost.
+	AsIs bool
 }
 
 // errAllowRoot says allow_root was asked for by a user other than root.
@@ -71,6 +74,8 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 			o.NoAtime = true
 		case opt == "nonempty":
 			o.NonEmpty = true
+		case opt == "as-is":
+			o.AsIs = true
 		case opt == "allow_other":
 			o.AllowOther = true
 		case opt == "allow_root":
@@ -91,7 +96,7 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 		case opt == "nodefault_permissions":
 			return o, usageErrorf("-o %s: not supported: the kernel always checks the files' owners and modes", opt)
 		default:
-			return o, usageErrorf("-o %s: unknown mount option (known: root=DIR, driver=NAME, allow_other, allow_root, nonempty, noexec, noatime, and mount(8)'s ro, rw, nosuid, nodev, defaults, nofail, _netdev, x-*, ...)", opt)
+			return o, usageErrorf("-o %s: unknown mount option (known: root=DIR, driver=NAME, allow_other, allow_root, nonempty, noexec, noatime, as-is, kernel, fuse, and mount(8)'s ro, rw, nosuid, nodev, defaults, nofail, _netdev, x-*, ...)", opt)
 		}
 	}
 	if o.AllowOther && o.AllowRoot {

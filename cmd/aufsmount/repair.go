@@ -4,15 +4,20 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layertar"
 )
 
-// markerWarner restores, for the views of one command, the whiteouts and
-// opaque markers that image layers lost when the store was copied
-// (layerstore.RecoverMarkers), and says so once per layer.
+// markerWarner restores, for the views of one command, what image
+// layers lost when the store was copied: whiteouts and opaque markers
+// (layerstore.RecoverMarkers), owners, modes, times, xattrs, devices,
+// fifos and hard links (layerstore.RecoverCopy); and says so once per
+// layer. asIs restores nothing (-o as-is).
 type markerWarner struct {
 	w    io.Writer
 	seen map[string]bool
+	asIs bool
 }
 
 func newMarkerWarner(w io.Writer) *markerWarner {
@@ -20,9 +25,34 @@ func newMarkerWarner(w io.Writer) *markerWarner {
 }
 
 func (m *markerWarner) restore(s *layerstore.Store, t *layerstore.Target) error {
+	if m.asIs {
+		return nil
+	}
 	repairs, err := s.RecoverMarkers(t)
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.Ref, err)
+	}
+	losses, err := s.RecoverCopy(t)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Ref, err)
+	}
+	owners := false
+	for _, c := range losses {
+		owners = owners || c.Owners || c.Modes || c.Times
+		if !m.seen["copy "+c.Layer.Dir] {
+			m.seen["copy "+c.Layer.Dir] = true
+			fmt.Fprintf(m.w, "aufsmount: note: %s\n", c)
+		}
+	}
+	if owners {
+		// The layers above have no tar-split: what the copy did to them
+		// stays, and the user should know the view is the copy's there.
+		for _, l := range t.Stack {
+			if l.TarSplit == "" && !m.seen["copy "+l.Dir] {
+				m.seen["copy "+l.Dir] = true
+				fmt.Fprintf(m.w, "aufsmount: note: layer %s (%s) has no tar-split: its owners, modes and times are shown as the copy has them\n", l.ID, l.Dir)
+			}
+		}
 	}
 	for _, r := range repairs {
 		if !m.seen[r.Layer.Dir] {
@@ -48,4 +78,20 @@ func (m *markerWarner) resolveView(s *layerstore.Store, ref string) (*layerstore
 		return nil, err
 	}
 	return t, nil
+}
+
+// withIndexLoaders lets the layers whose metadata the view restores load
+// their tar-split's index (layerstore.LoadIndex) when first used.
+func withIndexLoaders(layers []fs.Layer) {
+	for i := range layers {
+		r := layers[i].Restore
+		if r == nil {
+			continue
+		}
+		var from []layerstore.Layer
+		for _, s := range r.From {
+			from = append(from, layerstore.Layer{ID: s.ID, TarSplit: s.TarSplit, DiffID: s.DiffID})
+		}
+		r.Load = func() (*layertar.Index, error) { return layerstore.LoadRestore(from) }
+	}
 }

@@ -22,6 +22,31 @@ const (
 	// LostDevices is a copy made without root: overlay's 0/0 whiteout
 	// devices are gone.
 	LostDevices
+	// LostOwners: every entry is owned by the copier (CopierUID:CopierGID),
+	// the layer directories too.
+	LostOwners
+	// LostModes: setuid, setgid and sticky bits are dropped, and the
+	// umask 022 applied.
+	LostModes
+	// LostTimes: every entry's times are the copy's (CopyTime).
+	LostTimes
+	// LostAllXattrs: every extended attribute is gone, security.capability
+	// and the overlay markers alike.
+	LostAllXattrs
+	// LostSpecials: every device node and fifo is gone.
+	LostSpecials
+	// LostLinks: hard links are split into files of their own.
+	LostLinks
+)
+
+// LostMetadata is what cp -r or rsync -r by a user does to a store.
+const LostMetadata = LostOwners | LostModes | LostTimes | LostAllXattrs | LostSpecials | LostLinks
+
+// The copier and the time of the copy that Damage makes.
+const (
+	CopierUID = 338377
+	CopierGID = 5000
+	CopyTime  = 1_900_000_000 // 2030-03-17, later than any fixture's times
 )
 
 // opaqueXattrs are the xattrs that mark an opaque directory.
@@ -39,7 +64,9 @@ func (b *Built) Damage(loss Loss) ([]string, error) {
 	switch b.Driver {
 	case DriverOverlay2, DriverFuseOverlayfs, DriverOverlay:
 	default:
-		return nil, fmt.Errorf("damaging store %s: driver %s has no overlay markers to lose", b.Root, b.Driver)
+		if loss&(LostXattrs|LostDevices) != 0 {
+			return nil, fmt.Errorf("damaging store %s: driver %s has no overlay markers to lose", b.Root, b.Driver)
+		}
 	}
 	var dirs []string
 	for _, c := range b.ContainerChain {
@@ -52,6 +79,11 @@ func (b *Built) Damage(loss Loss) ([]string, error) {
 	var changed []string
 	for _, dir := range slices.Compact(dirs) {
 		n, err := damageDir(dir, loss)
+		if err == nil && loss&LostMetadata != 0 {
+			var m int
+			m, err = copyLoss(dir, loss)
+			n += m
+		}
 		if err != nil {
 			return changed, fmt.Errorf("damaging layer %s: %w", dir, err)
 		}

@@ -1,0 +1,244 @@
+package layertar
+
+import (
+	"archive/tar"
+	"path"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/whiteout"
+)
+
+// Meta is what a layer's tar records of one entry: what a copy of the
+// store can lose, and the view restores (docs/copies.md).
+type Meta struct {
+	Name     string // the entry's name in its directory
+	Mode     uint32 // S_IFMT and permission bits
+	UID, GID uint32
+	Mtime    int64 // nanoseconds since the epoch
+	Size     int64
+	Rdev     uint64
+	// Link is, for a hard link, the layer path of the entry it links to;
+	// its attributes are then that entry's.
+	Link   string
+	Xattrs map[string]string
+}
+
+// Index is every entry a layer's tar records, but its whiteouts and
+// opaque markers (whiteout.Markers), by directory.
+type Index struct {
+	Dirs  map[string][]Meta // directory ("" for the root) -> entries by name
+	Links map[string]uint32 // hard-link target path -> names its inode has
+	// Markers are the layer's whiteouts and opaque directories.
+	Markers whiteout.Markers
+	// Root is the tar's entry for the layer root or, where it has none,
+	// what the engine makes: a directory 0755 of root's, as new as the
+	// newest entry (unpacking leaves it at least that new).
+	Root *Meta
+}
+
+// Len is how many entries x records.
+func (x *Index) Len() int {
+	n := 0
+	for _, ms := range x.Dirs {
+		n += len(ms)
+	}
+	return n
+}
+
+// Lookup is the entry name of directory dir, or nil.
+func (x *Index) Lookup(dir, name string) *Meta {
+	if x == nil {
+		return nil
+	}
+	ms := x.Dirs[dir]
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].Name >= name })
+	if i < len(ms) && ms[i].Name == name {
+		return &ms[i]
+	}
+	return nil
+}
+
+// Group is the hard-link group of the entry at p that m records: the
+// path whose inode the group shares, and how many names it has. A lone
+// entry is its own group of one.
+func (x *Index) Group(p string, m *Meta) (string, uint32) {
+	if m.Link != "" {
+		return m.Link, x.Links[m.Link]
+	}
+	if n := x.Links[p]; n > 0 {
+		return p, n
+	}
+	return p, 1
+}
+
+// ReadIndex reads every header of the layer's tar-split into an Index.
+// Later entries of a path replace earlier ones, as unpacking does.
+func ReadIndex(l Layer) (*Index, error) {
+	ts, err := l.OpenTarSplit()
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+	x := &Index{Dirs: map[string][]Meta{}, Links: map[string]uint32{}}
+	byPath := map[string]Meta{}
+	err = eachHeader(ts, func(hdr *tar.Header) {
+		p, ok := tarPath(hdr.Name)
+		if !ok {
+			return // names nothing inside the layer: verify says so
+		}
+		base := path.Base(p)
+		if p != "" && x.Markers.Add(hdr.Name) {
+			return
+		}
+		if k, _ := whiteout.Aufs.Classify(base, 0, 0); p != "" && k != whiteout.Plain {
+			return // aufs bookkeeping
+		}
+		m, ok := metaOf(hdr)
+		if !ok {
+			return
+		}
+		if hdr.Typeflag == tar.TypeLink {
+			target, ok := tarPath(hdr.Linkname)
+			t, found := byPath[target]
+			if !ok || !found || t.Mode&unix.S_IFMT != unix.S_IFREG {
+				return
+			}
+			if t.Link != "" {
+				target = t.Link
+			}
+			if x.Links[target] == 0 {
+				x.Links[target] = 1
+			}
+			x.Links[target]++
+			m = t
+			m.Link = target
+		}
+		if p == "" {
+			x.Root = &m
+			return
+		}
+		m.Name = base
+		byPath[p] = m
+	})
+	if err != nil {
+		return nil, err
+	}
+	if x.Root == nil {
+		x.Root = &Meta{Mode: unix.S_IFDIR | 0o755}
+		for _, m := range byPath {
+			x.Root.Mtime = max(x.Root.Mtime, m.Mtime)
+		}
+	}
+	x.setDirs(byPath)
+	return x, nil
+}
+
+// setDirs files the entries of byPath under their directories, by name.
+func (x *Index) setDirs(byPath map[string]Meta) {
+	x.Dirs = map[string][]Meta{}
+	for p, m := range byPath {
+		d := parentOf(p)
+		x.Dirs[d] = append(x.Dirs[d], m)
+	}
+	for d := range x.Dirs {
+		ms := x.Dirs[d]
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	}
+}
+
+// Merge is the index of a whole tree (a vfs layer, an overlay v1
+// image's root/) from the indexes of its chain, top first: each layer's
+// whiteouts and opaque directories remove what the layers below put
+// there, and its entries replace theirs (docs/whiteouts.md).
+func Merge(chain []*Index) *Index {
+	if len(chain) == 1 {
+		return chain[0]
+	}
+	out := &Index{Links: map[string]uint32{}}
+	byPath := map[string]Meta{}
+	for i := len(chain) - 1; i >= 0; i-- {
+		x := chain[i]
+		gone := map[string]bool{}  // paths removed with everything below them
+		under := map[string]bool{} // directories emptied of the lower layers' entries
+		for dir, names := range x.Markers.Whiteouts {
+			for _, n := range names {
+				gone[path.Join(dir, n)] = true
+			}
+		}
+		for dir := range x.Markers.Opaque {
+			under[dir] = true
+		}
+		for d, ms := range x.Dirs {
+			for _, m := range ms {
+				p := path.Join(d, m.Name)
+				if old, ok := byPath[p]; ok && old.Mode&unix.S_IFMT == unix.S_IFDIR && m.Mode&unix.S_IFMT != unix.S_IFDIR {
+					under[p] = true // a file over a directory hides what it held
+				}
+			}
+		}
+		if len(gone)+len(under) > 0 {
+			for p := range byPath {
+				if removed(p, gone, under) {
+					delete(byPath, p)
+				}
+			}
+		}
+		for d, ms := range x.Dirs {
+			for _, m := range ms {
+				byPath[path.Join(d, m.Name)] = m
+			}
+		}
+		for t, n := range x.Links {
+			out.Links[t] = n
+		}
+	}
+	out.Root = chain[0].Root
+	out.setDirs(byPath)
+	return out
+}
+
+// removed tells whether p is, or is below, a path of gone, or is below a
+// directory of under.
+func removed(p string, gone, under map[string]bool) bool {
+	if gone[p] {
+		return true
+	}
+	for q := p; q != ""; {
+		q = parentOf(q)
+		if gone[q] && q != "" || under[q] {
+			return true
+		}
+	}
+	return false
+}
+
+// metaOf is the Meta of a header of a kind Docker unpacks.
+func metaOf(hdr *tar.Header) (Meta, bool) {
+	m := Meta{UID: uint32(hdr.Uid), GID: uint32(hdr.Gid), Mtime: hdr.ModTime.UnixNano(), Mode: uint32(hdr.Mode) & 0o7777}
+	if hdr.Typeflag == tar.TypeLink {
+		return m, true
+	}
+	t, ok := typeOf[hdr.Typeflag]
+	if !ok {
+		return m, false
+	}
+	m.Mode |= t
+	switch t {
+	case unix.S_IFREG:
+		m.Size = hdr.Size
+	case unix.S_IFCHR, unix.S_IFBLK:
+		m.Rdev = unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+	}
+	for k, v := range hdr.PAXRecords {
+		if name, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if m.Xattrs == nil {
+				m.Xattrs = map[string]string{}
+			}
+			m.Xattrs[name] = v
+		}
+	}
+	return m, true
+}
