@@ -28,8 +28,12 @@ func (e *env) diffCommand() *cli.Command {
 		Description: `With one CONTAINER, prints what docker diff prints: what the container
 changed, its writable layer against its image and init layer, sorted by
 path. A for a path it added, D for one it deleted, C for one it changed
-(type, mode, owner, size, modification time, symlink target or device
-number) and for the directory holding a path it added or deleted. The
+as Docker 20.10 decides: for aufs, whatever the writable layer holds
+that is below too, but a directory that kept its mode, size and
+modification time, which is C only when it holds a path added or
+deleted; for the other drivers, a path whose type, mode, owner, device
+number or capability differ, or for anything but a directory its size
+or modification time, and every directory above a change. The
 files Docker writes for every container (/etc/hosts, /etc/hostname,
 /.dockerenv ...) are not listed unless the container changed them.
 

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/aufsmount/aufsmount/fs"
@@ -14,20 +14,28 @@ import (
 // containerChanges is what docker diff prints for container t: the
 // changes of its writable layer against the view below it (its init
 // layer over its image), so that what Docker wrote in the init layer for
-// every container shows only where the container changed it:
+// every container shows only where the container changed it. Docker
+// 20.10 has two ways of finding them, and a container's driver picks one:
 //
-//   - A: a path the writable layer has that the view below does not,
-//     and everything below an added directory;
-//   - D: a path of the view below that a whiteout of the writable layer
-//     hides, or that a directory it made opaque no longer shows (the
-//     path itself, not what was below it);
-//   - C: a path both have whose type, mode, owner, size, modification
-//     time, symlink target or device number differ (for a directory:
-//     type, mode, owner or modification time), and the directory holding
-//     each path added or deleted.
+//   - aufs walks the writable layer (archive.Changes in moby): a path it
+//     holds is A when the view below lacks it, else C, except a
+//     directory whose mode, size and modification time are those of the
+//     one below (there only to hold what changed inside); a path its
+//     whiteouts hide is D; and the directory holding an A or a D is C
+//     when it is not listed already.
+//   - Every other driver (overlay2 too, in 20.10) compares the two trees
+//     (archive.ChangesDirs, the "naive" diff): a path only the
+//     container's tree has is A, and so is everything below it; a path
+//     only the tree below has is D (a directory alone, not what it
+//     held); a path both have is C when its type, mode, owner, device
+//     number or security.capability differ, or for anything but a
+//     directory its size or modification time; and every directory above
+//     a change is C.
 //
-// Where the writable layer is a whole tree (vfs), the two views are
-// compared whole, as Docker does for it.
+// A directory the writable layer makes opaque lists what it hides as D,
+// with either way. Only the paths the writable layer touches can differ,
+// so only those are compared, except where that layer is a whole tree
+// (vfs): there the trees are compared whole.
 func containerChanges(t *layerstore.Target) ([]change, error) {
 	upper, err := openTargetView(t)
 	if err != nil {
@@ -49,7 +57,7 @@ func containerChanges(t *layerstore.Target) ([]change, error) {
 		}
 		defer lower.Close()
 	}
-	d := &dockerDiff{upper: upper, lower: lower, out: map[string]byte{}}
+	d := &dockerDiff{upper: upper, lower: lower, walk: t.Driver == "aufs", out: map[string]byte{}}
 	if t.Driver == "vfs" {
 		err = d.whole("")
 	} else {
@@ -64,6 +72,7 @@ func containerChanges(t *layerstore.Target) ([]change, error) {
 // dockerDiff is one containerChanges.
 type dockerDiff struct {
 	upper, lower *fs.View
+	walk         bool            // Docker walks the writable layer (aufs), rather than compare the trees
 	out          map[string]byte // path (no leading slash) -> op
 }
 
@@ -134,38 +143,41 @@ func (d *dockerDiff) compare(p string, eu, el *fs.Entry) error {
 		d.out[p] = 'A'
 		return nil
 	}
-	same, err := d.sameMeta(p, eu, el)
-	if err != nil {
-		return err
-	}
-	if !same {
+	changed, err := d.changed(p, eu, el)
+	if changed {
 		d.out[p] = 'C'
 	}
-	return nil
+	return err
 }
 
-// sameMeta is Docker's test of a changed path: for a directory its type,
-// mode, owner and modification time, for anything else its size, device
-// number and symlink target too.
-func (d *dockerDiff) sameMeta(p string, a, b *fs.Entry) (bool, error) {
-	if a.Mode != b.Mode || a.Uid != b.Uid || a.Gid != b.Gid || !sameFsTime(a.Mtime, b.Mtime) {
-		return false, nil
+// changed is Docker's test of a path both views have (see
+// containerChanges).
+func (d *dockerDiff) changed(p string, eu, el *fs.Entry) (bool, error) {
+	if d.walk {
+		return !eu.IsDir() || !el.IsDir() || eu.Mode != el.Mode || eu.Size != el.Size || !sameFsTime(eu.Mtime, el.Mtime), nil
 	}
-	if a.IsDir() {
+	if eu.Mode != el.Mode || eu.Uid != el.Uid || eu.Gid != el.Gid || eu.Rdev != el.Rdev {
 		return true, nil
 	}
-	if a.Size != b.Size || a.Rdev != b.Rdev {
-		return false, nil
+	if !eu.IsDir() && (eu.Size != el.Size || !sameFsTime(eu.Mtime, el.Mtime)) {
+		return true, nil
 	}
-	if a.Mode&syscall.S_IFMT == syscall.S_IFLNK {
-		ta, err := d.upper.Readlink(p)
-		if err != nil {
-			return false, err
-		}
-		tb, err := d.lower.Readlink(p)
-		return ta == tb, err
+	cu, err := capability(d.upper, p)
+	if err != nil {
+		return false, err
 	}
-	return true, nil
+	cl, err := capability(d.lower, p)
+	return !bytes.Equal(cu, cl), err
+}
+
+// capability is the security.capability of p, which Docker's comparison
+// of trees reads along with the stat.
+func capability(v *fs.View, p string) ([]byte, error) {
+	x, err := v.Xattrs(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the extended attributes of /%s: %w", p, err)
+	}
+	return x["security.capability"], nil
 }
 
 // sameFsTime is Docker's: equal, or equal in seconds where one of them
@@ -215,16 +227,24 @@ func (d *dockerDiff) whole(p string) error {
 	return nil
 }
 
-// result is the changes sorted by path, with C for the directory holding
-// each path added or deleted, as docker diff lists it.
+// result is the changes sorted by path, with C for the directories
+// Docker lists because of what changed inside them: every one above a
+// change where it compares trees, the one holding each A or D where it
+// walks the writable layer.
 func (d *dockerDiff) result() []change {
+	var changed []string
 	for p, op := range d.out {
-		if op == 'C' {
-			continue
+		if !d.walk || op != 'C' {
+			changed = append(changed, p)
 		}
-		if par := parentPath(p); par != "" {
+	}
+	for _, p := range changed {
+		for par := parentPath(p); par != ""; par = parentPath(par) {
 			if _, ok := d.out[par]; !ok {
 				d.out[par] = 'C'
+			}
+			if d.walk {
+				break
 			}
 		}
 	}
