@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -39,12 +38,7 @@ func openLayer(ly Layer, num uint64, logger *log.Logger) (*layer, error) {
 	}
 	l := &layer{Root: r, id: ly.ID, dir: ly.Dir, num: num, enc: enc, markers: ly.Markers, log: logger}
 	if ly.Restore != nil {
-		c, err := layertar.CopierOf(r)
-		if err != nil {
-			r.Close()
-			return nil, fmt.Errorf("reading layer %s: %w", ly.Dir, err)
-		}
-		l.restore = &restorer{from: ly.Restore, copier: c}
+		l.restore = &restorer{from: ly.Restore}
 	}
 	return l, nil
 }

@@ -22,6 +22,8 @@ type Restore struct {
 	// whole tree its chain's. The command's plan carries them to the
 	// server, which sets Load.
 	From []RestoreSource `json:"from"`
+	// Copier is who copied the directory (layertar.Copier.Loss).
+	Copier layertar.Copier `json:"copier"`
 	// Load reads the index; called once, on the layer's first use.
 	Load func() (*layertar.Index, error) `json:"-"`
 }
@@ -35,10 +37,9 @@ type RestoreSource struct {
 
 // restorer is a layer's Restore, loaded.
 type restorer struct {
-	from   *Restore
-	copier layertar.Copier
-	once   sync.Once
-	x      *layertar.Index
+	from *Restore
+	once sync.Once
+	x    *layertar.Index
 }
 
 // index loads the layer's index on first use; nil when the layer needs
@@ -83,7 +84,7 @@ func (l *layer) restoreStat(rel string, st *unix.Stat_t) {
 	if m == nil {
 		return
 	}
-	m.Restore(st, l.restore.copier)
+	m.Restore(st, l.restore.from.Copier)
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return
 	}
@@ -141,6 +142,18 @@ func (l *layer) statAt(fd int, rel, name string, st *unix.Stat_t) error {
 		return err
 	}
 	l.restoreStat(p, st)
+	return nil
+}
+
+// lstat stats rel of the layer as the view shows it (statAt).
+func (l *layer) lstat(rel string, st *unix.Stat_t) error {
+	if err := l.Lstat(rel, st); err != nil {
+		if errGone(err) && l.recreated(rel, st) {
+			return nil
+		}
+		return err
+	}
+	l.restoreStat(rel, st)
 	return nil
 }
 

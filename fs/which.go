@@ -242,7 +242,7 @@ func (w *which) report(pr Provider, last bool) error {
 	rel := strings.Join(w.names, "/")
 	l := w.v.u.layers[pr.Layer]
 	var st unix.Stat_t
-	if err := l.Lstat(w.v.u.layerRel(int32(pr.Layer), rel), &st); err != nil {
+	if err := l.lstat(w.v.u.layerRel(int32(pr.Layer), rel), &st); err != nil {
 		if errGone(err) {
 			return nil // the layer has no such entry (or a symlink on the way)
 		}

@@ -815,9 +815,11 @@ func changedStore(t *testing.T, dc driverCase) (*st.Built, *st.Image) {
 	return writeDriverStore(t, dc, []*st.Image{img}, nil), img
 }
 
-// TestSaveChanged changes a layer after it was unpacked, in ways its
-// headers show (a mode) and ways only its content does (a byte, the size
-// and mtime kept): save stops, naming the layer and the path, and leaves
+// TestSaveChanged changes a layer after it was unpacked. A change its
+// headers alone show (a mode) leaves the original stream, whose digest
+// is still the diff id: save writes it, says the directory differs, and
+// the image keeps its id. A change of its content (a byte, the size and
+// mtime kept) stops the save, naming the layer and the path, and leaves
 // no archive; with --as-is it saves what is there now, says so, and the
 // image gets new diff ids and a new id that the readers accept. A layer
 // that lost its tar-split is saved as a fresh tar, said so.
@@ -829,7 +831,7 @@ func TestSaveChanged(t *testing.T) {
 				name, path, says string
 				do               func(t *testing.T, p string)
 			}{
-				{"mode", "etc/conf", "mode 0600, was 0644", func(t *testing.T, p string) {
+				{"mode", "etc/conf", "", func(t *testing.T, p string) {
 					if err := os.Chmod(p, 0600); err != nil {
 						t.Fatal(err)
 					}
@@ -853,6 +855,24 @@ func TestSaveChanged(t *testing.T) {
 					change.do(t, filepath.Join(dir, change.path))
 					outDir := t.TempDir()
 					out := filepath.Join(outDir, "out.tar")
+					layerID := filepath.Base(strings.TrimSuffix(strings.TrimSuffix(dir, "/diff"), "/root"))
+					if change.says == "" {
+						_, stderr, code := run(t, "--root", b.Root, "save", "-o", out, "test/changed:1")
+						want := "aufsmount: note: layer " + layerstore.ShortID(layerID) + " (" + dir + "): its directory's metadata differs from its tar-split in 1 way (aufsmount verify lists them); its original stream is saved, as the tar-split records it\n"
+						if b.Layout == layerstore.LayoutGraph {
+							want += "aufsmount: pre-1.10 image test/changed:1 migrated: saved as image " // and its new id
+						}
+						if code != 0 || !strings.HasPrefix(stderr, want) {
+							t.Errorf("save of a layer whose mode changed: exit %d, stderr %q; want 0 and %q", code, stderr, want)
+						}
+						a := readSaved(t, out)
+						a.check(t)
+						if it := a.item(t, "test/changed:1"); b.Layout != layerstore.LayoutGraph && it.Config != "blobs/sha256/"+b.ImageID[img] {
+							t.Errorf("save of a layer whose mode changed: config %s, want the image's own %s", it.Config, b.ImageID[img])
+						}
+						checkUnpackedModel(t, out, "test/changed:1", reversed(img.Layers))
+						return
+					}
 					_, stderr, code := run(t, "--root", b.Root, "save", "-o", out, "test/changed:1")
 					if code != 1 || !strings.Contains(stderr, "/"+change.path+": "+change.says) || !strings.Contains(stderr, filepath.Base(strings.TrimSuffix(strings.TrimSuffix(dir, "/diff"), "/root"))) {
 						t.Errorf("save of a changed layer: exit %d, stderr %q; want exit 1 naming the layer and /%s: %s", code, stderr, change.path, change.says)
@@ -917,7 +937,7 @@ func TestSaveLostMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	file, stderr := saveTo(t, rs.b.Root, "busybox:latest", "user/app:v2")
-	if !strings.Contains(stderr, "lacks") {
+	if !strings.Contains(stderr, "its directory's metadata differs from its tar-split in 1 way (aufsmount verify lists them); its original stream is saved") {
 		t.Errorf("save of a damaged store: stderr %q; want the lost markers said", stderr)
 	}
 	a := readSaved(t, file)
@@ -931,7 +951,7 @@ func TestSaveLostMarkers(t *testing.T) {
 	checkUnpackedModel(t, file, "user/app:v2", reversed(rs.app.Layers))
 
 	top := rs.b.LayerDir(rs.busybox, 1)
-	if err := os.Chmod(filepath.Join(top, "etc/busybox.conf"), 0600); err != nil {
+	if err := os.WriteFile(filepath.Join(top, "etc/busybox.conf"), []byte("y"), 0600); err != nil {
 		t.Fatal(err)
 	}
 	file, stderr = saveTo(t, rs.b.Root, "--as-is", "busybox:latest")
@@ -942,8 +962,8 @@ func TestSaveLostMarkers(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(rootfs, "etc/motd")); err == nil {
 		t.Errorf("the layer saved as it is lost the whiteout of /etc/motd its tar-split records")
 	}
-	if fi, err := os.Lstat(filepath.Join(rootfs, "etc/busybox.conf")); err != nil || fi.Mode().Perm() != 0600 {
-		t.Errorf("/etc/busybox.conf: %v %v, want it as it is now (0600)", fi, err)
+	if data, err := os.ReadFile(filepath.Join(rootfs, "etc/busybox.conf")); err != nil || string(data) != "y" {
+		t.Errorf("/etc/busybox.conf: %q %v, want it as it is now (\"y\")", data, err)
 	}
 }
 
@@ -986,7 +1006,10 @@ func TestSaveTampered(t *testing.T) {
 // container of each. The images keep the ids the store gives them (a
 // pre-1.10 one, and a container's, the id of the config save made), their
 // tags, and their files: the static busybox at /bin/busybox runs, a file
-// a layer deleted is gone, one a layer changed has its new content.
+// a layer deleted is gone, one a layer changed has its new content. A
+// copy of an overlay2 store that lost owners, modes, times and the rest
+// (st.LostMetadata) saves the original streams: the same ids, root's
+// files, the sticky /tmp, and it runs as a user other than root.
 func TestSaveDockerLoad(t *testing.T) {
 	dockerd := requireTool(t, "dockerd")
 	docker := requireTool(t, "docker")
@@ -1002,10 +1025,12 @@ func TestSaveDockerLoad(t *testing.T) {
 		name   string
 		layout layerstore.Layout
 		driver string
+		loss   st.Loss
 	}{
-		{"aufs", layerstore.LayoutCAS, st.DriverAufs},
-		{"pre-1.10", layerstore.LayoutGraph, st.DriverAufs},
-		{"overlay2", layerstore.LayoutCAS, st.DriverOverlay2},
+		{"aufs", layerstore.LayoutCAS, st.DriverAufs, 0},
+		{"pre-1.10", layerstore.LayoutGraph, st.DriverAufs, 0},
+		{"overlay2", layerstore.LayoutCAS, st.DriverOverlay2, 0},
+		{"overlay2-copied", layerstore.LayoutCAS, st.DriverOverlay2, st.LostMetadata},
 	}
 	e := startEngine(t, dockerd, docker, "overlay2")
 	for _, tc := range cases {
@@ -1017,6 +1042,11 @@ func TestSaveDockerLoad(t *testing.T) {
 			b, err := s.Write(filepath.Join(t.TempDir(), "docker"), tc.layout)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.loss != 0 {
+				if _, err := b.Damage(tc.loss); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ref := "load/" + tc.name + ":1"
 			file, _ := saveTo(t, b.Root, ref)
@@ -1031,9 +1061,15 @@ func TestSaveDockerLoad(t *testing.T) {
 			wantCID := "sha256:" + strings.TrimPrefix(ca.item(t, "load/"+tc.name+"-c:1").Config, "blobs/sha256/")
 			e.docker("load", "-i", file)
 			e.docker("load", "-i", cfile)
+			ctrScript := "test ! -e /etc/motd && test ! -e /etc/app.conf && test \"$(cat /opt/x)\" = changed"
+			if tc.loss&st.LostSpecials != 0 {
+				// The container's layer has no tar-split: the whiteout
+				// device the copy skipped there cannot come back.
+				ctrScript = "test ! -e /etc/motd && test \"$(cat /opt/x)\" = changed"
+			}
 			for _, x := range []struct{ ref, id, script string }{
 				{ref, wantID, "test ! -e /etc/motd && test \"$(cat /etc/app.conf)\" = v2 && test \"$(cat /opt/x)\" = x"},
-				{"load/" + tc.name + "-c:1", wantCID, "test ! -e /etc/motd && test ! -e /etc/app.conf && test \"$(cat /opt/x)\" = changed"},
+				{"load/" + tc.name + "-c:1", wantCID, ctrScript},
 			} {
 				if got := strings.TrimSpace(e.docker("image", "inspect", "--format", "{{.Id}}", x.ref)); got != x.id {
 					t.Errorf("docker load of %s: id %s, want %s", x.ref, got, x.id)
@@ -1041,6 +1077,9 @@ func TestSaveDockerLoad(t *testing.T) {
 				e.docker("run", "--rm", "--network", "none", x.ref, "/bin/busybox", "true")
 				e.docker("run", "--rm", "--network", "none", x.ref, "/bin/busybox", "sh", "-c", x.script)
 			}
+			// As the image has them, whatever the copy did to its files.
+			e.docker("run", "--rm", "--network", "none", "-u", "1000", ref, "/bin/busybox", "sh", "-c",
+				`test "$(/bin/busybox stat -c %u:%g:%a /bin/busybox)" = 0:0:755 && test -k /tmp && test "$(/bin/busybox stat -c %Y /etc/app.conf)" = 1461235327`)
 		})
 	}
 	e.t = t

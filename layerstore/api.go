@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -38,12 +39,10 @@ type Layer struct {
 	// of an image layer's tar-split that its directory lost (see
 	// Store.RecoverMarkers); nil when it has them all.
 	Markers *whiteout.Markers
-	// Restore, in a Target's Stack, are the image layers whose
-	// tar-splits record what the directory lost to a copy, top first
-	// (Store.RecoverCopy): the layer itself, or for a whole tree its
-	// chain. A view serves what they record where a copy explains the
-	// difference. Nil when nothing was lost.
-	Restore []Layer
+	// Restore, in a Target's Stack, says what the directory lost to a
+	// copy and where it is recorded (Store.RecoverCopy); nil when nothing
+	// was lost.
+	Restore *Restore
 	// TarSplit is the path of the layer's tar-split (1.10+ image layers),
 	// which may be missing; "" where there is none to look for.
 	TarSplit  string
@@ -169,3 +168,13 @@ type CorruptError struct {
 
 func (e *CorruptError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
 func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Restore is how a view gives a layer's directory back what a copy of
+// the store took from it (docs/copies.md).
+type Restore struct {
+	// From are the image layers whose tar-splits record the directory,
+	// top first: the layer itself, or for a whole tree its chain.
+	From []Layer
+	// Copier is who copied the directory, and whether owners were kept.
+	Copier layertar.Copier
+}

@@ -57,6 +57,7 @@ type CopyLoss struct {
 	Xattrs               int            // extended attributes lost
 	Kinds                map[string]int // entries dropped, by kind ("fifo", "character device" ...)
 	Links                int            // hard links split into files
+	copier               layertar.Copier
 }
 
 // Lost reports whether the directory lost anything.
@@ -124,11 +125,14 @@ func (s *Store) RecoverCopy(t *Target) ([]CopyLoss, error) {
 	})
 	var out []CopyLoss
 	for i, c := range found {
+		if errors.Is(errs[i], layertar.ErrNoTarSplit) {
+			continue // the store lost it: nothing to restore from
+		}
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
 		if c.Lost() {
-			t.Stack[i].Restore = from[i]
+			t.Stack[i].Restore = &Restore{From: from[i], Copier: c.copier}
 			out = append(out, c)
 		}
 	}
@@ -198,10 +202,22 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 	if err != nil {
 		return c, &CorruptError{File: l.Dir, Err: err}
 	}
+	stats := make(map[string]*unix.Stat_t, len(rec.Sample))
+	gone := map[string]bool{}
 	for p, m := range rec.Sample {
 		var st unix.Stat_t
 		if err := r.Lstat(p, &st); err != nil {
-			if beneath.Gone(err) && layertar.LostKind(m.Mode&unix.S_IFMT) {
+			gone[p] = beneath.Gone(err)
+			continue
+		}
+		stats[p] = &st
+		copier.Kept = copier.Kept || copier.Keeps(st.Uid, st.Gid, m.UID, m.GID)
+	}
+	c.copier = copier
+	for p, m := range rec.Sample {
+		st := stats[p]
+		if st == nil {
+			if gone[p] && layertar.LostKind(m.Mode&unix.S_IFMT) {
 				if c.Kinds == nil {
 					c.Kinds = map[string]int{}
 				}
@@ -212,9 +228,10 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 		if st.Mode&unix.S_IFMT != m.Mode&unix.S_IFMT {
 			continue
 		}
-		c.Owners = c.Owners || copier.OwnerLost(st.Uid, st.Gid, m.UID, m.GID)
-		c.Modes = c.Modes || (st.Mode&unix.S_IFMT != unix.S_IFLNK && layertar.ModeLost(st.Mode, m.Mode))
-		c.Times = c.Times || layertar.MtimeLost(st.Mtim.Sec, m.Mtime/1e9)
+		lost := copier.Loss(st, &m)
+		c.Owners = c.Owners || lost.Owner
+		c.Modes = c.Modes || lost.Mode
+		c.Times = c.Times || lost.Mtime
 		for name := range m.Xattrs {
 			// A value that differs is a change, served as it is.
 			if _, err := r.GetXattr(p, name); err != nil {

@@ -67,6 +67,7 @@ func Check(l Layer) ([]Finding, error) {
 	if err := eachHeader(ts, func(hdr *tar.Header) { c.header(hdr) }); err != nil {
 		return nil, err
 	}
+	c.settleOwners()
 	if !l.Whole {
 		if err := c.added("", make([]byte, 64<<10)); err != nil {
 			return nil, err
@@ -80,6 +81,9 @@ type checker struct {
 	l      Layer
 	root   *beneath.Root
 	copier Copier
+	// owned are the findings of owners and modes, whose loss depends on
+	// whether the copy kept owners, known at the end (settleOwners).
+	owned []ownedFinding
 	inTar  map[string]bool        // every path the tar holds, parents included
 	whited map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
 	links  map[string]*tar.Header // a hard link target's last link header
@@ -138,7 +142,12 @@ func (c *checker) header(hdr *tar.Header) {
 	var st unix.Stat_t
 	if err := c.root.Lstat(p, &st); err != nil {
 		if beneath.Gone(err) {
-			c.addLoss(LostKind(typeOf[hdr.Typeflag]), p, Missing, "missing")
+			// "missing" as the rebuild says it of a file, to be said once.
+			mode, what := typeOf[hdr.Typeflag], "missing"
+			if k := missingKind(mode); k != Missing {
+				what = typeName[mode] + " missing"
+			}
+			c.addLoss(LostKind(mode), p, missingKind(mode), "%s", what)
 		} else {
 			c.add(p, Unreadable, "unreadable: %v", err)
 		}
@@ -171,17 +180,22 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		c.add(p, TypeChanged, "is a %s, was a %s", typeName[got], typeName[want])
 		return
 	}
+	m, _ := metaOf(hdr)
+	lost := c.copier.Loss(st, &m)
+	c.copier.Kept = c.copier.Kept || c.copier.Keeps(st.Uid, st.Gid, m.UID, m.GID)
 	if want != unix.S_IFLNK {
-		if m, w := st.Mode&0o7777, uint32(hdr.Mode)&0o7777; m != w {
-			c.addLoss(ModeLost(m, w), p, ModeChanged, "mode %04o, was %04o", m, w)
+		if pm, w := st.Mode&0o7777, m.Mode&0o7777; pm != w {
+			c.addLoss(lost.Mode, p, ModeChanged, "mode %04o, was %04o", pm, w)
+			c.owned = append(c.owned, ownedFinding{len(c.out) - 1, *st, m})
 		}
 	}
-	if int(st.Uid) != hdr.Uid || int(st.Gid) != hdr.Gid {
-		c.addLoss(c.copier.OwnerLost(st.Uid, st.Gid, uint32(hdr.Uid), uint32(hdr.Gid)), p, OwnerChanged, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
+	if st.Uid != m.UID || st.Gid != m.GID {
+		c.addLoss(lost.Owner, p, OwnerChanged, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
+		c.owned = append(c.owned, ownedFinding{len(c.out) - 1, *st, m})
 	}
 	// Docker leaves the layer root's mtime as unpacking made it.
 	if p != "" && st.Mtim.Sec != hdr.ModTime.Unix() {
-		c.addLoss(MtimeLost(st.Mtim.Sec, hdr.ModTime.Unix()), p, MtimeChanged, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
+		c.addLoss(lost.Mtime, p, MtimeChanged, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
 	}
 	switch want {
 	case unix.S_IFREG:
@@ -198,6 +212,30 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		}
 	}
 	c.xattrs(p, hdr)
+}
+
+// ownedFinding is a finding of an owner or mode, with what decides it.
+type ownedFinding struct {
+	i  int
+	st unix.Stat_t
+	m  Meta
+}
+
+// settleOwners decides the owner and mode findings once every entry was
+// seen: where one kept an owner other than the copier's, the copy kept
+// owners, and an owner that differs is a change.
+func (c *checker) settleOwners() {
+	if !c.copier.Kept {
+		return
+	}
+	for _, o := range c.owned {
+		lost := c.copier.Loss(&o.st, &o.m)
+		if c.out[o.i].Kind == OwnerChanged {
+			c.out[o.i].Loss = lost.Owner
+		} else {
+			c.out[o.i].Loss = lost.Mode
+		}
+	}
 }
 
 // withoutLinkAttrs drops the findings that Docker's own unpacking

@@ -158,8 +158,8 @@ func viewLayers(t *layerstore.Target) []fs.Layer {
 	for i, l := range t.Stack {
 		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
 		if l.Restore != nil {
-			out[i].Restore = &fs.Restore{}
-			for _, r := range l.Restore {
+			out[i].Restore = &fs.Restore{Copier: l.Restore.Copier}
+			for _, r := range l.Restore.From {
 				out[i].Restore.From = append(out[i].Restore.From, fs.RestoreSource{ID: r.ID, TarSplit: r.TarSplit, DiffID: r.DiffID})
 			}
 		}

@@ -373,9 +373,14 @@ func (sv *saver) container(it *saveItem, own []layerstore.Layer) error {
 }
 
 // check decides how each image layer is written. An original stream
-// needs its tar-split and a directory that matches it (layertar.Check,
-// which reads headers and stats, not contents); otherwise a fresh tar,
-// said so, or with the findings, the end of the save (unless --as-is).
+// needs its tar-split and the layer's contents as they were: the stream
+// is the tar-split's headers around the files' bytes, so whatever the
+// directory's metadata says (a copy's losses, or changes somebody made),
+// the digest is the diff id as long as the bytes are. layertar.Check,
+// which reads headers and stats, not contents, finds files of another
+// size early; the digest, held against the diff id while writing, finds
+// the rest. A layer whose contents changed gets a fresh tar, said so,
+// or with the findings, is the end of the save (unless --as-is).
 func (sv *saver) check() error {
 	var todo []*saveLayer
 	for _, l := range sv.layers {
@@ -407,10 +412,10 @@ func (sv *saver) check() error {
 		case l.err != nil:
 			return fmt.Errorf("layer %s: %w", l.name(), l.err)
 		}
-		serious, lost := splitFindings(l.findings)
-		if lost > 0 {
-			fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s lacks %d %s that its tar-split records (copied without device nodes or xattrs?): its saved tar has them, as the tar-split does\n",
-				l.name(), lost, plural(lost, "whiteout or opaque marker", "whiteouts and opaque markers"))
+		serious, meta := splitFindings(l.findings)
+		if meta > 0 {
+			fmt.Fprintf(sv.e.stderr, "aufsmount: note: layer %s: its directory's metadata differs from its tar-split in %d %s (aufsmount verify lists them); its original stream is saved, as the tar-split records it\n",
+				l.name(), meta, plural(meta, "way", "ways"))
 		}
 		l.findings = serious
 		if len(serious) == 0 {
@@ -469,18 +474,18 @@ func (sv *saver) lostMarkers() error {
 	return nil
 }
 
-// splitFindings tells the findings that are changes from those that are
-// only markers a copy of the store lost: those the tar-split still has,
-// and the stream rebuilt from it too.
-func splitFindings(fs []layertar.Finding) (serious []layertar.Finding, lost int) {
+// splitFindings tells the findings that change a layer's contents, which
+// its original stream cannot be rebuilt without, from those of its
+// metadata only, which the tar-split's headers restore in the stream.
+func splitFindings(fs []layertar.Finding) (contents []layertar.Finding, meta int) {
 	for _, f := range fs {
-		if f.What == "whiteout missing" || f.What == "opaque marker missing" {
-			lost++
-			continue
+		if f.Kind.Contents() {
+			contents = append(contents, f)
+		} else {
+			meta++
 		}
-		serious = append(serious, f)
 	}
-	return serious, lost
+	return contents, meta
 }
 
 // freshen makes l a fresh tar, for why.

@@ -74,11 +74,19 @@ func (sv *saver) writeLayer(tw *imagetar.Writer, l *saveLayer, prog *progress) e
 		return fmt.Errorf("layer %s: %w", l.name(), err)
 	}
 	if l.fresh == nil {
-		serious, _ := splitFindings(rep.Findings)
+		// What the rebuild finds is of the contents alone: files missing,
+		// unreadable, of another size or other bytes.
+		serious := rep.Findings
 		mismatch := l.known && rep.Digest != l.diffID
 		if mismatch && len(serious) == 0 {
+			// The culprits: every change Verify finds, a missing file
+			// among them; a copy's losses do not touch the bytes.
 			if v, err := layertar.Verify(layerstore.TarLayer(l.l), nil); err == nil {
-				serious, _ = splitFindings(v.Findings)
+				for _, f := range v.Findings {
+					if !f.Loss {
+						serious = append(serious, f)
+					}
+				}
 			}
 		}
 		changed := len(serious) > 0 || mismatch
