@@ -5,30 +5,30 @@ import (
 	"strings"
 )
 
-// minPrefix is the shortest id prefix accepted, so that a short word is
-// not taken for an id.
-const minPrefix = 4
-
-// Resolve finds what ref names, the way docker does, in this order:
+// resolve finds what ref names, the way docker does, in this order:
 //
 //  1. a full image or container id (64 hex), or sha256:<image id>;
 //  2. a tag or digest reference (name, name:tag, name@sha256:<digest>, in
 //     short or fully qualified form), compared after normalising both
 //     ref and the stored names;
 //  3. a container name, with or without its leading "/";
-//  4. a prefix of at least 4 hex digits of one image or container id (or
-//     sha256:<prefix> for images only); more than one match, images and
-//     containers together, is an *AmbiguousError.
+//  4. a prefix of one image or container id, of any length, as docker
+//     takes one (or sha256:<prefix> for images only); more than one
+//     match, images and containers together, is an *AmbiguousError.
 //
 // Otherwise it is a *NotFoundError with the nearest known names. What is
 // found has its chain built from the metadata and checked against the
 // rest of the store: any disagreement, missing directory, cycle or bad id
 // is a *CorruptError, as is a tag that names a missing or broken image.
-func (s *store) Resolve(ref string) (*Target, error) {
-	if kind, id := s.matchID(ref); kind != 0 {
+//
+// With only (KindImage or KindContainer; 0 for both), the forms of the
+// other kind are passed over, as docker inspect --type does: a container
+// name is no image, and an id prefix counts the ids of that kind only.
+func (s *store) resolve(ref string, only Kind) (*Target, error) {
+	if kind, id := s.matchID(ref); kind != 0 && (only == 0 || kind == only) {
 		return s.target(ref, "", kind, id)
 	}
-	if named, err := normalizeRef(ref); err == nil {
+	if named, err := normalizeRef(ref); err == nil && only != KindContainer {
 		if e, ok := s.tags[named.String()]; ok {
 			if e.err != nil {
 				return nil, &CorruptError{File: s.tagFile, Err: e.err}
@@ -37,13 +37,19 @@ func (s *store) Resolve(ref string) (*Target, error) {
 		}
 	}
 	name := strings.TrimPrefix(ref, "/")
-	if id, ok := s.names[name]; ok {
+	if id, ok := s.names[name]; ok && only != KindImage {
 		return s.containerTarget(ref, id)
 	}
-	if id, ok := s.brokenNames[name]; ok {
+	if id, ok := s.brokenNames[name]; ok && only != KindImage {
 		return nil, s.brokenContainers[id]
 	}
 	imgs, ctrs := s.matchPrefix(ref)
+	switch only {
+	case KindImage:
+		ctrs = nil
+	case KindContainer:
+		imgs = nil
+	}
 	switch {
 	case len(imgs) == 1 && len(ctrs) == 0:
 		return s.imageTarget(ref, "", imgs[0])
@@ -75,7 +81,7 @@ func (s *store) matchID(ref string) (Kind, string) {
 // count: they are known ids, and naming one tells what is wrong with it.
 func (s *store) matchPrefix(ref string) (imgs, ctrs []string) {
 	prefix, digest := strings.CutPrefix(ref, sha256Prefix)
-	if len(prefix) < minPrefix || len(prefix) > 64 || !isHex(prefix) {
+	if prefix == "" || len(prefix) > 64 || !isHex(prefix) {
 		return nil, nil
 	}
 	imgs = appendMatches(imgs, prefix, s.images)

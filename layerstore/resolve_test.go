@@ -206,7 +206,6 @@ func TestResolveNotFound(t *testing.T) {
 				{"/webb", []string{"web"}, ""},
 				{"quite-unrelated-name", []string{}, "quite-unrelated-name: not found"},
 				{"", []string{}, ""},
-				{"fff", []string{}, ""},                                                                  // a prefix needs 4 digits
 				{strings.Repeat("0", 64), []string{}, ""},                                                // a full id that is nothing
 				{"sha256:" + strings.Repeat("0", 64), []string{}, ""},                                    // likewise
 				{"sha256:" + f.cid, []string{}, ""},                                                      // sha256: names images only
@@ -260,6 +259,7 @@ func TestResolveAmbiguous(t *testing.T) {
 		cands []string // nil: not ambiguous, resolves to id
 		id    string
 	}{
+		{"a", []string{a[:12], b[:12], lone[:12], "box"}, ""}, // a prefix of any length
 		{"abcd", []string{a[:12], b[:12], "box"}, ""},
 		{"abcde", []string{a[:12], b[:12]}, ""},
 		{"sha256:abcd", []string{a[:12], b[:12]}, ""}, // images only
@@ -318,6 +318,9 @@ func TestResolveOrder(t *testing.T) {
 		{"busybox", ctr2},      // no tag busybox: the container
 		{"dead:latest", img},   // tag
 		{"cafe", ctrID},        // prefix of a container
+		{"f", ctr2},            // one digit is a prefix, as in docker
+		{"d", other},           // likewise, with no tag d:latest
+		{"sha256:b", img},      // likewise for an image
 		{"sha256:dead", other}, // sha256: is an image id prefix
 		{"sha256:beef", img},   // likewise
 		{"/beef", ctrID},       // name with slash
@@ -332,6 +335,37 @@ func TestResolveOrder(t *testing.T) {
 				t.Errorf("top %s, want %s", tg.Layers[0].ID, c.top)
 			}
 		})
+	}
+	// A prefix that no id has is not found, however short.
+	var nf *NotFoundError
+	if tg, err := s.Resolve("e"); !errors.As(err, &nf) {
+		t.Errorf("Resolve(%q) = %+v, %v; want a *NotFoundError", "e", tg, err)
+	}
+	// One kind only, as docker inspect --type: the forms of the other
+	// kind are passed over ("" top: not found).
+	for _, c := range []struct {
+		ref  string
+		kind Kind
+		top  string
+	}{
+		{"beef", KindImage, img},          // the prefix of img, not the container named beef
+		{"beef", KindContainer, ctrID},    // the container
+		{"dead", KindContainer, ""},       // a tag is no container, nor a prefix of one
+		{"busybox", KindImage, ""},        // a container name is no image
+		{ctr2, KindImage, ""},             // nor a container's id
+		{"f", KindContainer, ctr2},        // a prefix among containers
+		{"c", KindImage, ""},              // cafe... is a container's
+		{"sha256:dead", KindImage, other}, // an image id prefix
+	} {
+		tg, err := s.ResolveKind(c.ref, c.kind)
+		switch {
+		case c.top == "" && !errors.As(err, &nf):
+			t.Errorf("ResolveKind(%q, %v) = %+v, %v; want a *NotFoundError", c.ref, c.kind, tg, err)
+		case c.top != "" && err != nil:
+			t.Errorf("ResolveKind(%q, %v): %v", c.ref, c.kind, err)
+		case c.top != "" && tg.Layers[0].ID != c.top:
+			t.Errorf("ResolveKind(%q, %v): top %s, want %s", c.ref, c.kind, tg.Layers[0].ID, c.top)
+		}
 	}
 }
 

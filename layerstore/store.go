@@ -217,9 +217,13 @@ func (s *Store) Problems() []error {
 // Resolve finds what ref names (see store.resolve for the forms, which
 // are docker's) in every driver's tree. A ref that names something in
 // two trees is an *AmbiguousError listing each with its driver.
-func (s *Store) Resolve(ref string) (*Target, error) {
+func (s *Store) Resolve(ref string) (*Target, error) { return s.ResolveKind(ref, 0) }
+
+// ResolveKind is Resolve for images only (KindImage) or containers only
+// (KindContainer), as docker inspect --type takes a reference.
+func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 	if len(s.parts) == 1 {
-		return s.parts[0].Resolve(ref)
+		return s.parts[0].resolve(ref, only)
 	}
 	type match struct {
 		drv string
@@ -229,7 +233,7 @@ func (s *Store) Resolve(ref string) (*Target, error) {
 	var matches []match
 	var suggestions []string
 	for _, p := range s.parts {
-		t, err := p.Resolve(ref)
+		t, err := p.resolve(ref, only)
 		var nf *NotFoundError
 		if errors.As(err, &nf) {
 			suggestions = append(suggestions, nf.Suggestions...)
@@ -264,7 +268,7 @@ func (s *Store) Resolve(ref string) (*Target, error) {
 func (s *Store) ResolveIn(driver, ref string) (*Target, error) {
 	for _, p := range s.parts {
 		if p.drv.name() == driver {
-			return p.Resolve(ref)
+			return p.resolve(ref, 0)
 		}
 	}
 	return nil, &NotFoundError{Ref: ref}

@@ -69,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if errors.Is(err, errSilent) {
 		return 1
 	}
+	var es exitStatus
+	if errors.As(err, &es) {
+		return int(es)
+	}
 	msg := strings.TrimSpace(oneLine(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -86,6 +90,11 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 // report): exit status 1, nothing more printed.
 var errSilent = errors.New("failed")
 
+// exitStatus is errSilent with a status of its own (verify's 3 and 4).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
 func (e *env) newApp() *cli.App {
 	return &cli.App{
 		Name:  "aufsmount",
@@ -98,7 +107,7 @@ overlay2, fuse-overlayfs, overlay and vfs) read-only at MOUNTPOINT, with no
 Docker daemon, lists the store's images, containers and layers, compares
 two of them (diff) and tells which layer a path comes from (which). REF is
 what docker takes: name[:tag], name@sha256:..., an image id or unique
-prefix (4+ hex), a container id, prefix or name. mount(8) and /etc/fstab
+prefix, a container id, prefix or name. mount(8) and /etc/fstab
 mount views as type fuse.aufsmount.
 
 Examples:
@@ -177,8 +186,9 @@ func storeFlags() []cli.Flag {
 			EnvVars: []string{"AUFSMOUNT_ROOT"},
 		},
 		&cli.StringFlag{
-			Name:  "driver",
-			Usage: "read only the images and containers of storage driver `NAME` (" + strings.Join(layerstore.DriverNames(), ", ") + ")",
+			Name:   "driver",
+			Usage:  "read only the images and containers of storage driver `NAME` (" + strings.Join(layerstore.DriverNames(), ", ") + ")",
+			Action: func(_ *cli.Context, name string) error { return checkDriver("--driver ", name) },
 		},
 	}
 }

@@ -27,7 +27,7 @@ import (
 func mountFlags() []cli.Flag {
 	return append(storeFlags(),
 		&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "stay attached to the terminal instead of serving in the background"},
-		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request (to stderr with -f, else to --log)"},
+		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request: to stderr with -f, else to the --log FILE, which it then needs"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
 		&cli.BoolFlag{Name: "kernel", Usage: "serve the view through the kernel's overlayfs, exactly, with no FUSE server (root only; same as -o kernel); falls back to FUSE, saying why, where it cannot be exact"},
@@ -45,7 +45,9 @@ read-only at MOUNTPOINT, an empty directory (-o nonempty mounts over one
 that is not) outside the store. aufsmount returns once the view answers
 and keeps serving it in the background, until "aufsmount umount
 MOUNTPOINT" or a SIGTERM. With -f it stays in the foreground; Ctrl-C
-unmounts.
+unmounts. Its messages go to stderr with -f, and in the background to the
+--log FILE, or nowhere without one: --debug (every FUSE request) in the
+background therefore needs --log.
 
 A container is shown as Docker ran it: its writable layer over its init
 layer over its image, with the /etc/hostname, /etc/hosts and
@@ -107,6 +109,10 @@ func (e *env) mountAction(c *cli.Context) error {
 	}
 	if !all && c.Args().Get(0) == "" {
 		return usageErrorf("mount: REF is empty: name an image or container (see aufsmount images, aufsmount containers)")
+	}
+	if c.Bool("debug") && !c.Bool("foreground") && c.String("log") == "" {
+		// In the background stderr is gone once the mount answers.
+		return usageErrorf("mount: --debug in the background has nowhere to write: add --log FILE, or -f to log to stderr")
 	}
 	opts, err := parseMountOptions(strings.Join(c.StringSlice("o"), ","), os.Geteuid() == 0)
 	if err != nil {
@@ -371,7 +377,7 @@ func waitServing(srv *fuse.Server, mnt string, sigs <-chan os.Signal, logger *lo
 	}
 	// Still busy after go-fuse's retries: detach now, so that the path is
 	// free, and give the last users a moment before the process goes.
-	logger.Printf("unmounting %s: %v; detaching it lazily", mnt, err)
+	logger.Printf("unmounting %s: %s; detaching it lazily", mnt, unmountReason(err))
 	if err := lazyUnmount(mnt); err != nil {
 		return fmt.Errorf("unmounting %s: %w", mnt, err)
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // mountOptions is what -o asked for. The view is always read-only, nosuid
@@ -89,8 +92,8 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 			}
 			o.Root = value
 		case name == "driver" && hasValue:
-			if value == "" {
-				return o, usageErrorf("-o driver=: names no storage driver")
+			if err := checkDriver("-o driver=", value); err != nil {
+				return o, err
 			}
 			o.Driver = value
 		case opt == "nodefault_permissions":
@@ -103,6 +106,21 @@ func parseMountOptions(s string, asRoot bool) (mountOptions, error) {
 		return o, usageErrorf("-o allow_other and allow_root exclude each other")
 	}
 	return o, nil
+}
+
+// checkDriver makes a storage driver that the command line names (after
+// flag: "--driver ", "-o driver=") and aufsmount cannot read a mistake in
+// the command line (exit 2); one it reads that the store lacks is the
+// store's to report (exit 1).
+func checkDriver(flag, name string) error {
+	known := layerstore.DriverNames()
+	switch {
+	case name == "":
+		return usageErrorf("%s names no storage driver (it takes %s)", strings.TrimSpace(flag), strings.Join(known, ", "))
+	case !slices.Contains(known, name):
+		return usageErrorf("%s%s: not a storage driver aufsmount reads (it reads %s)", flag, name, strings.Join(known, ", "))
+	}
+	return nil
 }
 
 // usageError is a mistake in the command line: exit status 2.

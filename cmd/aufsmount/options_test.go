@@ -33,6 +33,9 @@ func TestParseMountOptions(t *testing.T) {
 		{"root=/a=b", false, mountOptions{Root: "/a=b"}, ""},
 		{"root=", false, mountOptions{}, "usage"},
 		{"driver=", false, mountOptions{}, "usage"},
+		{"driver=zfs", false, mountOptions{}, "usage"},      // a driver aufsmount does not read
+		{"driver=overlay3", false, mountOptions{}, "usage"}, // nor any driver
+		{"driver=vfs", false, mountOptions{Driver: "vfs"}, ""},
 		{"root", false, mountOptions{}, "usage"},
 		{"uid=0", false, mountOptions{}, "usage"},
 		{"nodefault_permissions", true, mountOptions{}, "usage"},

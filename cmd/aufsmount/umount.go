@@ -144,7 +144,7 @@ func runQuiet(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		if msg := strings.Join(strings.Fields(stderr.String()), " "); msg != "" {
+		if msg := foldLines(stderr.String()); msg != "" {
 			if strings.HasPrefix(msg, name+": ") || strings.HasPrefix(msg, filepath.Base(name)+": ") {
 				return errors.New(msg) // the helper names itself
 			}
@@ -153,6 +153,20 @@ func runQuiet(name string, args ...string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// foldLines puts a helper's message on one line.
+func foldLines(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// unmountReason is why an unmount failed, on one line: go-fuse's error
+// holds fusermount's message with its line break, and then the exit
+// status, which says nothing more.
+func unmountReason(err error) string {
+	msg := foldLines(err.Error())
+	if i := strings.LastIndex(msg, " (code exit status "); i >= 0 && strings.HasSuffix(msg, ")") {
+		msg = msg[:i]
+	}
+	return msg
 }
 
 // fusermountPath finds the helper non-root users mount and unmount with,
