@@ -49,7 +49,11 @@ func humanDuration(d time.Duration) string {
 
 // humanSize prints a byte count in decimal units with three significant
 // digits, as docker images and docker history do; "-" when unknown (< 0).
-func humanSize(n int64) string {
+func humanSize(n int64) string { return humanSizeDigits(n, 3) }
+
+// humanSizeDigits is humanSize with digits significant digits (docker's
+// VIRTUAL SIZE has 4).
+func humanSizeDigits(n int64, digits int) string {
 	if n < 0 {
 		return "-"
 	}
@@ -60,12 +64,12 @@ func humanSize(n int64) string {
 		v /= 1000
 		i++
 	}
-	s := fmt.Sprintf("%.3g", v)
+	s := fmt.Sprintf("%.*g", digits, v)
 	// 999.9 kB rounds to "1e+03": carry into the next unit instead.
 	if strings.Contains(s, "e") && i < len(units)-1 {
 		v /= 1000
 		i++
-		s = fmt.Sprintf("%.3g", v)
+		s = fmt.Sprintf("%.*g", digits, v)
 	}
 	return s + units[i]
 }

@@ -89,6 +89,21 @@ func TestHumanSize(t *testing.T) {
 			t.Errorf("humanSize(%d) = %q, want %q", tt.n, got, tt.want)
 		}
 	}
+	// Four digits, as docker's VIRTUAL SIZE.
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{
+		{-1, "-"},
+		{5, "5B"},
+		{1_982_330, "1.982MB"}, // docker images --format '{{.VirtualSize}}' of a 1982330-byte image
+		{207_289_555, "207.3MB"},
+		{999_950, "1000kB"},
+	} {
+		if got := humanSizeDigits(tt.n, 4); got != tt.want {
+			t.Errorf("humanSizeDigits(%d, 4) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
 }
 
 func TestShortID(t *testing.T) {

@@ -99,7 +99,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 		return usageErrorf("images: --json goes with neither --format nor -q")
 	}
 	digests := c.Bool("digests") || strings.Contains(format, ".Digest")
-	needSize := c.Bool("json") || !quiet && (format == "" || format == "table" || format == "json" || strings.Contains(format, "Size"))
+	needSize := c.Bool("json") || !quiet && usesField(format, "Size", "VirtualSize")
 	sizes := newSizer()
 	type shown struct {
 		img   layerstore.Image
@@ -170,15 +170,16 @@ func (e *env) imagesAction(c *cli.Context) error {
 	now := e.now()
 	for _, sh := range list {
 		img := sh.img
-		sz := "N/A"
+		sz, vsz := "N/A", "N/A"
 		if needSize {
-			sz = humanSize(size(img))
+			n := size(img)
+			sz, vsz = humanSize(n), humanSizeDigits(n, 4)
 		}
 		for _, r := range nameRows(sh.names, digests) {
 			l.rows = append(l.rows, map[string]string{
 				"Repository": r.repo, "Tag": r.tag, "Digest": r.digest, "ID": imageID(s, img.Driver, img.ID, trunc),
 				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
-				"Size": sz, "VirtualSize": sz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
+				"Size": sz, "VirtualSize": vsz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
 				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
 			})
 		}

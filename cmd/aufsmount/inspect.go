@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ func (e *env) inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
 		Usage:     "print what the store says of images or containers, like docker inspect",
-		UsageText: "aufsmount [--root DIR] inspect [-f FORMAT] REF...",
+		UsageText: "aufsmount [--root DIR] inspect [-f FORMAT] [--type image|container] REF...",
 		Description: `Prints a JSON array with one object for each REF, shaped as docker inspect
 prints it. For an image: Id, RepoTags, RepoDigests, Parent, Comment,
 Created, Container, ContainerConfig, DockerVersion, Author, Config,
@@ -30,14 +31,21 @@ in the store) and what it cannot show (NotShown: host paths, tmpfs,
 volumes of other drivers, each with why). Paths in GraphDriver and
 Mounts are where the store has them now.
 
+A REF is looked for as docker inspect looks: among containers first,
+then among images; --type image or --type container looks among those
+only.
+
 -f takes a Go template, run on each object as docker's -f is:
-{{.Config.Env}}, {{json .State}}.
+{{.Config.Env}}, {{json .State}}, {{.NetworkSettings.IPAddress}}. A
+field docker's own types have prints empty where the store has nothing
+for it; a field nothing has is an error.
 
 Examples:
    aufsmount inspect busybox:latest
    aufsmount inspect -f '{{.State.Status}} {{.State.ExitCode}}' web`,
 		Flags: append(storeFlags(),
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "print each object with the Go template `FORMAT`"}),
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "print each object with the Go template `FORMAT`"},
+			&cli.StringFlag{Name: "type", Usage: "look for images only (`TYPE` image) or containers only (container)"}),
 		Action: e.inspectAction,
 	}
 }
@@ -101,7 +109,7 @@ type containerInspect struct {
 	GraphDriver     graphDriverJSON
 	Mounts          []mountJSON
 	Config          json.RawMessage
-	NetworkSettings json.RawMessage
+	NetworkSettings any // *networkSettingsJSON, or what the config holds where it is not of that shape
 	AufsMount       *viewJSON
 }
 
@@ -151,7 +159,10 @@ func (e *env) inspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("inspect: expected at least one REF (see aufsmount inspect --help)")
 	}
-	format := c.String("format")
+	format, typ := c.String("format"), c.String("type")
+	if _, ok := inspectTypes[typ]; !ok {
+		return usageErrorf("inspect: --type %s: not a type of the store (image or container)", typ)
+	}
 	var tmpl *template.Template
 	if format != "" {
 		var err error
@@ -166,7 +177,7 @@ func (e *env) inspectAction(c *cli.Context) error {
 	var out []any
 	failed := false
 	for _, ref := range c.Args().Slice() {
-		t, err := e.resolve(s, ref)
+		t, err := e.inspectResolve(s, ref, typ)
 		if err == nil {
 			var v any
 			if v, err = e.inspectTarget(s, t); err == nil {
@@ -180,16 +191,11 @@ func (e *env) inspectAction(c *cli.Context) error {
 	if tmpl != nil {
 		var b bytes.Buffer
 		for _, v := range out {
-			// Run on the JSON as printed, so that the fields are docker's.
-			data, err := json.Marshal(v)
+			data, err := templateData(v)
 			if err != nil {
 				return err
 			}
-			var generic any
-			if err := json.Unmarshal(data, &generic); err != nil {
-				return err
-			}
-			if err := tmpl.Execute(&b, generic); err != nil {
+			if err := tmpl.Execute(&b, data); err != nil {
 				return fmt.Errorf("inspect: -f: %v", err)
 			}
 			b.WriteByte('\n')
@@ -216,6 +222,80 @@ func (e *env) inspectAction(c *cli.Context) error {
 		return errSilent
 	}
 	return nil
+}
+
+// inspectTypes are what --type takes.
+var inspectTypes = map[string]layerstore.Kind{"": 0, "image": layerstore.KindImage, "container": layerstore.KindContainer}
+
+// inspectResolve finds ref as docker inspect does: among containers
+// first, then among images, or with typ among those only.
+func (e *env) inspectResolve(s *layerstore.Store, ref, typ string) (*layerstore.Target, error) {
+	var t *layerstore.Target
+	var err error
+	var nf *layerstore.NotFoundError
+	if typ != "" {
+		t, err = s.ResolveKind(ref, inspectTypes[typ])
+		if errors.As(err, &nf) {
+			if other, oerr := s.Resolve(ref); oerr == nil {
+				return nil, fmt.Errorf("%s: no such %s (it names the %s %s)", ref, typ, kindName(other), other.Name)
+			}
+		}
+	} else {
+		t, err = s.ResolveKind(ref, layerstore.KindContainer)
+		if errors.As(err, &nf) {
+			t, err = s.ResolveKind(ref, layerstore.KindImage)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(e.stderr, "aufsmount: warning: %s\n", oneLine(w))
+	}
+	return t, nil
+}
+
+// typedZeros are the fields docker's types have that its JSON leaves out
+// when they are empty: its -f still finds them, nil or "", where a field
+// of no type is an error.
+var typedZeros = map[string]map[string]any{
+	"container": {"SizeRw": (*int64)(nil), "SizeRootFs": (*int64)(nil), "Node": (*struct{})(nil)},
+	"state":     {"Health": (*struct{})(nil)},
+	"image":     {"Variant": "", "OsVersion": ""},
+}
+
+// templateData is v as -f sees it: the JSON as printed, so that the
+// fields are docker's, decoded as docker decodes it where its types do
+// not answer (numbers as written: 207289555, not 2.07289555e+08), with
+// typedZeros.
+func templateData(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	fill := func(m map[string]any, zeros map[string]any) {
+		for k, z := range zeros {
+			if _, ok := m[k]; !ok {
+				m[k] = z
+			}
+		}
+	}
+	switch v.(type) {
+	case *containerInspect:
+		fill(m, typedZeros["container"])
+		if state, ok := m["State"].(map[string]any); ok {
+			fill(state, typedZeros["state"])
+		}
+	case *imageInspect:
+		fill(m, typedZeros["image"])
+	}
+	return m, nil
 }
 
 func (e *env) inspectTarget(s *layerstore.Store, t *layerstore.Target) (any, error) {
@@ -306,9 +386,9 @@ func (e *env) inspectContainer(s *layerstore.Store, t *layerstore.Target) (*cont
 		Id: raw["ID"], Created: raw["Created"], Path: raw["Path"], Args: raw["Args"], Image: raw["Image"],
 		ResolvConfPath: raw["ResolvConfPath"], HostnamePath: raw["HostnamePath"], HostsPath: raw["HostsPath"],
 		LogPath: raw["LogPath"], Name: raw["Name"], RestartCount: raw["RestartCount"], Driver: raw["Driver"],
-		Platform: raw["Platform"], MountLabel: raw["MountLabel"], ProcessLabel: raw["ProcessLabel"],
+		Platform: platform(raw), MountLabel: raw["MountLabel"], ProcessLabel: raw["ProcessLabel"],
 		AppArmorProfile: raw["AppArmorProfile"], ExecIDs: raw["ExecIDs"], HostConfig: json.RawMessage(host),
-		GraphDriver: graphDriver(t), Mounts: []mountJSON{}, Config: raw["Config"], NetworkSettings: raw["NetworkSettings"],
+		GraphDriver: graphDriver(t), Mounts: []mountJSON{}, Config: raw["Config"], NetworkSettings: networkSettings(raw["NetworkSettings"]),
 		AufsMount: &viewJSON{Warnings: t.Warnings},
 	}
 	if len(host) == 0 {
@@ -317,6 +397,9 @@ func (e *env) inspectContainer(s *layerstore.Store, t *layerstore.Target) (*cont
 	st := stateJSON{}
 	if json.Unmarshal(raw["State"], &st) == nil {
 		st.Status = containerState(ct.State)
+		if string(st.Health) == "null" {
+			st.Health = nil // docker leaves it out
+		}
 		out.State = st
 	} else {
 		out.State = raw["State"]

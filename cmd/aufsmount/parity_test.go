@@ -86,9 +86,17 @@ func writeParity(t *testing.T, driver string, layout layerstore.Layout) *parityS
 		"Path":  "/usr/local/bin/docker-entrypoint.sh",
 		"Args":  []string{"postgres"},
 		"State": state(true, 0, at(3*time.Hour), time.Time{}),
+		// As Docker 20.10 writes it, with the engine's own fields
+		// (IPAMOperational, Service ...).
 		"NetworkSettings": map[string]any{
-			"Ports":    map[string]any{"5432/tcp": []map[string]string{{"HostIp": "0.0.0.0", "HostPort": "15432"}}, "8080/tcp": nil, "8081/tcp": nil},
-			"Networks": map[string]any{"bridge": map[string]any{}},
+			"Bridge": "", "SandboxID": "f49ef6bad45f", "HairpinMode": false, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+			"Networks": map[string]any{"bridge": map[string]any{
+				"IPAMConfig": nil, "Links": nil, "Aliases": nil, "NetworkID": "e06b7fd96c3d", "EndpointID": "9975a0c42909",
+				"Gateway": "172.17.0.1", "IPAddress": "172.17.0.2", "IPPrefixLen": 16, "IPv6Gateway": "", "GlobalIPv6Address": "",
+				"GlobalIPv6PrefixLen": 0, "MacAddress": "02:42:ac:11:00:02", "DriverOpts": nil, "IPAMOperational": false}},
+			"Service": nil, "SandboxKey": "/var/run/docker/netns/f49ef6bad45f",
+			"Ports":                map[string]any{"5432/tcp": []map[string]string{{"HostIp": "0.0.0.0", "HostPort": "15432"}}, "8080/tcp": nil, "8081/tcp": nil},
+			"SecondaryIPAddresses": nil, "SecondaryIPv6Addresses": nil, "IsAnonymousEndpoint": false, "HasSwarmEndpoint": false,
 		},
 		"MountPoints": map[string]any{
 			"/var/lib/db": map[string]any{"Type": "volume", "Name": "dbdata", "Source": "", "Destination": "/var/lib/db", "Driver": "local", "RW": true, "Mode": "z"},
@@ -216,7 +224,7 @@ busybox:latest ef9763fe1101 45B <none>
 	p.wantOutput(t, `REPOSITORY   CREATED AT                      LAYERS
 busybox      2021-04-22 12:01:00 +0000 UTC   1
 `, "images", "--format", `table {{.Repository}}\t{{.CreatedAt}}\t{{.LayerCount}}`, "busybox")
-	p.wantOutput(t, `{"Containers":"N/A","CreatedAt":"2024-01-22 12:00:00 +0000 UTC","CreatedSince":"3 months ago","Digest":"<none>","Driver":"aufs","ID":"f85a19b3d21e","LayerCount":"1","Repository":"alpine","SharedSize":"N/A","Size":"5B","Tag":"<none>","UniqueSize":"N/A","VirtualSize":"5B"}
+	p.wantOutput(t, `{"Containers":"N/A","CreatedAt":"2024-01-22 12:00:00 +0000 UTC","CreatedSince":"3 months ago","Digest":"\u003cnone\u003e","Driver":"aufs","ID":"f85a19b3d21e","LayerCount":"1","Repository":"alpine","SharedSize":"N/A","Size":"5B","Tag":"\u003cnone\u003e","UniqueSize":"N/A","VirtualSize":"5B"}
 `, "images", "--format", "json", "alpine")
 	p.wantOutput(t, `[
   {
@@ -292,7 +300,7 @@ db        "/usr/local/bin/docker-entrypoint.sh postgres"   running   bridge
 web       "sh -c 'echo hello from the web; exit 127'"      exited
 `, "ps", "--no-trunc", "--format", `table {{.Names}}\t{{.Command}}\t{{.State}}\t{{.Networks}}`)
 	p.wantOutput(t, `{"Command":"\"sh\"","CreatedAt":"2024-05-01 11:59:00 +0000 UTC","Driver":"aufs","ID":"08594a7c6293","Image":"busybox:latest","Labels":"","Mounts":"","Names":"fresh","Networks":"","Ports":"","RunningFor":"About a minute ago","Size":"N/A","State":"created","Status":"Created"}
-{"Command":"\"/usr/local/bin/dock…\"","CreatedAt":"2024-05-01 07:00:00 +0000 UTC","Driver":"aufs","ID":"4d6ad661920f","Image":"busybox:latest","Labels":"","Mounts":"/srv/host,,dbdata","Names":"db","Networks":"bridge","Ports":"8080-8081/tcp, 0.0.0.0:15432->5432/tcp","RunningFor":"5 hours ago","Size":"N/A","State":"running","Status":"Up 3 hours (running when copied)"}
+{"Command":"\"/usr/local/bin/dock…\"","CreatedAt":"2024-05-01 07:00:00 +0000 UTC","Driver":"aufs","ID":"4d6ad661920f","Image":"busybox:latest","Labels":"","Mounts":"/srv/host,,dbdata","Names":"db","Networks":"bridge","Ports":"8080-8081/tcp, 0.0.0.0:15432-\u003e5432/tcp","RunningFor":"5 hours ago","Size":"N/A","State":"running","Status":"Up 3 hours (running when copied)"}
 {"Command":"\"sh -c 'echo hello f…\"","CreatedAt":"2024-04-28 12:00:00 +0000 UTC","Driver":"aufs","ID":"48477914ca4f","Image":"team/app:v1","Labels":"","Mounts":"","Names":"web","Networks":"","Ports":"","RunningFor":"3 days ago","Size":"N/A","State":"exited","Status":"Exited (127) 2 days ago"}
 `, "ps", "--format", "json")
 	p.wantOutput(t, "fresh Created\ndb Up 3 hours (running when copied)\nweb Exited (127) 2 days ago\n", "ps", "--format", "{{.Names}} {{.Status}}")
@@ -517,7 +525,7 @@ func TestParityInspect(t *testing.T) {
         "Name": "/db",
         "RestartCount": 0,
         "Driver": "overlay2",
-        "Platform": null,
+        "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
@@ -591,9 +599,11 @@ func TestParityInspect(t *testing.T) {
             "WorkingDir": ""
         },
         "NetworkSettings": {
-            "Networks": {
-                "bridge": {}
-            },
+            "Bridge": "",
+            "SandboxID": "f49ef6bad45f",
+            "HairpinMode": false,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
             "Ports": {
                 "5432/tcp": [
                     {
@@ -603,6 +613,34 @@ func TestParityInspect(t *testing.T) {
                 ],
                 "8080/tcp": null,
                 "8081/tcp": null
+            },
+            "SandboxKey": "/var/run/docker/netns/f49ef6bad45f",
+            "SecondaryIPAddresses": null,
+            "SecondaryIPv6Addresses": null,
+            "EndpointID": "9975a0c42909",
+            "Gateway": "172.17.0.1",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "172.17.0.2",
+            "IPPrefixLen": 16,
+            "IPv6Gateway": "",
+            "MacAddress": "02:42:ac:11:00:02",
+            "Networks": {
+                "bridge": {
+                    "IPAMConfig": null,
+                    "Links": null,
+                    "Aliases": null,
+                    "NetworkID": "e06b7fd96c3d",
+                    "EndpointID": "9975a0c42909",
+                    "Gateway": "172.17.0.1",
+                    "IPAddress": "172.17.0.2",
+                    "IPPrefixLen": 16,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "MacAddress": "02:42:ac:11:00:02",
+                    "DriverOpts": null
+                }
             }
         },
         "AufsMount": {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -18,8 +20,15 @@ import (
 type listing struct {
 	def     string            // the default format: "table {{.ID}}\t..."
 	headers map[string]string // field -> its column header
-	rows    []map[string]string
+	rows    []row
 }
+
+// row is one row of a listing. As JSON ({{json .}}, --format json) it is
+// what docker prints for its rows, which go through json.Marshal: <, >
+// and & escaped ("\u003cnone\u003e", "0.0.0.0:80-\u003e80/tcp").
+type row map[string]string
+
+func (r row) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]string(r)) }
 
 func formatFlag(fields string) cli.Flag {
 	return &cli.StringFlag{Name: "format", Usage: "print with a Go template, as docker does: `FORMAT` is \"table\", \"table TEMPLATE\" (with a header), \"json\" (an object a line), or a TEMPLATE of the fields " + fields}
@@ -62,6 +71,52 @@ func parseTemplate(cmd, text string) (*template.Template, error) {
 	return tmpl, nil
 }
 
+// usesField says whether a --format reads one of fields of a row, or
+// the whole row ({{json .}}), so that what is costly to work out is only
+// worked out when shown. The default formats, and a template that does
+// not parse (its error comes later), say yes.
+func usesField(format string, fields ...string) bool {
+	rest, _ := strings.CutPrefix(format, "table")
+	if rest = strings.TrimSpace(rest); rest == "" || format == "json" {
+		return true
+	}
+	tmpl, err := template.New("").Funcs(templateFuncs).Parse(rest)
+	if err != nil {
+		return true
+	}
+	var uses func(n parse.Node) bool
+	uses = func(n parse.Node) bool {
+		switch n := n.(type) {
+		case *parse.DotNode:
+			return true
+		case *parse.FieldNode:
+			return slices.Contains(fields, n.Ident[0])
+		case *parse.VariableNode: // $ is the row; $.Size one of its fields
+			return n.Ident[0] == "$" && (len(n.Ident) == 1 || slices.Contains(fields, n.Ident[1]))
+		case *parse.ChainNode:
+			return uses(n.Node)
+		case *parse.ListNode:
+			return n != nil && slices.ContainsFunc(n.Nodes, uses)
+		case *parse.ActionNode:
+			return uses(n.Pipe)
+		case *parse.PipeNode:
+			return n != nil && slices.ContainsFunc(n.Cmds, func(c *parse.CommandNode) bool { return uses(c) })
+		case *parse.CommandNode:
+			return slices.ContainsFunc(n.Args, uses)
+		case *parse.IfNode:
+			return uses(n.Pipe) || uses(n.List) || uses(n.ElseList)
+		case *parse.RangeNode:
+			return uses(n.Pipe) || uses(n.List) || uses(n.ElseList)
+		case *parse.WithNode:
+			return uses(n.Pipe) || uses(n.List) || uses(n.ElseList)
+		case *parse.TemplateNode:
+			return uses(n.Pipe)
+		}
+		return false
+	}
+	return uses(tmpl.Tree.Root)
+}
+
 // fits says how a column may be cut to fit a terminal, by its header.
 var fits = map[string]fitMode{"COMMAND": cutEnd, "CREATED BY": cutEnd, "DIR": cutPath, "PORTS": cutEnd, "MOUNTS": cutEnd}
 
@@ -100,7 +155,7 @@ func (l *listing) print(w io.Writer, cmd, format string, width int) error {
 	if err != nil {
 		return err
 	}
-	cells := func(data map[string]string) ([]string, error) {
+	cells := func(data row) ([]string, error) {
 		var b bytes.Buffer
 		if err := tmpl.Execute(&b, data); err != nil {
 			return nil, fmt.Errorf("%s: --format: %v", cmd, err)
