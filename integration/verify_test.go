@@ -12,6 +12,7 @@ import (
 // the same size in an image layer, that layer and every image and
 // container on it are MODIFIED, the file is named, and the exit status
 // is 1; the container's own layers are UNVERIFIABLE.
+// (verify_copies_test.go has the copies, tampering and --json.)
 func TestVerifyCommand(t *testing.T) {
 	for _, dc := range driverCases {
 		t.Run(dc.name, func(t *testing.T) {
@@ -46,8 +47,8 @@ func TestVerifyCommand(t *testing.T) {
 				t.Errorf("verify after a change: exit %d, want 1\n%s", code, out)
 			}
 			for _, want := range []string{
-				"MODIFIED      layer " + filepath.Base(layerID(base)),
-				"    /etc/os-release: content changed (crc64 differs)",
+				"MODIFIED      layer " + filepath.Base(layerID(base)) + ": contents changed: 1 file's bytes",
+				"; directory as unpacked\n    /etc/os-release: content changed (crc64 differs)\n",
 				"MODIFIED      image busybox:latest",
 			} {
 				if !strings.Contains(out, want) {

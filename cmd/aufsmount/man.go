@@ -32,7 +32,7 @@ func init() {
 
 // manExtra is what the commands' help does not say: mount(8), fstab and
 // systemd, the exit status, related pages.
-const manExtra = `
+var manExtra = `
 .SH MOUNT(8), FSTAB AND SYSTEMD
 make install links \fB/sbin/mount.fuse.aufsmount\fP to aufsmount, so that
 mount(8) mounts views of type \fBfuse.aufsmount\fP; without that link,
@@ -56,7 +56,7 @@ change nothing. \fBnoexec\fP and \fBnoatime\fP apply; \fBnonempty\fP allows
 a mount point that is not empty.
 .SH EXIT STATUS
 0 on success, 1 on an error, 2 for a mistake in the command line.
-.SH ENVIRONMENT
+` + verifyStatusText(".PP\n\\fBverify\\fP has statuses of its own:\n", ".TP\n%d\n%s\n") + `.SH ENVIRONMENT
 .TP
 \fBAUFSMOUNT_ROOT\fP
 the store to read when --root is not given (default /var/lib/docker)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -17,26 +16,46 @@ func (e *env) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "check that images and containers hold what their layers' original tars did",
-		UsageText: "aufsmount [--root DIR] verify [--json] [REF...]",
+		UsageText: "aufsmount [--root DIR] verify [--verbose | --json] [REF...]",
 		Description: `Rebuilds each image layer's original tar stream from the tar-split Docker
 kept of it and the layer's directory, without writing it anywhere, and
-checks it: its sha256 against the layer's diff id, every file against its
-recorded size and crc64, every entry's type, mode, owner, mtime, link
-target, device and xattrs against its header, and the directory for
-entries the tar never had. Without REF, every image and container of the
-store; each layer is checked once however many images share it.
+answers two questions of it apart. Are its contents intact: is the
+stream's sha256 the layer's diff id, and every file of its recorded size
+and crc64? Is the directory as Docker unpacked it: every entry's type,
+mode, owner, mtime, link target, device and xattrs as its header says,
+and no entry the tar never had? Without REF, every image and container
+of the store; each layer is checked once however many images share it.
 
-A line per layer: OK, MODIFIED with every path that differs and how, or
-UNVERIFIABLE with the reason (a container's own layers, or a layer
-without a tar-split, cannot be checked); then one per image or
-container. The exit status is 0 when everything that could be checked is
-intact (UNVERIFIABLE layers alone do not fail it), 1 when anything is
-modified or an error occurred.
+A difference is a copy's loss or a change. A copy of the store made
+without root or without -a (cp -r, rsync -r, zip) loses in known ways:
+owners become the copier's, and setuid and setgid go with them; times
+become the copy's, later, and a copy that cannot keep times drops the
+sticky bit and the umask's bits too; xattrs, device nodes and fifos are
+left out; hard links become files of their own. Anything else is a
+change: a file's bytes, an entry added, removed or of another kind, a
+mode bit gained (or dropped where the times were kept), an xattr
+altered, an owner other than the copier's, a time moved earlier.
 
+A line per layer: OK, LOSSY (contents intact, every difference a copy's
+loss), MODIFIED (something changed), UNVERIFIABLE with the reason (a
+container's own layers, or a layer without a tar-split, cannot be
+checked) or ERROR. It says "contents intact" or "contents changed", and
+counts the differences by kind: "directory changed: 1 mode; a copy lost
+2,413 owners, 2,401 modes, 2,413 mtimes, 1 xattr, 3 fifos, 12 hard
+links". The changes follow, a path a line (the first 10 of a layer);
+--verbose lists every path that differs, a copy's losses marked "(lost
+by a copy)". Then a line per image or container, the worst of its
+layers. --json prints one object, {"layers": [...], "targets": [...]},
+with every finding of a layer as {"path", "kind", "what", "loss"}.
+
+` + verifyStatusText("Exit status:\n", "   %d  %s\n") + `
 Examples:
    aufsmount verify
+   aufsmount verify --verbose busybox:latest
    aufsmount verify --json busybox:latest my-container`,
-		Flags:  append(storeFlags(), jsonFlag()),
+		Flags: append(storeFlags(),
+			&cli.BoolFlag{Name: "verbose", Usage: "list every path that differs, a copy's losses too"},
+			&cli.BoolFlag{Name: "json", Usage: `print one JSON object, {"layers": [...], "targets": [...]}, instead of lines`}),
 		Action: e.verifyAction,
 	}
 }
@@ -44,6 +63,7 @@ Examples:
 // Statuses of a layer, image or container.
 const (
 	statusOK           = "OK"
+	statusLossy        = "LOSSY"
 	statusModified     = "MODIFIED"
 	statusUnverifiable = "UNVERIFIABLE"
 	statusError        = "ERROR"
@@ -53,10 +73,12 @@ const (
 type layerCheck struct {
 	Layer    layerstore.Layer
 	Status   string
-	Reason   string // for UNVERIFIABLE and ERROR
+	Reason   string // why UNVERIFIABLE or ERROR; a stream that is not the diff id
 	Digest   string // of the rebuilt stream
 	Size     int64
-	Findings []layertar.Finding
+	Findings []layertar.Finding // in path order
+	// Contents says the original stream is there (OK, LOSSY, MODIFIED).
+	Contents bool
 }
 
 // targetCheck is the verdict on one image or container.
@@ -65,31 +87,6 @@ type targetCheck struct {
 	Status         string
 	Err            error    // it could not be resolved
 	Layers         []string // layer dirs, top first
-}
-
-type findingJSON struct {
-	Path string `json:"path"`
-	What string `json:"what"`
-}
-
-type layerCheckJSON struct {
-	ID       string        `json:"id"`
-	Dir      string        `json:"dir"`
-	Status   string        `json:"status"`
-	Reason   string        `json:"reason,omitempty"`
-	DiffID   string        `json:"diff_id,omitempty"`
-	Digest   string        `json:"digest,omitempty"`
-	Size     int64         `json:"size,omitempty"`
-	Findings []findingJSON `json:"findings,omitempty"`
-}
-
-type targetCheckJSON struct {
-	Kind   string   `json:"kind"`
-	Name   string   `json:"name"`
-	ID     string   `json:"id,omitempty"`
-	Status string   `json:"status"`
-	Error  string   `json:"error,omitempty"`
-	Layers []string `json:"layers"`
 }
 
 func (e *env) verifyAction(c *cli.Context) error {
@@ -110,32 +107,36 @@ func (e *env) verifyAction(c *cli.Context) error {
 	prog := newProgress(e.stderr, "verify", n, total)
 	runChecks(checks, order, prog)
 	prog.close()
+	statuses := make([]string, 0, len(order))
+	for _, d := range order {
+		statuses = append(statuses, checks[d].Status)
+	}
+	unresolved := false
 	for i, t := range targets {
 		if t.Err == nil {
 			targets[i].Status = targetStatus(t, checks)
 		}
-	}
-	failed := false
-	for _, d := range order {
-		if st := checks[d].Status; st == statusModified || st == statusError {
-			failed = true
-		}
-	}
-	for _, t := range targets {
-		failed = failed || t.Err != nil
+		unresolved = unresolved || t.Err != nil
 	}
 	if c.Bool("json") {
 		err = writeJSON(e.stdout, verifyJSON(checks, order, targets))
 	} else {
-		err = e.printVerify(checks, order, targets)
+		err = e.printVerify(checks, order, targets, c.Bool("verbose"))
 	}
 	if err != nil {
 		return err
 	}
-	if failed {
+	switch code := verifyExit(statuses, unresolved); code {
+	case verifyIntact:
+		return nil
+	case verifyChanged:
 		return errSilent
+	case verifyUnchecked:
+		fmt.Fprintln(e.stderr, "aufsmount: nothing could be checked: no image layer has a tar-split")
+		return exitStatus(code)
+	default:
+		return exitStatus(code)
 	}
-	return nil
 }
 
 // verifyTargets resolves refs, or every image and container of s; a ref
@@ -257,100 +258,27 @@ func checkLayer(lc *layerCheck, prog *progress) {
 		return
 	}
 	lc.Digest, lc.Size, lc.Findings = rep.Digest, rep.Size, rep.Findings
-	lc.Status = statusOK
-	if lc.Layer.DiffID != "" && rep.Digest != lc.Layer.DiffID {
+	if lc.mismatch() {
 		lc.Reason = fmt.Sprintf("its rebuilt stream is %s, not its diff id %s", rep.Digest, lc.Layer.DiffID)
-		lc.Status = statusModified
 	}
-	if len(lc.Findings) > 0 {
-		lc.Status = statusModified
-	}
+	lc.Status, lc.Contents = judgeLayer(lc.Findings, lc.mismatch(), lc.Layer.DiffID != "")
 }
 
-// targetStatus is the worst of its layers': MODIFIED or ERROR if any is;
-// else OK if any layer was checked; else UNVERIFIABLE.
+// mismatch says the rebuilt stream is not the layer's diff id.
+func (lc *layerCheck) mismatch() bool {
+	return lc.Layer.DiffID != "" && lc.Digest != lc.Layer.DiffID
+}
+
+// targetStatus is the worst of its layers': ERROR, MODIFIED, LOSSY,
+// OK, UNVERIFIABLE in that order.
 func targetStatus(t targetCheck, checks map[string]*layerCheck) string {
 	st := statusUnverifiable
 	for _, d := range t.Layers {
-		switch checks[d].Status {
-		case statusError:
-			return statusError
-		case statusModified:
-			st = statusModified
-		case statusOK:
-			if st == statusUnverifiable {
-				st = statusOK
-			}
+		if s := checks[d].Status; statusRank[s] > statusRank[st] {
+			st = s
 		}
 	}
 	return st
 }
 
-func (e *env) printVerify(checks map[string]*layerCheck, order []string, targets []targetCheck) error {
-	var b strings.Builder
-	for _, d := range order {
-		lc := checks[d]
-		fmt.Fprintf(&b, "%-13s layer %s", lc.Status, layerstore.ShortID(lc.Layer.ID))
-		switch lc.Status {
-		case statusOK:
-			fmt.Fprintf(&b, " (%s, %s)", shortDigest(lc.Digest), humanSize(lc.Size))
-		case statusModified:
-			fmt.Fprintf(&b, ": %d %s", len(lc.Findings), plural(len(lc.Findings), "difference", "differences"))
-			if lc.Reason != "" {
-				fmt.Fprintf(&b, "; %s", lc.Reason)
-			}
-		default:
-			fmt.Fprintf(&b, ": %s", lc.Reason)
-		}
-		b.WriteString("\n")
-		for _, f := range lc.Findings {
-			fmt.Fprintf(&b, "    %s\n", quotePath(f.String()))
-		}
-	}
-	for _, t := range targets {
-		if t.Err != nil {
-			fmt.Fprintf(&b, "%-13s %s: %s\n", statusError, quotePath(t.Name), oneLine(t.Err.Error()))
-			continue
-		}
-		fmt.Fprintf(&b, "%-13s %s %s", t.Status, t.Kind, quotePath(t.Name))
-		if t.Kind == "container" && t.Status != statusUnverifiable {
-			b.WriteString(" (its own layers cannot be checked)")
-		}
-		b.WriteString("\n")
-	}
-	_, err := fmt.Fprint(e.stdout, b.String())
-	return err
-}
-
-func verifyJSON(checks map[string]*layerCheck, order []string, targets []targetCheck) any {
-	out := struct {
-		Layers  []layerCheckJSON  `json:"layers"`
-		Targets []targetCheckJSON `json:"targets"`
-	}{Layers: []layerCheckJSON{}, Targets: []targetCheckJSON{}}
-	for _, d := range order {
-		lc := checks[d]
-		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Status: lc.Status, Reason: lc.Reason, DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
-		for _, f := range lc.Findings {
-			j.Findings = append(j.Findings, findingJSON{Path: "/" + f.Path, What: f.What})
-		}
-		out.Layers = append(out.Layers, j)
-	}
-	for _, t := range targets {
-		j := targetCheckJSON{Kind: t.Kind, Name: t.Name, ID: t.ID, Status: t.Status, Layers: []string{}}
-		if t.Err != nil {
-			j.Status, j.Error = statusError, t.Err.Error()
-		}
-		for _, d := range t.Layers {
-			j.Layers = append(j.Layers, checks[d].Layer.ID)
-		}
-		out.Targets = append(out.Targets, j)
-	}
-	return out
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
-}
+var statusRank = map[string]int{statusUnverifiable: 0, statusOK: 1, statusLossy: 2, statusModified: 3, statusError: 4}

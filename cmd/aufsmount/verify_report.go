@@ -1,0 +1,292 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layertar"
+)
+
+// verify's exit statuses (verify --help, README).
+const (
+	verifyIntact    = 0 // everything checked is intact
+	verifyChanged   = 1 // something changed, or an error
+	verifyLossy     = 3 // contents intact, every difference a copy's loss
+	verifyUnchecked = 4 // nothing could be checked
+)
+
+// verifyStatuses are verify's exit statuses as its help and the man page
+// say them.
+var verifyStatuses = []struct {
+	code int
+	what string
+}{
+	{verifyIntact, "everything checked is intact (UNVERIFIABLE layers do not fail it)"},
+	{verifyChanged, "something changed, or an error occurred"},
+	{verifyLossy, "the contents are intact, and every difference is a copy's loss"},
+	{verifyUnchecked, "nothing could be checked: no layer has a tar-split"},
+}
+
+// verifyStatusText is the exit statuses for verify --help
+// ("   %d  %s\n") and the man page (".TP\n%d\n%s\n"): head, then a line
+// of each.
+func verifyStatusText(head, line string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for _, s := range verifyStatuses {
+		fmt.Fprintf(&b, line, s.code, s.what)
+	}
+	return b.String()
+}
+
+// verifyListed is how many changes of a layer the lines list without
+// --verbose: a chmod -R is thousands, and the counts say what they are.
+const verifyListed = 10
+
+// judgeLayer answers verify's two questions of a layer checked against
+// its tar-split, findings fs: whether its contents are intact, the
+// original stream there to rebuild (its digest, where the diff id is
+// known, says so; else no file may be missing or of other bytes), and
+// its status: OK with no difference at all, LOSSY where the contents are
+// intact and a copy explains every difference, else MODIFIED.
+func judgeLayer(fs []layertar.Finding, mismatch, known bool) (status string, contents bool) {
+	contents = !mismatch
+	changed := false
+	for _, f := range fs {
+		if f.Kind.Contents() || (!known && f.Kind == layertar.Missing && !f.Loss) {
+			contents = false
+		}
+		changed = changed || !f.Loss
+	}
+	switch {
+	case !contents || changed:
+		return statusModified, contents
+	case len(fs) > 0:
+		return statusLossy, true
+	}
+	return statusOK, true
+}
+
+// verifyExit is the exit status of a run whose layers ended with
+// statuses, where some ref could not be resolved when unresolved.
+func verifyExit(statuses []string, unresolved bool) int {
+	checked, lossy := false, false
+	for _, st := range statuses {
+		switch st {
+		case statusModified, statusError:
+			return verifyChanged
+		case statusLossy:
+			checked, lossy = true, true
+		case statusOK:
+			checked = true
+		}
+	}
+	switch {
+	case unresolved:
+		return verifyChanged
+	case lossy:
+		return verifyLossy
+	case !checked:
+		return verifyUnchecked
+	}
+	return verifyIntact
+}
+
+// partFindings parts fs into those of the contents and those of the
+// directory alone, these into changes and a copy's losses.
+func partFindings(fs []layertar.Finding) (contents, changes, losses []layertar.Finding) {
+	for _, f := range fs {
+		switch {
+		case f.Kind.Contents():
+			contents = append(contents, f)
+		case f.Loss:
+			losses = append(losses, f)
+		default:
+			changes = append(changes, f)
+		}
+	}
+	return contents, changes, losses
+}
+
+// layerLine is a layer's line: its status, and for a checked layer its
+// contents and its directory, the differences counted by kind.
+func layerLine(lc *layerCheck) string {
+	head := fmt.Sprintf("%-13s layer %s: ", lc.Status, layerstore.ShortID(lc.Layer.ID))
+	switch lc.Status {
+	case statusOK, statusLossy, statusModified:
+	default:
+		return head + lc.Reason
+	}
+	contents, changes, losses := partFindings(lc.Findings)
+	var b strings.Builder
+	b.WriteString(head)
+	if lc.Contents {
+		fmt.Fprintf(&b, "contents intact (%s, %s)", shortDigest(lc.Digest), humanSize(lc.Size))
+	} else {
+		b.WriteString("contents changed")
+		if len(contents) > 0 {
+			b.WriteString(": " + tally(contents))
+		}
+		if lc.mismatch() {
+			fmt.Fprintf(&b, " (rebuilt %s, not its diff id %s)", shortDigest(lc.Digest), shortDigest(lc.Layer.DiffID))
+		}
+	}
+	switch {
+	case len(changes) > 0:
+		b.WriteString("; directory changed: " + tally(changes))
+	case len(losses) == 0:
+		b.WriteString("; directory as unpacked")
+	}
+	if len(losses) > 0 {
+		b.WriteString("; a copy lost " + tally(losses))
+	}
+	return b.String()
+}
+
+// findingLines are the paths under a layer's line: its changes, the
+// first verifyListed of them; with verbose every finding, a copy's
+// losses marked.
+func findingLines(fs []layertar.Finding, verbose bool) []string {
+	var out []string
+	more := 0
+	for _, f := range fs {
+		switch {
+		case verbose && f.Loss:
+			out = append(out, "    "+quotePath(f.String())+" (lost by a copy)")
+		case f.Loss:
+		case verbose || len(out) < verifyListed:
+			out = append(out, "    "+quotePath(f.String()))
+		default:
+			more++
+		}
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("    ... and %s more %s (--verbose lists every path)", groupDigits(more), plural(more, "change", "changes")))
+	}
+	return out
+}
+
+// tally counts findings by kind: "2,413 owners, 1 xattr, 3 fifos".
+func tally(fs []layertar.Finding) string {
+	var parts []string
+	for _, c := range layertar.Tally(fs) {
+		parts = append(parts, groupDigits(c.N)+" "+c.Kind.Noun(c.N))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupDigits writes n with its thousands apart: 2,413.
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func (e *env) printVerify(checks map[string]*layerCheck, order []string, targets []targetCheck, verbose bool) error {
+	var b strings.Builder
+	for _, d := range order {
+		lc := checks[d]
+		b.WriteString(layerLine(lc) + "\n")
+		for _, line := range findingLines(lc.Findings, verbose) {
+			b.WriteString(line + "\n")
+		}
+	}
+	for _, t := range targets {
+		if t.Err != nil {
+			fmt.Fprintf(&b, "%-13s %s: %s\n", statusError, quotePath(t.Name), oneLine(t.Err.Error()))
+			continue
+		}
+		fmt.Fprintf(&b, "%-13s %s %s", t.Status, t.Kind, quotePath(t.Name))
+		if t.Kind == "container" && t.Status != statusUnverifiable {
+			b.WriteString(" (its own layers cannot be checked)")
+		}
+		b.WriteString("\n")
+	}
+	_, err := fmt.Fprint(e.stdout, b.String())
+	return err
+}
+
+type findingJSON struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+	What string `json:"what"`
+	Loss bool   `json:"loss"`
+}
+
+type layerCheckJSON struct {
+	ID     string `json:"id"`
+	Dir    string `json:"dir"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	DiffID string `json:"diff_id,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	// The two questions, for a checked layer: contents "intact" or
+	// "changed"; directory "intact", "lossy" or "changed".
+	Contents  string        `json:"contents,omitempty"`
+	Directory string        `json:"directory,omitempty"`
+	Findings  []findingJSON `json:"findings,omitempty"`
+}
+
+type targetCheckJSON struct {
+	Kind   string   `json:"kind"`
+	Name   string   `json:"name"`
+	ID     string   `json:"id,omitempty"`
+	Status string   `json:"status"`
+	Error  string   `json:"error,omitempty"`
+	Layers []string `json:"layers"`
+}
+
+func verifyJSON(checks map[string]*layerCheck, order []string, targets []targetCheck) any {
+	out := struct {
+		Layers  []layerCheckJSON  `json:"layers"`
+		Targets []targetCheckJSON `json:"targets"`
+	}{Layers: []layerCheckJSON{}, Targets: []targetCheckJSON{}}
+	for _, d := range order {
+		lc := checks[d]
+		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Status: lc.Status, Reason: lc.Reason, DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
+		switch lc.Status {
+		case statusOK, statusLossy, statusModified:
+			j.Contents, j.Directory = "changed", "intact"
+			if lc.Contents {
+				j.Contents = "intact"
+			}
+			if _, changes, losses := partFindings(lc.Findings); len(changes) > 0 {
+				j.Directory = "changed"
+			} else if len(losses) > 0 {
+				j.Directory = "lossy"
+			}
+		}
+		for _, f := range lc.Findings {
+			j.Findings = append(j.Findings, findingJSON{Path: "/" + f.Path, Kind: f.Kind.String(), What: f.What, Loss: f.Loss})
+		}
+		out.Layers = append(out.Layers, j)
+	}
+	for _, t := range targets {
+		j := targetCheckJSON{Kind: t.Kind, Name: t.Name, ID: t.ID, Status: t.Status, Layers: []string{}}
+		if t.Err != nil {
+			j.Status, j.Error = statusError, t.Err.Error()
+		}
+		for _, d := range t.Layers {
+			j.Layers = append(j.Layers, checks[d].Layer.ID)
+		}
+		out.Targets = append(out.Targets, j)
+	}
+	return out
+}
+
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
