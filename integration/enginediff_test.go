@@ -17,7 +17,9 @@ import (
 // copy and the new time of a directory are not (20.10 compares the two
 // trees for every one of these drivers, overlay2 included). docker diff
 // lists siblings in no set order (the engine walks a map): its lines are
-// compared sorted by path, as aufsmount prints them.
+// compared sorted by path, as aufsmount prints them. Then what docker's
+// templates print of the container and its image (inspect -f, images
+// --format), and docker inspect of each, are asked of aufsmount too.
 func TestRealEngineDiff(t *testing.T) {
 	dockerd := requireTool(t, "dockerd")
 	docker := requireTool(t, "docker")
@@ -47,7 +49,37 @@ A /var/lib/app/app.log
 			lines := strings.SplitAfter(e.docker("diff", "changed"), "\n")
 			sort.Slice(lines, func(i, j int) bool { return lines[i][min(2, len(lines[i])):] < lines[j][min(2, len(lines[j])):] })
 			engine := strings.Join(lines, "")
+			// What docker's templates print of the same store: the
+			// container by a one-digit prefix of its id, as docker takes it.
+			id := strings.TrimSpace(e.docker("inspect", "-f", "{{.Id}}", "changed"))
+			formats := [][]string{
+				{"inspect", "-f", "{{.NetworkSettings.IPAddress}}|{{.Platform}}|{{.SizeRw}}|{{.State.ExitCode}}|{{json .State.Pid}}|{{.Name}}", id[:1]},
+				{"inspect", "--type", "image", "-f", "{{.Size}}|{{json .VirtualSize}}|{{.Os}}|{{.Variant}}", engineBase},
+				{"images", "--format", "{{.Repository}}|{{.Tag}}|{{.Size}}|{{.VirtualSize}}|{{.Digest}}|{{.ID}}"},
+			}
+			var said []string
+			for _, f := range formats {
+				said = append(said, e.docker(f...))
+			}
+			inspectImage, inspectContainer := e.docker("inspect", engineBase), e.docker("inspect", "changed")
+			if want := "|linux|<nil>|0|0|/changed\n"; said[0] != want {
+				t.Errorf("docker %q printed %q, want %q", formats[0], said[0], want)
+			}
 			e.stop()
+			for i, f := range formats {
+				if out, stderr, code := run(t, append([]string{"--root", e.root}, f...)...); code != 0 || out != said[i] {
+					t.Errorf("aufsmount %q: exit %d, stderr %q, printed %q; docker printed %q", f, code, stderr, out, said[i])
+				}
+			}
+			// inspect prints what docker does, byte for byte; for the
+			// container, AufsMount follows.
+			if out, _, code := run(t, "--root", e.root, "inspect", engineBase); code != 0 || out != inspectImage {
+				t.Errorf("aufsmount inspect %s: exit %d, printed\n%s\ndocker inspect printed\n%s", engineBase, code, out, inspectImage)
+			}
+			out, _, code := run(t, "--root", e.root, "inspect", "changed")
+			if code != 0 || !strings.HasPrefix(out, strings.TrimSuffix(inspectContainer, "\n    }\n]\n")+",\n        \"AufsMount\": {") {
+				t.Errorf("aufsmount inspect changed: exit %d, printed\n%s\ndocker inspect printed (AufsMount apart)\n%s", code, out, inspectContainer)
+			}
 			if engine != want {
 				t.Errorf("docker diff printed\n%s\nwant\n%s", engine, want)
 			}

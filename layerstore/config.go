@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The metadata files of a target as they are on disk, for writing them
@@ -104,4 +105,27 @@ func (s *Store) ContainerConfig(t *Target) ([]byte, string, error) {
 		return nil, c.configFile, corrupt(c.configFile, err)
 	}
 	return data, c.configFile, nil
+}
+
+// ImageTagged is when t's image was last tagged, as imagedb/metadata's
+// lastUpdated has it (docker inspect's Metadata.LastTagTime): the zero
+// time where the store keeps none (never tagged, or before Docker 1.10).
+func (s *Store) ImageTagged(t *Target) (time.Time, error) {
+	p, err := s.part(t)
+	if err != nil || t.Image == nil || p.layout != LayoutCAS {
+		return time.Time{}, err
+	}
+	f := p.casPath("imagedb", "metadata", "sha256", t.Image.ID, "lastUpdated")
+	v, err := readSmallOptional(f)
+	if err != nil {
+		return time.Time{}, corrupt(f, err)
+	}
+	if v == "" {
+		return time.Time{}, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, corrupt(f, err)
+	}
+	return at, nil
 }

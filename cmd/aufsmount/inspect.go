@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,8 +23,8 @@ func (e *env) inspectCommand() *cli.Command {
 		Description: `Prints a JSON array with one object for each REF, shaped as docker inspect
 prints it. For an image: Id, RepoTags, RepoDigests, Parent, Comment,
 Created, Container, ContainerConfig, DockerVersion, Author, Config,
-Architecture, Os, Size, VirtualSize, GraphDriver and RootFS, from its
-config. For a container: its config (config.v2.json, config.json before
+Architecture, Os, Size, VirtualSize, GraphDriver, RootFS and Metadata,
+from its config. For a container: its config (config.v2.json, config.json before
 Docker 1.10) with HostConfig from hostconfig.json, GraphDriver, Mounts,
 and State as docker shows it, plus "AufsMount": what a view of it shows
 over its layers (Binds: its /etc/hosts, volumes ... with where they are
@@ -60,6 +61,10 @@ type rootFSJSON struct {
 	Layers []string
 }
 
+type imageMetadataJSON struct {
+	LastTagTime time.Time
+}
+
 // imageInspect is an image as docker inspect prints it.
 type imageInspect struct {
 	Id              string
@@ -80,8 +85,9 @@ type imageInspect struct {
 	Size            *int64
 	VirtualSize     *int64
 	GraphDriver     graphDriverJSON
-	RootFS          *rootFSJSON `json:",omitempty"`
-	AufsMount       *viewJSON   `json:",omitempty"`
+	RootFS          *rootFSJSON        `json:",omitempty"`
+	Metadata        *imageMetadataJSON `json:",omitempty"`
+	AufsMount       *viewJSON          `json:",omitempty"`
 }
 
 // containerInspect is a container as docker inspect prints it; the
@@ -214,7 +220,7 @@ func (e *env) inspectAction(c *cli.Context) error {
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
-		if _, err := e.stdout.Write(b.Bytes()); err != nil {
+		if _, err := e.stdout.Write(unescapeHTML(b.Bytes())); err != nil {
 			return err
 		}
 	}
@@ -222,6 +228,30 @@ func (e *env) inspectAction(c *cli.Context) error {
 		return errSilent
 	}
 	return nil
+}
+
+// htmlEscapes are the escapes json.Marshal writes for <, > and &.
+var htmlEscapes = map[string]byte{`\u003c`: '<', `\u003e`: '>', `\u0026`: '&'}
+
+// unescapeHTML undoes htmlEscapes in the JSON b: Docker wrote them into
+// the configs, and docker inspect does not print them (its engine
+// answers with them undone). Any other escape stays whole, so that an
+// escaped backslash followed by "u003c" stays as it is.
+func unescapeHTML(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] != '\\' || i+1 == len(b):
+			out = append(out, b[i])
+		case i+6 <= len(b) && htmlEscapes[string(b[i:i+6])] != 0:
+			out = append(out, htmlEscapes[string(b[i:i+6])])
+			i += 5
+		default:
+			out = append(out, b[i], b[i+1])
+			i++
+		}
+	}
+	return out
 }
 
 // inspectTypes are what --type takes.
@@ -294,6 +324,12 @@ func templateData(v any) (any, error) {
 		}
 	case *imageInspect:
 		fill(m, typedZeros["image"])
+		// A time.Time in docker's types, which prints as Go prints one.
+		if md, ok := m["Metadata"].(map[string]any); ok {
+			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(md["LastTagTime"])); err == nil {
+				md["LastTagTime"] = at
+			}
+		}
 	}
 	return m, nil
 }
@@ -361,6 +397,11 @@ func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInsp
 		for i := len(t.Layers) - 1; i >= 0; i-- {
 			out.RootFS.Layers = append(out.RootFS.Layers, t.Layers[i].DiffID)
 		}
+		tagged, err := s.ImageTagged(t)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+		}
+		out.Metadata = &imageMetadataJSON{LastTagTime: tagged}
 	}
 	if len(t.Warnings) > 0 {
 		out.AufsMount = &viewJSON{Warnings: t.Warnings}

@@ -69,6 +69,9 @@ func networkSettings(raw json.RawMessage) any {
 	if ns.Networks == nil {
 		ns.Networks = map[string]*endpointJSON{}
 	}
+	if isNull(ns.Ports) {
+		ns.Ports = json.RawMessage("{}") // docker copies them into a new map
+	}
 	if b := ns.Networks["bridge"]; b != nil {
 		ns.endpointAddresses = endpointAddresses{EndpointID: b.EndpointID, Gateway: b.Gateway,
 			GlobalIPv6Address: b.GlobalIPv6Address, GlobalIPv6PrefixLen: b.GlobalIPv6PrefixLen,

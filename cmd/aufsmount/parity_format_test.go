@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,6 +30,17 @@ func TestParityInspectFormat(t *testing.T) {
 	p.wantOutput(t, "207289555 207289555 172.17.0.2 linux <nil> <nil>\n",
 		"inspect", "-f", "{{.State.Pid}} {{json .State.Pid}} {{.NetworkSettings.IPAddress}} {{.Platform}} {{.SizeRw}} {{.State.Health}}", "db")
 	p.wantOutput(t, "62 62 ||\n", "inspect", "-f", "{{.Size}} {{json .VirtualSize}} |{{.Variant}}|{{.OsVersion}}", "team/app:v1")
+	// When an image was last tagged, from its metadata, a time as Go
+	// prints one; zero where the store keeps none.
+	tagged := filepath.Join(p.Root, "image", "overlay2", "imagedb", "metadata", "sha256", p.ImageID[p.busybox])
+	if err := os.MkdirAll(tagged, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tagged, "lastUpdated"), []byte("2024-04-30T12:00:00.5Z"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.wantOutput(t, "2024-04-30 12:00:00.5 +0000 UTC \"2024-04-30T12:00:00.5Z\"\n0001-01-01 00:00:00 +0000 UTC\n",
+		"inspect", "-f", "{{.Metadata.LastTagTime}}{{if .RepoTags}} {{json .Metadata.LastTagTime}}{{end}}", "busybox", "5815")
 	// JSON of a part has its keys sorted (docker's keeps its types'
 	// order); the engine's own fields are not there.
 	p.wantOutput(t, `{"Aliases":null,"DriverOpts":null,"EndpointID":"9975a0c42909","Gateway":"172.17.0.1","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"172.17.0.2","IPPrefixLen":16,"IPv6Gateway":"","Links":null,"MacAddress":"02:42:ac:11:00:02","NetworkID":"e06b7fd96c3d"}`+"\n",

@@ -435,7 +435,7 @@ func TestParityInspect(t *testing.T) {
             "Cmd": [
                 "/bin/sh",
                 "-c",
-                "echo hello \u003e /etc/motd"
+                "echo hello > /etc/motd"
             ],
             "Image": "",
             "Volumes": null,
@@ -489,6 +489,9 @@ func TestParityInspect(t *testing.T) {
                 "sha256:62ddb8986ae928d7bcf61259a946900249db0eaed69d78606c2a3f6a7ebcf3a9",
                 "sha256:4676298ce464694022c7d0bd6dcf5f2d25b0812148205f6b560e598a7b22f1ca"
             ]
+        },
+        "Metadata": {
+            "LastTagTime": "0001-01-01T00:00:00Z"
         }
     }
 ]
