@@ -55,6 +55,8 @@ A /var/lib/app/app.log
 			formats := [][]string{
 				{"inspect", "-f", "{{.NetworkSettings.IPAddress}}|{{.Platform}}|{{.SizeRw}}|{{.State.ExitCode}}|{{json .State.Pid}}|{{.Name}}", id[:1]},
 				{"inspect", "--type", "image", "-f", "{{.Size}}|{{json .VirtualSize}}|{{.Os}}|{{.Variant}}", engineBase},
+				{"inspect", "-f", "{{.Config.ExposedPorts}}|{{.Config.StopTimeout}}|{{.Config.Shell}}|{{.State.Health}}|{{.SizeRootFs}}", "changed"},
+				{"inspect", "-f", "{{.ContainerConfig.Healthcheck}}|{{.Config.Shell}}|{{.Metadata.LastTagTime.IsZero}}", engineBase},
 				{"images", "--format", "{{.Repository}}|{{.Tag}}|{{.Size}}|{{.VirtualSize}}|{{.Digest}}|{{.ID}}"},
 			}
 			var said []string

@@ -292,6 +292,9 @@ var typedZeros = map[string]map[string]any{
 	"container": {"SizeRw": (*int64)(nil), "SizeRootFs": (*int64)(nil), "Node": (*struct{})(nil)},
 	"state":     {"Health": (*struct{})(nil)},
 	"image":     {"Variant": "", "OsVersion": ""},
+	// A container's Config, and an image's Config and ContainerConfig.
+	"config": {"ExposedPorts": map[string]struct{}(nil), "Healthcheck": (*struct{})(nil), "ArgsEscaped": false,
+		"NetworkDisabled": false, "MacAddress": "", "StopSignal": "", "StopTimeout": (*int)(nil), "Shell": []string(nil)},
 }
 
 // templateData is v as -f sees it: the JSON as printed, so that the
@@ -309,7 +312,13 @@ func templateData(v any) (any, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
-	fill := func(m map[string]any, zeros map[string]any) {
+	// fill gives m[key] (m itself for "") the zeros it lacks.
+	fill := func(m map[string]any, key string, zeros map[string]any) {
+		if key != "" {
+			if m, _ = m[key].(map[string]any); m == nil {
+				return
+			}
+		}
 		for k, z := range zeros {
 			if _, ok := m[k]; !ok {
 				m[k] = z
@@ -318,12 +327,13 @@ func templateData(v any) (any, error) {
 	}
 	switch v.(type) {
 	case *containerInspect:
-		fill(m, typedZeros["container"])
-		if state, ok := m["State"].(map[string]any); ok {
-			fill(state, typedZeros["state"])
-		}
+		fill(m, "", typedZeros["container"])
+		fill(m, "State", typedZeros["state"])
+		fill(m, "Config", typedZeros["config"])
 	case *imageInspect:
-		fill(m, typedZeros["image"])
+		fill(m, "", typedZeros["image"])
+		fill(m, "Config", typedZeros["config"])
+		fill(m, "ContainerConfig", typedZeros["config"])
 		// A time.Time in docker's types, which prints as Go prints one.
 		if md, ok := m["Metadata"].(map[string]any); ok {
 			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(md["LastTagTime"])); err == nil {

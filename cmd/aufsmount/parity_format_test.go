@@ -30,6 +30,9 @@ func TestParityInspectFormat(t *testing.T) {
 	p.wantOutput(t, "207289555 207289555 172.17.0.2 linux <nil> <nil>\n",
 		"inspect", "-f", "{{.State.Pid}} {{json .State.Pid}} {{.NetworkSettings.IPAddress}} {{.Platform}} {{.SizeRw}} {{.State.Health}}", "db")
 	p.wantOutput(t, "62 62 ||\n", "inspect", "-f", "{{.Size}} {{json .VirtualSize}} |{{.Variant}}|{{.OsVersion}}", "team/app:v1")
+	p.wantOutput(t, "map[] <nil> [] <nil> false\n", "inspect", "-f",
+		"{{.Config.ExposedPorts}} {{.Config.StopTimeout}} {{.Config.Shell}} {{.ContainerConfig.Healthcheck}} {{.Config.ArgsEscaped}}", "team/app:v1")
+	p.wantOutput(t, "map[] <nil> \n", "inspect", "-f", "{{.Config.ExposedPorts}} {{.Config.StopTimeout}} {{.Config.StopSignal}}", "db")
 	// When an image was last tagged, from its metadata, a time as Go
 	// prints one; zero where the store keeps none.
 	tagged := filepath.Join(p.Root, "image", "overlay2", "imagedb", "metadata", "sha256", p.ImageID[p.busybox])
