@@ -24,8 +24,9 @@ func (e *env) inspectCommand() *cli.Command {
 prints it. For an image: Id, RepoTags, RepoDigests, Parent, Comment,
 Created, Container, ContainerConfig, DockerVersion, Author, Config,
 Architecture, Os, Size, VirtualSize, GraphDriver, RootFS and Metadata,
-from its config. For a container: its config (config.v2.json, config.json before
-Docker 1.10) with HostConfig from hostconfig.json, GraphDriver, Mounts,
+from its config. For a container: its config (config.v2.json,
+config.json before Docker 1.10) with HostConfig from hostconfig.json,
+NetworkSettings as docker shapes it, Platform, GraphDriver, Mounts,
 and State as docker shows it, plus "AufsMount": what a view of it shows
 over its layers (Binds: its /etc/hosts, volumes ... with where they are
 in the store) and what it cannot show (NotShown: host paths, tmpfs,
