@@ -78,27 +78,30 @@ func (l *layer) meta(rel string) (*layertar.Meta, *layertar.Index) {
 
 // restoreStat turns st, the stat of rel in the layer's directory, into
 // what the view shows of it. Every stat of a layer entry comes through
-// here, so lookups, listings and the check at open agree.
+// here, so lookups, listings and the check at open agree. The names of
+// a hard link a copy split show their group's first name, one inode
+// whatever name is looked up first, as long as each is still a file of
+// that one's size (else it is a change, shown as it is).
 func (l *layer) restoreStat(rel string, st *unix.Stat_t) {
 	m, x := l.meta(rel)
 	if m == nil {
 		return
 	}
-	m.Restore(st, l.restore.from.Copier)
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return
-	}
-	g, n := x.Group(rel, m)
-	if n < 2 {
-		return
-	}
-	if g != rel {
-		var gst unix.Stat_t
-		if l.Lstat(g, &gst) != nil || gst.Mode&unix.S_IFMT != unix.S_IFREG || gst.Size != st.Size {
-			return // not the file it was a link of: a change, shown as it is
+	n := uint32(1)
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		var g string
+		g, n = x.Group(rel, m)
+		if g != rel {
+			var gst unix.Stat_t
+			gm, _ := l.meta(g)
+			if gm == nil || l.Lstat(g, &gst) != nil || gst.Mode&unix.S_IFMT != unix.S_IFREG || gst.Size != st.Size {
+				n = 1
+			} else {
+				*st, m = gst, gm
+			}
 		}
-		st.Ino = gst.Ino
 	}
+	m.Restore(st, l.restore.from.Copier)
 	if uint64(st.Nlink) < uint64(n) {
 		st.Nlink = uint64(n)
 	}

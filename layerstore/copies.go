@@ -198,7 +198,7 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 		return c, &CorruptError{File: l.Dir, Err: err}
 	}
 	defer r.Close()
-	copier, err := layertar.CopierOf(r)
+	profile, err := layertar.ProfileOf(r)
 	if err != nil {
 		return c, &CorruptError{File: l.Dir, Err: err}
 	}
@@ -211,8 +211,9 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 			continue
 		}
 		stats[p] = &st
-		copier.Kept = copier.Kept || copier.Keeps(st.Uid, st.Gid, m.UID, m.GID)
+		profile.See(&st, &m)
 	}
+	copier := profile.Copier()
 	c.copier = copier
 	for p, m := range rec.Sample {
 		st := stats[p]
@@ -290,7 +291,9 @@ func surveyOf(x *layertar.Index, size int64) *surveyRecord {
 	for _, d := range dirs {
 		for _, m := range x.Dirs[d] {
 			p := path.Join(d, m.Name)
-			isRare := layertar.LostKind(m.Mode&unix.S_IFMT) || len(m.Xattrs) > 0 || m.Link != "" || x.Links[p] > 0
+			// Rare: what a copy drops or alters apart, and the mode bits
+			// a umask or a copy without root drops.
+			isRare := layertar.LostKind(m.Mode&unix.S_IFMT) || len(m.Xattrs) > 0 || m.Link != "" || x.Links[p] > 0 || m.Mode&0o7022 != 0
 			switch {
 			case isRare && rare < surveyRare:
 				rare++

@@ -59,15 +59,15 @@ func Check(l Layer) ([]Finding, error) {
 	}
 	defer root.Close()
 	defer ts.Close()
-	copier, err := CopierOf(root)
+	profile, err := ProfileOf(root)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", l.Dir, err)
 	}
-	c := &checker{l: l, root: root, copier: copier, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
+	c := &checker{l: l, root: root, profile: profile, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
 	if err := eachHeader(ts, func(hdr *tar.Header) { c.header(hdr) }); err != nil {
 		return nil, err
 	}
-	c.settleOwners()
+	c.settle()
 	if !l.Whole {
 		if err := c.added("", make([]byte, 64<<10)); err != nil {
 			return nil, err
@@ -80,10 +80,11 @@ func Check(l Layer) ([]Finding, error) {
 type checker struct {
 	l      Layer
 	root   *beneath.Root
-	copier Copier
-	// owned are the findings of owners and modes, whose loss depends on
-	// whether the copy kept owners, known at the end (settleOwners).
-	owned []ownedFinding
+	// profile learns from every entry what the copy kept; the findings
+	// of owners, modes and times, whose loss depends on it, are settled
+	// at the end (settle).
+	profile *Profile
+	owned   []ownedFinding
 	inTar  map[string]bool        // every path the tar holds, parents included
 	whited map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
 	links  map[string]*tar.Header // a hard link target's last link header
@@ -181,21 +182,23 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 		return
 	}
 	m, _ := metaOf(hdr)
-	lost := c.copier.Loss(st, &m)
-	c.copier.Kept = c.copier.Kept || c.copier.Keeps(st.Uid, st.Gid, m.UID, m.GID)
+	if p != "" {
+		c.profile.See(st, &m)
+	}
 	if want != unix.S_IFLNK {
 		if pm, w := st.Mode&0o7777, m.Mode&0o7777; pm != w {
-			c.addLoss(lost.Mode, p, ModeChanged, "mode %04o, was %04o", pm, w)
+			c.add(p, ModeChanged, "mode %04o, was %04o", pm, w)
 			c.owned = append(c.owned, ownedFinding{len(c.out) - 1, *st, m})
 		}
 	}
 	if st.Uid != m.UID || st.Gid != m.GID {
-		c.addLoss(lost.Owner, p, OwnerChanged, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
+		c.add(p, OwnerChanged, "owner %d:%d, was %d:%d", st.Uid, st.Gid, hdr.Uid, hdr.Gid)
 		c.owned = append(c.owned, ownedFinding{len(c.out) - 1, *st, m})
 	}
 	// Docker leaves the layer root's mtime as unpacking made it.
 	if p != "" && st.Mtim.Sec != hdr.ModTime.Unix() {
-		c.addLoss(lost.Mtime, p, MtimeChanged, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
+		c.add(p, MtimeChanged, "mtime %d, was %d", st.Mtim.Sec, hdr.ModTime.Unix())
+		c.owned = append(c.owned, ownedFinding{len(c.out) - 1, *st, m})
 	}
 	switch want {
 	case unix.S_IFREG:
@@ -214,26 +217,27 @@ func (c *checker) entry(p string, hdr *tar.Header, st *unix.Stat_t) {
 	c.xattrs(p, hdr)
 }
 
-// ownedFinding is a finding of an owner or mode, with what decides it.
+// ownedFinding is a finding of an owner, mode or time, with what
+// decides it.
 type ownedFinding struct {
 	i  int
 	st unix.Stat_t
 	m  Meta
 }
 
-// settleOwners decides the owner and mode findings once every entry was
-// seen: where one kept an owner other than the copier's, the copy kept
-// owners, and an owner that differs is a change.
-func (c *checker) settleOwners() {
-	if !c.copier.Kept {
-		return
-	}
+// settle decides the owner, mode and time findings once every entry was
+// seen, by what the copy kept (Profile).
+func (c *checker) settle() {
+	copier := c.profile.Copier()
 	for _, o := range c.owned {
-		lost := c.copier.Loss(&o.st, &o.m)
-		if c.out[o.i].Kind == OwnerChanged {
+		lost := copier.Loss(&o.st, &o.m)
+		switch c.out[o.i].Kind {
+		case OwnerChanged:
 			c.out[o.i].Loss = lost.Owner
-		} else {
+		case ModeChanged:
 			c.out[o.i].Loss = lost.Mode
+		case MtimeChanged:
+			c.out[o.i].Loss = lost.Mtime
 		}
 	}
 }
@@ -275,17 +279,34 @@ func linkExplains(f Finding, h *tar.Header, st *unix.Stat_t) bool {
 
 // xattrs compares the attributes the header records with the entry's.
 func (c *checker) xattrs(p string, hdr *tar.Header) {
-	for k, v := range hdr.PAXRecords {
-		name, ok := strings.CutPrefix(k, "SCHILY.xattr.")
-		if !ok {
-			continue
+	want := map[string]bool{}
+	var names []string
+	for k := range hdr.PAXRecords {
+		if name, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			names = append(names, name)
+			want[name] = true
 		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		got, err := c.root.GetXattr(p, name)
 		switch {
 		case err != nil:
 			c.addLoss(true, p, XattrMissing, "xattr %s missing", name)
-		case !bytes.Equal(got, []byte(v)):
+		case !bytes.Equal(got, []byte(hdr.PAXRecords["SCHILY.xattr."+name])):
 			c.add(p, XattrChanged, "xattr %s changed", name)
+		}
+	}
+	have, err := c.root.ListXattrs(p)
+	if err != nil {
+		return
+	}
+	sort.Strings(have)
+	for _, name := range have {
+		// The encoding's own attributes, and the label an SELinux host
+		// gives every file it writes, are not the image's.
+		if !want[name] && !c.l.Encoding.Private(name) && name != "security.selinux" {
+			c.add(p, XattrChanged, "xattr %s added", name)
 		}
 	}
 }

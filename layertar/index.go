@@ -191,8 +191,17 @@ func Merge(chain []*Index) *Index {
 				byPath[path.Join(d, m.Name)] = m
 			}
 		}
-		for t, n := range x.Links {
-			out.Links[t] = n
+	}
+	// The groups as the tree has them: a name whited out above is not
+	// one of them any more.
+	for _, m := range byPath {
+		if m.Link != "" {
+			out.Links[m.Link]++
+		}
+	}
+	for t := range out.Links {
+		if _, ok := byPath[t]; ok {
+			out.Links[t]++
 		}
 	}
 	out.Root = chain[0].Root

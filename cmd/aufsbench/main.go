@@ -62,7 +62,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	bin := flag.String("bin", "bin/aufsmount", "the aufsmount binary")
 	smoke := flag.Bool("smoke", false, "a tiny store and one round: checks the benchmark runs")
-	drivers := flag.String("drivers", "aufs,overlay2", "the storage drivers to write the store for, each measured apart")
+	drivers := flag.String("drivers", "aufs,overlay2", "the storage drivers to write the store for, each measured apart; DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
 	flag.Parse()
 	if *smoke {
 		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
@@ -71,7 +71,8 @@ func main() {
 	}
 	reports := map[string]*report{}
 	for _, d := range strings.Split(*drivers, ",") {
-		rep, err := run(*dir, params{Entries: *entries, Layers: *layers, Wide: *wide, Big: *big, Driver: d}, *rounds, *bin)
+		driver, copied := strings.CutSuffix(d, "-copied")
+		rep, err := run(*dir, params{Entries: *entries, Layers: *layers, Wide: *wide, Big: *big, Driver: driver, Copied: copied}, *rounds, *bin)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "aufsbench:", err)
 			os.Exit(1)
@@ -279,7 +280,11 @@ func median(v []float64) float64 {
 }
 
 func printReport(rep *report, systems []system) {
-	fmt.Printf("\n%s store: %s, %s; %d entries walked, %d layers, median of %d rounds\n\n", rep.Params.Driver, rep.Machine, rep.Date, rep.Entries, rep.Params.Layers, rep.Rounds)
+	name := rep.Params.Driver
+	if rep.Params.Copied {
+		name += " (a copy that lost owners, modes, times, xattrs and the rest, restored from tar-splits)"
+	}
+	fmt.Printf("\n%s store: %s, %s; %d entries walked, %d layers, median of %d rounds\n\n", name, rep.Machine, rep.Date, rep.Entries, rep.Params.Layers, rep.Rounds)
 	fmt.Printf("%-44s", "")
 	for _, s := range systems {
 		fmt.Printf(" %22s", s.name)

@@ -26,12 +26,19 @@ type params struct {
 	Entries, Layers, Wide int
 	Big                   int64
 	Driver                string // the storage driver the store is written for
+	// Copied makes the store a copy that lost its owners, modes, times,
+	// xattrs, devices, fifos and hard links (st.LostMetadata), which the
+	// view restores from the tar-splits (docs/copies.md).
+	Copied bool
 }
 
 // buildStore writes the store under dir, or reuses the one a previous run
 // wrote with the same parameters (building 100k entries takes a while).
 func buildStore(dir string, p params) (*benchStore, error) {
 	key := fmt.Sprintf("store-%s-%d-%d-%d-%d", p.Driver, p.Entries, p.Layers, p.Wide, p.Big)
+	if p.Copied {
+		key += "-copied"
+	}
 	root := filepath.Join(dir, key)
 	meta := root + ".json"
 	if data, err := os.ReadFile(meta); err == nil {
@@ -59,6 +66,11 @@ func buildStore(dir string, p params) (*benchStore, error) {
 	b, err := s.Write(root, layerstore.LayoutCAS)
 	if err != nil {
 		return nil, fmt.Errorf("writing the benchmark store: %w", err)
+	}
+	if p.Copied {
+		if _, err := b.Damage(st.LostMetadata); err != nil {
+			return nil, fmt.Errorf("copying the benchmark store: %w", err)
+		}
 	}
 	n := 0
 	for _, l := range imgA.Layers {

@@ -53,7 +53,9 @@ The view is always read-only, nosuid and nodev: \fBrw\fP is accepted with a
 note, and \fBdefaults\fP, \fBsuid\fP, \fBdev\fP, \fBauto\fP, \fBnoauto\fP,
 \fBuser\fP, \fBusers\fP, \fBnofail\fP, \fB_netdev\fP and \fBx-*\fP
 change nothing. \fBnoexec\fP and \fBnoatime\fP apply; \fBnonempty\fP allows
-a mount point that is not empty.
+a mount point that is not empty; \fBas-is\fP shows the layer directories
+exactly as they are, with nothing a copy of the store lost restored from
+the layers' tar-splits.
 .SH EXIT STATUS
 0 on success, 1 on an error, 2 for a mistake in the command line.
 ` + verifyStatusText(".PP\n\\fBverify\\fP has statuses of its own:\n", ".TP\n%d\n%s\n") + `.SH ENVIRONMENT

@@ -31,7 +31,7 @@ func mountFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
 		&cli.BoolFlag{Name: "kernel", Usage: "serve the view through the kernel's overlayfs, exactly, with no FUSE server (root only; same as -o kernel); falls back to FUSE, saying why, where it cannot be exact"},
-		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: root=DIR, driver=NAME, allow_other, allow_root (root only), nonempty, noexec, noatime, and what mount(8) and fstab pass (ro, rw, defaults, nofail, ...)"},
+		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: root=DIR, driver=NAME, allow_other, allow_root (root only), nonempty, noexec, noatime, as-is, kernel, fuse, and what mount(8) and fstab pass (ro, rw, defaults, nofail, ...)"},
 	)
 }
 
@@ -55,6 +55,13 @@ layer over its image, with the /etc/hostname, /etc/hosts and
 (volumes/<name>/_data) mounted over them, found in the store. What it
 mounted from outside the store (host directories, tmpfs, other volume
 drivers) is not shown, and said on stderr.
+
+A copy of a store made without root or without -a (rsync -r, cp -r, a
+zip) lost owners, modes, times, xattrs, devices, fifos or hard links.
+Image layers get them back from their tar-splits where a copy explains
+the difference, and the view is the image's; what somebody changed is
+shown as it is on disk. Each layer restored is said once on stderr. -o
+as-is shows the directories exactly as they are: the copy itself.
 
 The view is always read-only, nosuid and nodev, and the kernel checks
 permissions against the files' owners and modes (default_permissions).

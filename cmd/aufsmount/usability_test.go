@@ -114,7 +114,7 @@ func TestWording(t *testing.T) {
 		{2, []string{"--bogus", "busybox", "/mnt"}, "flag provided but not defined: --bogus (see aufsmount --help)"},
 		{2, []string{"images", "--root"}, "images: flag needs an argument: --root (see aufsmount images --help)"},
 		// -o glued to its options, as sshfs and mount(8) take it.
-		{2, []string{"-oro,uid=1", "busybox", "/mnt"}, "-o uid=1: unknown mount option (known: root=DIR, driver=NAME, allow_other, allow_root, nonempty, noexec, noatime, and mount(8)'s ro, rw, nosuid, nodev, defaults, nofail, _netdev, x-*, ...)"},
+		{2, []string{"-oro,uid=1", "busybox", "/mnt"}, "-o uid=1: unknown mount option (known: root=DIR, driver=NAME, allow_other, allow_root, nonempty, noexec, noatime, as-is, kernel, fuse, and mount(8)'s ro, rw, nosuid, nodev, defaults, nofail, _netdev, x-*, ...)"},
 		// One argument is not "arguments".
 		{2, []string{"mount", "busybox"}, "mount: expected REF MOUNTPOINT, got 1 argument (see aufsmount mount --help)"},
 		{2, []string{"which", "busybox"}, "which: expected REF PATH, got 1 argument (see aufsmount which --help)"},

@@ -39,7 +39,16 @@ func copyLoss(dir string, loss Loss) (int, error) {
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
 			if loss&LostSpecials != 0 {
+				// The copy never made it: its directory keeps its times.
+				var dst unix.Stat_t
+				parent := filepath.Dir(p)
+				if err := unix.Lstat(parent, &dst); err != nil {
+					return n, err
+				}
 				if err := unix.Unlink(p); err != nil {
+					return n, err
+				}
+				if err := unix.UtimesNanoAt(unix.AT_FDCWD, parent, []unix.Timespec{dst.Atim, dst.Mtim}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 					return n, err
 				}
 				n++
@@ -89,7 +98,7 @@ func copyLoss(dir string, loss Loss) (int, error) {
 			}
 		}
 		if loss&LostTimes != 0 {
-			t := unix.NsecToTimespec(CopyTime * 1e9)
+			t := unix.Timespec{Nsec: unix.UTIME_NOW}
 			if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 				return n, fmt.Errorf("setting the times of %s: %w", p, err)
 			}

@@ -28,7 +28,7 @@ const (
 	// LostModes: setuid, setgid and sticky bits are dropped, and the
 	// umask 022 applied.
 	LostModes
-	// LostTimes: every entry's times are the copy's (CopyTime).
+	// LostTimes: every entry's times are the copy's: when it wrote them.
 	LostTimes
 	// LostAllXattrs: every extended attribute is gone, security.capability
 	// and the overlay markers alike.
@@ -42,11 +42,10 @@ const (
 // LostMetadata is what cp -r or rsync -r by a user does to a store.
 const LostMetadata = LostOwners | LostModes | LostTimes | LostAllXattrs | LostSpecials | LostLinks
 
-// The copier and the time of the copy that Damage makes.
+// The copier that Damage makes the copy as.
 const (
 	CopierUID = 338377
 	CopierGID = 5000
-	CopyTime  = 1_900_000_000 // 2030-03-17, later than any fixture's times
 )
 
 // opaqueXattrs are the xattrs that mark an opaque directory.
