@@ -25,7 +25,7 @@ type Restore struct {
 	// Copier is who copied the directory (layertar.Copier.Loss).
 	Copier layertar.Copier `json:"copier"`
 	// Load reads the index; called once, on the layer's first use.
-	Load func() (*layertar.Index, error) `json:"-"`
+	Load func() (*layertar.Packed, error) `json:"-"`
 }
 
 // RestoreSource is one tar-split a Restore reads.
@@ -39,13 +39,13 @@ type RestoreSource struct {
 type restorer struct {
 	from *Restore
 	once sync.Once
-	x    *layertar.Index
+	x    *layertar.Packed
 }
 
 // index loads the layer's index on first use; nil when the layer needs
 // none, or its index could not be read (said once in the log: the
 // directory is then served as it is).
-func (l *layer) index() *layertar.Index {
+func (l *layer) index() *layertar.Packed {
 	r := l.restore
 	if r == nil {
 		return nil
@@ -65,15 +65,20 @@ func (l *layer) index() *layertar.Index {
 }
 
 // meta is what the layer's index records of rel, or nil.
-func (l *layer) meta(rel string) (*layertar.Meta, *layertar.Index) {
+func (l *layer) meta(rel string) (*layertar.Meta, *layertar.Packed) {
 	x := l.index()
 	if x == nil {
 		return nil, nil
 	}
 	if rel == "" {
-		return x.Root, x
+		m := x.Root()
+		return &m, x
 	}
-	return x.Lookup(parentOf(rel), path.Base(rel)), x
+	m, ok := x.Lookup(parentOf(rel), path.Base(rel))
+	if !ok {
+		return nil, x
+	}
+	return &m, x
 }
 
 // restoreStat turns st, the stat of rel in the layer's directory, into
@@ -168,10 +173,7 @@ func (l *layer) addRecreated(rel string, ents []dirent) []dirent {
 		return ents
 	}
 	var have map[string]bool
-	for _, m := range x.Dirs[rel] {
-		if !layertar.LostKind(m.Mode & unix.S_IFMT) {
-			continue
-		}
+	for _, m := range x.Specials(rel) {
 		if have == nil {
 			have = make(map[string]bool, len(ents))
 			for _, e := range ents {

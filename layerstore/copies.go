@@ -2,10 +2,11 @@ package layerstore
 
 import (
 	"bytes"
-	"encoding/gob"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,19 +32,25 @@ import (
 // layer that lost something has its whole index (every header) loaded,
 // by the view, on first use.
 
-// surveyFirst is how many of a tar's first entries the survey checks:
-// a copy changes every entry's owner, mode or times alike.
-const surveyFirst = 32
-
-// surveyRare bounds the entries of each rare kind a survey keeps.
-const surveyRare = 4096
+// What a survey keeps of a layer's entries: the first few; a few of
+// each class of mode bits a umask or a copy without root drops (setuid,
+// setgid, sticky, group and other write); and a few of each kind a copy
+// drops or alters apart (hard links, entries with xattrs, devices and
+// fifos). A copy loses alike for every entry, so a few show it.
+const (
+	surveyFirst = 8
+	surveyEach  = 4
+)
 
 // surveyRecord is one layer's survey.
 type surveyRecord struct {
-	Size    int64                    `json:"tar_split_size"`
-	Entries int                      `json:"entries"`
-	Sample  map[string]layertar.Meta `json:"sample"`
-	Links   map[string]string        `json:"links,omitempty"` // a hard link's path -> its group's path
+	Size    int64             `json:"tar_split_size"`
+	Entries int               `json:"entries"`
+	Sample  []layertar.Meta   `json:"sample"`          // Name is the path
+	Links   map[string]string `json:"links,omitempty"` // a hard link's path -> its group's path
+	// Kinds counts the entries of each kind a copy drops (devices,
+	// fifos) in the whole tar, for what the view recreates.
+	Kinds map[string]int `json:"kinds,omitempty"`
 }
 
 // CopyLoss is what an image layer's directory lost to a copy, as its
@@ -122,6 +129,7 @@ func (s *Store) RecoverCopy(t *Target) ([]CopyLoss, error) {
 			return
 		}
 		found[i], errs[i] = surveyLayer(l, rec)
+		keepIndex(l, found[i].Lost())
 	})
 	var out []CopyLoss
 	for i, c := range found {
@@ -187,8 +195,69 @@ func chainIndex(chain []Layer) (*layertar.Index, error) {
 }
 
 // LoadRestore returns the index a view restores a layer's directory
-// from: the index of each layer of from (Layer.Restore), merged.
-func LoadRestore(from []Layer) (*layertar.Index, error) { return chainIndex(from) }
+// from, packed: the index of the layer of from (Layer.Restore), read a
+// directory at a time from the cache file that holds it, or of its
+// chain's layers, merged, in memory.
+func LoadRestore(from []Layer) (*layertar.Packed, error) {
+	if len(from) == 1 {
+		if f, size := cachedIndexFile(from[0]); f != nil {
+			// The file stays open as long as the view: it is read from.
+			if p, err := layertar.Pack(io.NewSectionReader(f, 8, size-8), size-8); err == nil {
+				return p, nil
+			}
+			f.Close()
+		}
+	}
+	x, err := chainIndex(from)
+	if err != nil {
+		return nil, err
+	}
+	data, err := x.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return layertar.Pack(bytes.NewReader(data), int64(len(data)))
+}
+
+// cachedIndexFile opens the cache file of l's index, when it holds the
+// index of l's tar-split as it is, with its size.
+func cachedIndexFile(l Layer) (*os.File, int64) {
+	hex, err := parseDigest(l.DiffID)
+	dir := cacheRoot("index")
+	if err != nil || dir == "" {
+		return nil, 0
+	}
+	f, err := os.Open(filepath.Join(dir, hex))
+	if err != nil {
+		return nil, 0
+	}
+	var head [8]byte
+	st, err := f.Stat()
+	if err != nil || st.Size() < 8 {
+		f.Close()
+		return nil, 0
+	}
+	if _, err := f.ReadAt(head[:], 0); err != nil || int64(binary.LittleEndian.Uint64(head[:])) != tarSplitSize(l) {
+		f.Close()
+		return nil, 0
+	}
+	return f, st.Size()
+}
+
+// cachedIndex is the encoded index the cache holds for l's tar-split,
+// or nil.
+func cachedIndex(l Layer) []byte {
+	hex, err := parseDigest(l.DiffID)
+	dir := cacheRoot("index")
+	if err != nil || dir == "" {
+		return nil
+	}
+	data, err := readFile(filepath.Join(dir, hex), maxIndex)
+	if err != nil || len(data) < 8 || int64(binary.LittleEndian.Uint64(data)) != tarSplitSize(l) {
+		return nil
+	}
+	return data[8:]
+}
 
 // surveyLayer checks the entries of rec against l's directory.
 func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
@@ -202,27 +271,28 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 	if err != nil {
 		return c, &CorruptError{File: l.Dir, Err: err}
 	}
-	stats := make(map[string]*unix.Stat_t, len(rec.Sample))
-	gone := map[string]bool{}
-	for p, m := range rec.Sample {
-		var st unix.Stat_t
-		if err := r.Lstat(p, &st); err != nil {
-			gone[p] = beneath.Gone(err)
-			continue
+	paths := make([]string, 0, len(rec.Sample)+len(rec.Links))
+	for _, m := range rec.Sample {
+		paths = append(paths, m.Name)
+	}
+	for _, g := range rec.Links {
+		paths = append(paths, g)
+	}
+	stats := statAll(r, paths)
+	for _, m := range rec.Sample {
+		if st := stats[m.Name]; st != nil {
+			profile.See(st, &m)
 		}
-		stats[p] = &st
-		profile.See(&st, &m)
 	}
 	copier := profile.Copier()
 	c.copier = copier
-	for p, m := range rec.Sample {
+	missing := map[string]int{}
+	for _, m := range rec.Sample {
+		p := m.Name
 		st := stats[p]
 		if st == nil {
-			if gone[p] && layertar.LostKind(m.Mode&unix.S_IFMT) {
-				if c.Kinds == nil {
-					c.Kinds = map[string]int{}
-				}
-				c.Kinds[layertar.TypeName(m.Mode)]++
+			if layertar.LostKind(m.Mode & unix.S_IFMT) {
+				missing[layertar.TypeName(m.Mode)]++
 			}
 			continue
 		}
@@ -240,13 +310,48 @@ func surveyLayer(l Layer, rec *surveyRecord) (CopyLoss, error) {
 			}
 		}
 		if g, ok := rec.Links[p]; ok && g != p {
-			var gst unix.Stat_t
-			if r.Lstat(g, &gst) == nil && (gst.Ino != st.Ino || gst.Dev != st.Dev) && gst.Size == st.Size {
+			if gst := stats[g]; gst != nil && (gst.Ino != st.Ino || gst.Dev != st.Dev) && gst.Size == st.Size {
 				c.Links++
 			}
 		}
 	}
+	for k, n := range missing {
+		if c.Kinds == nil {
+			c.Kinds = map[string]int{}
+		}
+		// Every one of a kind the survey saw gone: the copy dropped the
+		// kind, and the view recreates each of the tar's.
+		if total := rec.Kinds[k]; n == min(total, surveyEach) {
+			n = total
+		}
+		c.Kinds[k] = n
+	}
 	return c, nil
+}
+
+// statAll stats paths in r, a directory at a time; a path that cannot be
+// stat'ed is left out.
+func statAll(r *beneath.Root, paths []string) map[string]*unix.Stat_t {
+	byDir := map[string][]string{}
+	for _, p := range paths {
+		d, name := path.Split(p)
+		byDir[strings.TrimSuffix(d, "/")] = append(byDir[strings.TrimSuffix(d, "/")], name)
+	}
+	out := make(map[string]*unix.Stat_t, len(paths))
+	for d, names := range byDir {
+		fd, err := r.OpenDir(d)
+		if err != nil {
+			continue
+		}
+		for _, name := range names {
+			var st unix.Stat_t
+			if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+				out[path.Join(d, name)] = &st
+			}
+		}
+		unix.Close(fd)
+	}
+	return out
 }
 
 // layerSurvey returns l's survey record, from the cache when it has one
@@ -274,39 +379,85 @@ func layerSurvey(l Layer) (*surveyRecord, error) {
 		if data, err := json.Marshal(rec); err == nil {
 			writeCacheFile(dir, hex, data)
 		}
-		writeIndex(hex, size, x)
+		// Kept until the survey says whether the layer needs it: most
+		// do not, and writing every index would double a first mount.
+		fresh.Store(hex, x)
 	}
 	return rec, nil
 }
 
+// fresh holds the indexes read by this process whose layers' surveys
+// have not yet said whether they are needed (RecoverCopy), by diff id.
+var fresh sync.Map
+
+// keepIndex caches the index of l, read by this process, if lost says
+// the view needs it; and lets it go.
+func keepIndex(l Layer, lost bool) {
+	hex, err := parseDigest(l.DiffID)
+	if err != nil {
+		return
+	}
+	if x, ok := fresh.LoadAndDelete(hex); ok && lost {
+		writeIndex(hex, tarSplitSize(l), x.(*layertar.Index))
+	}
+}
+
 // surveyOf picks the entries a survey checks from x.
 func surveyOf(x *layertar.Index, size int64) *surveyRecord {
-	rec := &surveyRecord{Size: size, Entries: x.Len(), Sample: map[string]layertar.Meta{}}
+	rec := &surveyRecord{Size: size, Entries: x.Len()}
+	// Shallow directories first: the sample then shares few of them,
+	// and the survey opens few.
 	dirs := make([]string, 0, len(x.Dirs))
 	for d := range x.Dirs {
 		dirs = append(dirs, d)
 	}
-	sort.Strings(dirs)
-	first, rare := 0, 0
+	depth := func(d string) int {
+		if d == "" {
+			return 0
+		}
+		return strings.Count(d, "/") + 1
+	}
+	sort.Slice(dirs, func(i, j int) bool {
+		if a, b := depth(dirs[i]), depth(dirs[j]); a != b {
+			return a < b
+		}
+		return dirs[i] < dirs[j]
+	})
+	taken := map[string]int{}
 	for _, d := range dirs {
 		for _, m := range x.Dirs[d] {
 			p := path.Join(d, m.Name)
-			// Rare: what a copy drops or alters apart, and the mode bits
-			// a umask or a copy without root drops.
-			isRare := layertar.LostKind(m.Mode&unix.S_IFMT) || len(m.Xattrs) > 0 || m.Link != "" || x.Links[p] > 0 || m.Mode&0o7022 != 0
-			switch {
-			case isRare && rare < surveyRare:
-				rare++
-			case !isRare && first < surveyFirst:
-				first++
-			default:
-				continue
-			}
-			rec.Sample[p] = m
-			if g, _ := x.Group(p, &m); g != p || x.Links[p] > 0 {
+			class := "first"
+			switch g, n := x.Group(p, &m); {
+			case layertar.LostKind(m.Mode & unix.S_IFMT):
+				class = layertar.TypeName(m.Mode)
+				if rec.Kinds == nil {
+					rec.Kinds = map[string]int{}
+				}
+				rec.Kinds[class]++
+			case n > 1 && g != p:
+				class = "link"
 				if rec.Links == nil {
 					rec.Links = map[string]string{}
 				}
+			case len(m.Xattrs) > 0:
+				class = "xattrs"
+			case m.Mode&0o7022 != 0:
+				class = fmt.Sprintf("mode %o", m.Mode&0o7022)
+			}
+			limit := surveyEach
+			if class == "first" {
+				limit = surveyFirst
+			}
+			if taken[class] >= limit {
+				continue
+			}
+			taken[class]++
+			s := m
+			s.Name = p
+			rec.Sample = append(rec.Sample, s)
+			if class == "link" {
+				g, _ := x.Group(p, &m)
 				rec.Links[p] = g
 			}
 		}
@@ -320,12 +471,12 @@ func surveyOf(x *layertar.Index, size int64) *surveyRecord {
 func LoadIndex(l Layer) (*layertar.Index, error) {
 	size := tarSplitSize(l)
 	hex, err := parseDigest(l.DiffID)
-	if dir := cacheRoot("index"); err == nil && dir != "" {
-		if data, err := readFile(filepath.Join(dir, hex), maxIndex); err == nil {
-			var c indexFile
-			if gob.NewDecoder(bytes.NewReader(data)).Decode(&c) == nil && c.Size == size && c.Index != nil {
-				return c.Index, nil
-			}
+	if x, ok := fresh.Load(hex); ok && err == nil {
+		return x.(*layertar.Index), nil
+	}
+	if data := cachedIndex(l); data != nil {
+		if x, err := layertar.UnmarshalIndex(data); err == nil {
+			return x, nil
 		}
 	}
 	x, err := layertar.ReadIndex(TarLayer(l))
@@ -341,13 +492,6 @@ func LoadIndex(l Layer) (*layertar.Index, error) {
 // maxIndex bounds a cached index: about 100 bytes an entry.
 const maxIndex = 1 << 30
 
-// indexFile is a cached index, with the size of the tar-split it came
-// from.
-type indexFile struct {
-	Size  int64
-	Index *layertar.Index
-}
-
 var indexWrites sync.Mutex
 
 func writeIndex(hex string, size int64, x *layertar.Index) {
@@ -355,13 +499,15 @@ func writeIndex(hex string, size int64, x *layertar.Index) {
 	if dir == "" || size == 0 {
 		return
 	}
-	var buf bytes.Buffer
-	if gob.NewEncoder(&buf).Encode(indexFile{Size: size, Index: x}) != nil {
+	data, err := x.MarshalBinary()
+	if err != nil {
 		return
 	}
+	// The size of the tar-split it came from, then the index.
+	data = append(binary.LittleEndian.AppendUint64(nil, uint64(size)), data...)
 	indexWrites.Lock()
 	defer indexWrites.Unlock()
-	writeCacheFile(dir, hex, buf.Bytes())
+	writeCacheFile(dir, hex, data)
 }
 
 // tarSplitSize is the size of l's tar-split file, or 0.

@@ -42,7 +42,10 @@ func readFile(p string, limit int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%v)", st.Mode().Type())
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	// Sized from the stat, so a big file is read into one buffer; the
+	// limit still holds if it grew since.
+	buf := make([]byte, 0, min(st.Size(), limit)+1)
+	data, err := readAllInto(buf, io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, bare(err)
 	}
@@ -196,4 +199,21 @@ func forEach(n int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// readAllInto is io.ReadAll into buf's room first.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aufsmount/aufsmount/layertar"
 	"github.com/aufsmount/aufsmount/whiteout"
 )
 
@@ -53,8 +54,15 @@ func layerMarkers(l Layer) (*whiteout.Markers, error) {
 	if m, ok := readMarkerRecord(p, size); ok {
 		return m, nil
 	}
-	m, err := tarSplitMarkers(l.TarSplit)
-	if err != nil || m == nil {
+	// One pass over the tar-split makes the layer's survey too
+	// (copies.go), which the view asks for next.
+	var m *whiteout.Markers
+	if _, err := layerSurvey(l); err != nil {
+		return nil, err
+	}
+	if x, ok := fresh.Load(hex); ok {
+		m = &x.(*layertar.Index).Markers
+	} else if m, err = tarSplitMarkers(l.TarSplit); err != nil || m == nil {
 		return m, err
 	}
 	writeMarkerRecord(dir, p, size, m)

@@ -78,17 +78,17 @@ func Check(l Layer) ([]Finding, error) {
 
 // checker is one Check.
 type checker struct {
-	l      Layer
-	root   *beneath.Root
+	l    Layer
+	root *beneath.Root
 	// profile learns from every entry what the copy kept; the findings
 	// of owners, modes and times, whose loss depends on it, are settled
 	// at the end (settle).
 	profile *Profile
 	owned   []ownedFinding
-	inTar  map[string]bool        // every path the tar holds, parents included
-	whited map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
-	links  map[string]*tar.Header // a hard link target's last link header
-	out    []Finding
+	inTar   map[string]bool        // every path the tar holds, parents included
+	whited  map[string]bool        // on-disk names that stand for a tar's whiteout (overlay devices)
+	links   map[string]*tar.Header // a hard link target's last link header
+	out     []Finding
 }
 
 func (c *checker) add(p string, k Kind, format string, args ...any) {

@@ -14,16 +14,17 @@ import (
 // Meta is what a layer's tar records of one entry: what a copy of the
 // store can lose, and the view restores (docs/copies.md).
 type Meta struct {
-	Name     string // the entry's name in its directory
-	Mode     uint32 // S_IFMT and permission bits
-	UID, GID uint32
-	Mtime    int64 // nanoseconds since the epoch
-	Size     int64
-	Rdev     uint64
+	Name  string `json:"n"` // the entry's name in its directory
+	Mode  uint32 `json:"m"` // S_IFMT and permission bits
+	UID   uint32 `json:"u,omitempty"`
+	GID   uint32 `json:"g,omitempty"`
+	Mtime int64  `json:"t"` // nanoseconds since the epoch
+	Size  int64  `json:"s,omitempty"`
+	Rdev  uint64 `json:"r,omitempty"`
 	// Link is, for a hard link, the layer path of the entry it links to;
 	// its attributes are then that entry's.
-	Link   string
-	Xattrs map[string]string
+	Link   string            `json:"l,omitempty"`
+	Xattrs map[string]string `json:"x,omitempty"`
 }
 
 // Index is every entry a layer's tar records, but its whiteouts and

@@ -92,6 +92,6 @@ func withIndexLoaders(layers []fs.Layer) {
 		for _, s := range r.From {
 			from = append(from, layerstore.Layer{ID: s.ID, TarSplit: s.TarSplit, DiffID: s.DiffID})
 		}
-		r.Load = func() (*layertar.Index, error) { return layerstore.LoadRestore(from) }
+		r.Load = func() (*layertar.Packed, error) { return layerstore.LoadRestore(from) }
 	}
 }
