@@ -65,11 +65,14 @@ func (x *Index) Lookup(dir, name string) *Meta {
 // Group is the hard-link group of the entry at p that m records: the
 // path whose inode the group shares, and how many names it has. A lone
 // entry is its own group of one.
-func (x *Index) Group(p string, m *Meta) (string, uint32) {
+func (x *Index) Group(p string, m *Meta) (string, uint32) { return group(x.Links, p, m) }
+
+// group is Group over the link counts of an index.
+func group(links map[string]uint32, p string, m *Meta) (string, uint32) {
 	if m.Link != "" {
-		return m.Link, x.Links[m.Link]
+		return m.Link, links[m.Link]
 	}
-	if n := x.Links[p]; n > 0 {
+	if n := links[p]; n > 0 {
 		return p, n
 	}
 	return p, 1

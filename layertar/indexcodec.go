@@ -354,15 +354,7 @@ func (p *Packed) Lookup(dir, name string) (Meta, bool) {
 func (p *Packed) Root() Meta { return p.root }
 
 // Group is Index.Group.
-func (p *Packed) Group(path string, m *Meta) (string, uint32) {
-	if m.Link != "" {
-		return m.Link, p.links[m.Link]
-	}
-	if n := p.links[path]; n > 0 {
-		return path, n
-	}
-	return path, 1
-}
+func (p *Packed) Group(path string, m *Meta) (string, uint32) { return group(p.links, path, m) }
 
 // Specials are the devices and fifos of directory dir.
 func (p *Packed) Specials(dir string) []Meta { return p.specials[dir] }
