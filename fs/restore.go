@@ -31,6 +31,7 @@ type Restore struct {
 // RestoreSource is one tar-split a Restore reads.
 type RestoreSource struct {
 	ID       string `json:"id"`
+	Driver   string `json:"driver"`
 	TarSplit string `json:"tar_split"`
 	DiffID   string `json:"diff_id"`
 }

@@ -299,6 +299,42 @@ func (s *engineStore) check(t *testing.T) {
 		})
 		checkStoreUnchanged(t, s.root, "mounting and walking "+v.ref, snap)
 	}
+	t.Run("copied with cp -r", func(t *testing.T) {
+		s.checkCopy(t, views[0].tree, views[0].xattrs, views[0].loose, views[3].tree, views[3].xattrs)
+	})
+}
+
+// checkCopy copies the store as root without -a (cp -r: owners root's,
+// modes cut by the umask, times the copy's, no xattrs, hard links split)
+// and mounts its images: each view must still be the engine's, restored
+// from the layers' tar-splits, and verify must find only a copy's losses.
+func (s *engineStore) checkCopy(t *testing.T, image map[string]info, imageX xattrDump, loose map[string]bool, loaded map[string]info, loadedX xattrDump) {
+	cp := filepath.Join(t.TempDir(), "docker")
+	cmd := exec.Command("cp", "-r", s.root, cp)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cp -r %s: %v: %s", s.root, err, out)
+	}
+	for _, v := range []struct {
+		ref    string
+		tree   map[string]info
+		xattrs xattrDump
+	}{{engineImage, image, imageX}, {engineLoaded, loaded, loadedX}} {
+		mnt := t.TempDir()
+		_, stderr, code := run(t, "--root", cp, "mount", v.ref, mnt)
+		if code != 0 {
+			t.Fatalf("mount %s of the copy: exit %d: %s", v.ref, code, stderr)
+		}
+		if !strings.Contains(stderr, "restored from its tar-split") {
+			t.Errorf("mount %s of the copy: stderr does not say what was restored:\n%s", v.ref, stderr)
+		}
+		checkEngineView(t, mnt, v.tree, v.xattrs, loose)
+		umountNow(t, mnt)
+	}
+	out, stderr, code := run(t, "--root", cp, "verify", engineImage, engineLoaded)
+	if code != 3 {
+		t.Errorf("verify of the copy: exit %d, want 3 (only a copy's losses)\n%s%s", code, out, stderr)
+	}
 }
 
 // withoutInitLayer is an image's view from the export of a container

@@ -181,7 +181,8 @@ func chainSurvey(chain []Layer) (*surveyRecord, error) {
 	return surveyOf(x, 0), nil
 }
 
-// chainIndex is the index of the tree chain's layers (top first) make.
+// chainIndex is the index of the tree chain's layers (top first) make,
+// with what the driver keeps of what a layer copies from below.
 func chainIndex(chain []Layer) (*layertar.Index, error) {
 	xs := make([]*layertar.Index, len(chain))
 	for i, l := range chain {
@@ -191,7 +192,11 @@ func chainIndex(chain []Layer) (*layertar.Index, error) {
 		}
 		xs[i] = x
 	}
-	return layertar.Merge(xs), nil
+	keep := func(string) bool { return true }
+	if d := driverByName(chain[0].Driver); d != nil {
+		keep = d.keepsXattr
+	}
+	return layertar.Merge(xs, keep), nil
 }
 
 // LoadRestore returns the index a view restores a layer's directory

@@ -29,6 +29,9 @@ type driver interface {
 	// listLayers names every layer directory the driver holds, for
 	// Layers; "" layers dirs (not a layer) are left out.
 	listLayers(s *store) ([]string, error)
+	// keepsXattr tells whether a layer of a whole-tree driver keeps the
+	// extended attribute name of what it copies from the layer below.
+	keepsXattr(name string) bool
 }
 
 // drivers are the supported drivers, in the order a multi-driver root

@@ -133,3 +133,5 @@ func compareLayers(unit, top string, listed, want []string) error {
 	}
 	return nil
 }
+
+func (aufsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver

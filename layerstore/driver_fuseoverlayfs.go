@@ -30,3 +30,5 @@ func (fuseOverlayfsDriver) listLayers(s *store) ([]string, error) {
 func (fuseOverlayfsDriver) check(s *store, layers []Layer, ctr *containerRec) error {
 	return checkLower(s, "fuse-overlayfs", layers)
 }
+
+func (fuseOverlayfsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver

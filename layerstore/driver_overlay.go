@@ -108,3 +108,7 @@ func (d overlayDriver) check(s *store, layers []Layer, ctr *containerRec) error 
 	}
 	return nil
 }
+
+// keepsXattr: an overlay v1 image layer's root/ hard-links the files of
+// the one below, so they keep every attribute.
+func (overlayDriver) keepsXattr(string) bool { return true }

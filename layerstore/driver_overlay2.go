@@ -110,3 +110,5 @@ func isShortName(s string) bool {
 	}
 	return true
 }
+
+func (overlay2Driver) keepsXattr(string) bool { return true } // not a whole-tree driver

@@ -36,3 +36,7 @@ func (vfsDriver) check(s *store, layers []Layer, ctr *containerRec) error {
 	}
 	return checkDirs(layers)
 }
+
+// keepsXattr: vfs copies the tree below with security.capability alone
+// (moby's vfs driver, copy.DirCopy without xattrs but that one).
+func (vfsDriver) keepsXattr(name string) bool { return name == "security.capability" }

@@ -2,6 +2,7 @@ package layertar
 
 import (
 	"archive/tar"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -156,8 +157,10 @@ func (x *Index) setDirs(byPath map[string]Meta) {
 // Merge is the index of a whole tree (a vfs layer, an overlay v1
 // image's root/) from the indexes of its chain, top first: each layer's
 // whiteouts and opaque directories remove what the layers below put
-// there, and its entries replace theirs (docs/whiteouts.md).
-func Merge(chain []*Index) *Index {
+// there, and its entries replace theirs (docs/whiteouts.md). An entry a
+// layer copies from below keeps the extended attributes keep says the
+// driver copies.
+func Merge(chain []*Index, keep func(xattr string) bool) *Index {
 	if len(chain) == 1 {
 		return chain[0]
 	}
@@ -183,10 +186,21 @@ func Merge(chain []*Index) *Index {
 				}
 			}
 		}
-		if len(gone)+len(under) > 0 {
-			for p := range byPath {
-				if removed(p, gone, under) {
-					delete(byPath, p)
+		for p, m := range byPath {
+			if len(gone)+len(under) > 0 && removed(p, gone, under) {
+				delete(byPath, p)
+				continue
+			}
+			// Copied up into this layer's tree.
+			for name := range m.Xattrs {
+				if !keep(name) {
+					m.Xattrs = maps.Clone(m.Xattrs)
+					maps.DeleteFunc(m.Xattrs, func(k, _ string) bool { return !keep(k) })
+					if len(m.Xattrs) == 0 {
+						m.Xattrs = nil
+					}
+					byPath[p] = m
+					break
 				}
 			}
 		}

@@ -160,7 +160,7 @@ func viewLayers(t *layerstore.Target) []fs.Layer {
 		if l.Restore != nil {
 			out[i].Restore = &fs.Restore{Copier: l.Restore.Copier}
 			for _, r := range l.Restore.From {
-				out[i].Restore.From = append(out[i].Restore.From, fs.RestoreSource{ID: r.ID, TarSplit: r.TarSplit, DiffID: r.DiffID})
+				out[i].Restore.From = append(out[i].Restore.From, fs.RestoreSource{ID: r.ID, Driver: r.Driver, TarSplit: r.TarSplit, DiffID: r.DiffID})
 			}
 		}
 	}

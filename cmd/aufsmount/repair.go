@@ -90,7 +90,7 @@ func withIndexLoaders(layers []fs.Layer) {
 		}
 		var from []layerstore.Layer
 		for _, s := range r.From {
-			from = append(from, layerstore.Layer{ID: s.ID, TarSplit: s.TarSplit, DiffID: s.DiffID})
+			from = append(from, layerstore.Layer{ID: s.ID, Driver: s.Driver, TarSplit: s.TarSplit, DiffID: s.DiffID})
 		}
 		r.Load = func() (*layertar.Packed, error) { return layerstore.LoadRestore(from) }
 	}
