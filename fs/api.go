@@ -4,7 +4,7 @@ import (
 	"log"
 	"time"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // Layer is one branch of the union: a directory holding one layer's

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // Restore gives a layer back what a copy of the store took from its

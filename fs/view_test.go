@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 var viewLayouts = []layerstore.Layout{layerstore.LayoutGraph, layerstore.LayoutCAS}

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // ChangeKind is what a layer does to a path of the union.

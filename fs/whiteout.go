@@ -3,7 +3,7 @@ package fs
 import (
 	"sort"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // The merge rules (docs/whiteouts.md), the same for every encoding: what

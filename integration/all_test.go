@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 )
 
 // TestMountAll mounts a whole store in one tree through the binary and

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // TestMountAllLeavesOut mounts a store where one view cannot be laid

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 )
 
 // lossyImages are images with everything a copy loses: owners other than

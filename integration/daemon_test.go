@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // Helpers for the tests that mount through the aufsmount binary and watch

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // diffImages are images sharing layers, and the pairs to compare.

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // driverCase is one way a store can be on disk: a driver, its layout and

@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // TestRealEngine checks aufsmount against stores written by a real Docker

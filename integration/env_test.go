@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // binary is the aufsmount command built once for the tests that run it.

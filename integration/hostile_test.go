@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // Bad and hostile stores, through the binary: each either mounts the

@@ -14,11 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/kernelview"
+	"github.com/aufsmount/aufsmount/fs/kernelview"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
-	"github.com/aufsmount/aufsmount/mountinfo"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // The kernel path (package kernelview) against the FUSE view: every store

@@ -21,8 +21,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // loadReaders is how many goroutines read the view at once; the first

@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
-	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // refStore is a store whose images and containers can be named every way

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // TestMountAllDrivers mounts, for every driver's layout, a store of every

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // mount(8), /etc/fstab and systemd mount aufsmount views: mount(8) runs

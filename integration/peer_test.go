@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 )
 
 // mountFuseOverlayfs mounts dirs (top first) read-only with fuse-overlayfs.

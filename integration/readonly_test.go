@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 )
 
 // fkind is the type of an entry as a system call meets it.

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 var layouts = []layerstore.Layout{layerstore.LayoutGraph, layerstore.LayoutCAS}

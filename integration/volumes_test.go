@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // volumeStore is a store with a container "db" of image "dbserver:1" that ran

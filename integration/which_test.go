@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 )
 
 // whichLayers is an image (base first) whose paths come from every layer,

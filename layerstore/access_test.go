@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 func writeStore(t *testing.T, names ...string) string {

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/internal/beneath"
 )
 
 // Bind is a file or directory of the store that Docker bind-mounted into

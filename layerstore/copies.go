@@ -17,9 +17,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // A copy of a store made without root or without -a loses metadata in

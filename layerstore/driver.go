@@ -3,7 +3,7 @@ package layerstore
 import (
 	"fmt"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // driver is what differs between Docker's storage drivers

@@ -3,7 +3,7 @@ package layerstore
 import (
 	"path/filepath"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // fuseOverlayfsDriver keeps overlay2's layout under fuse-overlayfs/; its

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // overlayDriver is overlay v1 (gone in Docker 24): an image layer's

@@ -3,7 +3,7 @@ package layerstore
 import (
 	"path/filepath"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // vfsDriver: vfs/dir/<id>/ is a whole tree, a full copy of its parent

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/internal/beneath"
 )
 
 // historyStep is one entry of an image's history as the store records

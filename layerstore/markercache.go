@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // The markers of a layer's tar-split are a function of its diff id (the

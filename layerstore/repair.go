@@ -6,9 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // Repair is what RecoverMarkers did for one layer of a view.

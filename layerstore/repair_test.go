@@ -14,7 +14,7 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // writeTarSplit makes a real tar stream of the given entries (names

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // fixture is a store with the same content in either layout: every name

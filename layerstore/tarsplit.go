@@ -13,8 +13,8 @@ import (
 
 	"github.com/vbatts/tar-split/tar/storage"
 
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // maxTarSplit bounds one tar-split's uncompressed size: about 700 bytes

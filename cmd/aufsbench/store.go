@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // benchStore is the store the benchmark mounts: two images that share

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/kernelview"
+	"github.com/aufsmount/aufsmount/fs/kernelview"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 

@@ -29,9 +29,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
-	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 const module = "github.com/aufsmount/aufsmount"

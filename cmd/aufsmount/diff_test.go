@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/aufsmount/aufsmount/fs"
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 func TestQuotePath(t *testing.T) {

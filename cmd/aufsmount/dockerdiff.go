@@ -8,7 +8,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // containerChanges is what docker diff prints for container t: the

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // writeChangedStore is a store with one image and one container that

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/aufsmount/aufsmount/kernelview"
+	"github.com/aufsmount/aufsmount/fs/kernelview"
 )
 
 // mountKernel mounts req's view through the kernel's overlayfs

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // tableRows splits a table printed with at least three spaces between

@@ -18,8 +18,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // mountFlags are the flags of mount, which is also what aufsmount does

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/mountinfo"
 )
 
 // These tests mount for real. Without root (or fusermount3) and /dev/fuse

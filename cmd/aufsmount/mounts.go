@@ -15,8 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/kernelview"
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/kernelview"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // A serving process describes its view in a sealed memfd named

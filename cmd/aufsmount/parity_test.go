@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // The docker-like listings (images, ps, history, inspect, diff of a

@@ -6,7 +6,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // markerWarner restores, for the views of one command, what image

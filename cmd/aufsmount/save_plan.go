@@ -14,10 +14,10 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/aufsmount/aufsmount/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/imagetar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // saver is one save: what is to be written, then the writing.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // mounts says what becomes of the mounts of container item it, whose own

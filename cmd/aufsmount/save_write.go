@@ -10,9 +10,9 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/aufsmount/aufsmount/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/imagetar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // archive writes the planned archive to w in one pass: every layer's

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 var layouts = []layerstore.Layout{layerstore.LayoutGraph, layerstore.LayoutCAS}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/aufsmount/aufsmount/kernelview"
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/kernelview"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // fsType is the type the kernel shows for our mounts: "fuse." and the

@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	st "github.com/aufsmount/aufsmount/layerstore/storetest"
 )
 
 // expectRun runs aufsmount and compares its whole stdout, stderr and exit

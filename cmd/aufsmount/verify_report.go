@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // verify's exit statuses (verify --help, README).

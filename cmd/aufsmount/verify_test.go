@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 func changed(p string, k layertar.Kind, what string) layertar.Finding {

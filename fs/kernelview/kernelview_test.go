@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // TestPack: the greedy puts items into the fewest shims their windows

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
 // SourcePrefix starts the source of every kernel view in the mount

@@ -15,7 +15,7 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/internal/beneath"
 )
 
 // copyBuf is the size of the buffer file contents go through.

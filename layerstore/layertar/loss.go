@@ -3,7 +3,7 @@ package layertar
 import (
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
+	"github.com/aufsmount/aufsmount/internal/beneath"
 )
 
 // The rules that tell a copy's losses from changes (docs/copies.md), one

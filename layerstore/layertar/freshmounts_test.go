@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aufsmount/aufsmount/layertar"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // writeTree makes files (path -> content; a path ending in "/" a

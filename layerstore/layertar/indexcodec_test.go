@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // TestIndexCodec: an index comes back from its encoding as it was, and

@@ -5,8 +5,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // Layer is one image layer to rebuild or check.

@@ -16,7 +16,7 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 var mtime = time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // Verify checks the layer's directory against its tar-split: every

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/beneath"
-	"github.com/aufsmount/aufsmount/whiteout"
+	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // Fresh is a layer to write as a new tar of what its directory holds
