@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/aufsmount/aufsmount/internal/chainid"
 )
 
 // imageConfig is the part of a 1.10+ image config that is used.
@@ -72,22 +74,6 @@ func parseImageConfig(data []byte) (casMeta, error) {
 	return m, nil
 }
 
-// chainIDs computes the OCI chain id of every layer, base first:
-// chain(0) = diff(0), chain(n) = sha256(chain(n-1) + " " + diff(n)).
-// A loop rather than identity.ChainIDs, which recurses once per layer.
-func chainIDs(diffIDs []string) []string {
-	out := make([]string, len(diffIDs))
-	for i, d := range diffIDs {
-		if i == 0 {
-			out[i] = d
-			continue
-		}
-		sum := sha256.Sum256([]byte(out[i-1] + " " + d))
-		out[i] = sha256Prefix + hex.EncodeToString(sum[:])
-	}
-	return out
-}
-
 func (s *store) casPath(elem ...string) string {
 	return filepath.Join(append([]string{s.root, "image", s.drv.name()}, elem...)...)
 }
@@ -135,7 +121,7 @@ func (s *store) readCASImage(p, id string) (*imageRec, *CorruptError) {
 	return &imageRec{
 		Image:    Image{ID: id, Created: m.created, Layers: len(m.diffIDs), Parent: s.metadataParent(id)},
 		diffIDs:  m.diffIDs,
-		chainIDs: chainIDs(m.diffIDs),
+		chainIDs: chainid.All(m.diffIDs),
 		history:  m.createdBy,
 		steps:    m.steps,
 	}, nil

@@ -9,9 +9,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/aufsmount/aufsmount/internal/workpool"
 )
 
 // Limits on what is read from one file: a store file larger than this is
@@ -182,24 +183,7 @@ func corrupt(file string, err error) *CorruptError {
 const readers = 8
 
 // forEach calls f(0) ... f(n-1) on up to readers goroutines.
-func forEach(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int, n)
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	for w := 0; w < min(n, readers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
+func forEach(n int, f func(i int)) { workpool.Each(n, readers, f) }
 
 // readAllInto is io.ReadAll into buf's room first.
 func readAllInto(buf []byte, r io.Reader) ([]byte, error) {

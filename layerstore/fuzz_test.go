@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/internal/chainid"
 )
 
 // The parsers meet whatever a copied, half-deleted or hand-edited store
@@ -82,7 +84,7 @@ func FuzzParseImageConfig(f *testing.F) {
 				t.Fatalf("accepted diff id %q", d)
 			}
 		}
-		if c := chainIDs(m.diffIDs); len(c) != len(m.diffIDs) {
+		if c := chainid.All(m.diffIDs); len(c) != len(m.diffIDs) {
 			t.Fatal("chain ids")
 		}
 	})

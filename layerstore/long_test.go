@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/aufsmount/aufsmount/internal/chainid"
 )
 
 const longChain = 1000
@@ -107,11 +109,11 @@ func TestChainIDs(t *testing.T) {
 		for _, l := range labels {
 			diffs = append(diffs, diffIDOf(l))
 		}
-		if got := chainIDs(diffs); !reflect.DeepEqual(got, c.chains[id]) {
-			t.Errorf("chainIDs(%v) = %v, want %v", labels, got, c.chains[id])
+		if got := chainid.All(diffs); !reflect.DeepEqual(got, c.chains[id]) {
+			t.Errorf("chainid.All(%v) = %v, want %v", labels, got, c.chains[id])
 		}
 	}
-	if got := chainIDs(nil); len(got) != 0 {
-		t.Errorf("chainIDs(nil) = %v", got)
+	if got := chainid.All(nil); len(got) != 0 {
+		t.Errorf("chainid.All(nil) = %v", got)
 	}
 }

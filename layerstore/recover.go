@@ -1,12 +1,12 @@
 package layerstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
+
+	"github.com/aufsmount/aufsmount/internal/chainid"
 )
 
 // When an image's own metadata cannot be read (a truncated or altered
@@ -52,7 +52,7 @@ func (s *store) recoverImage(id string, cause *CorruptError) (layers []Layer, wa
 	cfg := s.casPath("imagedb", "content", "sha256", id)
 	if data, err := readFile(cfg, maxJSON); err == nil {
 		if m, err := parseImageConfig(data); err == nil && len(m.diffIDs) > 0 {
-			ch := chainIDs(m.diffIDs)
+			ch := chainid.All(m.diffIDs)
 			found = append(found, source{ch[len(ch)-1], cfg + " (rootfs.diff_ids)"})
 		}
 	}
@@ -197,11 +197,7 @@ func (s *store) layerdbChain(top string) ([]Layer, error) {
 		if cerr != nil {
 			return nil, cerr
 		}
-		want := e.diff
-		if e.parent != "" {
-			sum := sha256.Sum256([]byte(e.parent + " " + e.diff))
-			want = sha256Prefix + hex.EncodeToString(sum[:])
-		}
+		want := chainid.Next(e.parent, e.diff)
 		if want != cur {
 			return nil, &CorruptError{File: filepath.Join(dir, "diff"), Err: fmt.Errorf("diff and parent make the chain id %s, not %s", want, cur)}
 		}

@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/aufsmount/aufsmount/internal/workpool"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
@@ -225,25 +224,16 @@ func planChecks(resolved []*layerstore.Target) (map[string]*layerCheck, []string
 
 // runChecks verifies the layers still to check, a few at a time.
 func runChecks(checks map[string]*layerCheck, order []string, prog *progress) {
-	jobs := make(chan *layerCheck)
-	var wg sync.WaitGroup
-	for w := 0; w < max(2, runtime.GOMAXPROCS(0)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lc := range jobs {
-				checkLayer(lc, prog)
-				prog.layerDone()
-			}
-		}()
-	}
+	var todo []*layerCheck
 	for _, d := range order {
 		if lc := checks[d]; lc.Status == "" {
-			jobs <- lc
+			todo = append(todo, lc)
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	workpool.Each(len(todo), workpool.Cores(), func(i int) {
+		checkLayer(todo[i], prog)
+		prog.layerDone()
+	})
 }
 
 // checkLayer verifies one image layer.

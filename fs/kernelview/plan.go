@@ -6,13 +6,13 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/internal/workpool"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
@@ -173,18 +173,10 @@ func (p *Plan) prepare() error {
 	}()
 	p.scans = make([]*layerScan, len(p.layers))
 	errs := make([]error, len(p.layers))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(8, runtime.NumCPU())) // more than the cores: a cold walk waits on the disk
-	for i := range p.layers {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			p.scans[i], errs[i] = scanLayer(p.layers[i], p.roots[i], marked)
-			<-sem
-		}()
-	}
-	wg.Wait()
+	// More workers than cores: a cold walk waits on the disk.
+	workpool.Each(len(p.layers), max(workpool.IO, runtime.NumCPU()), func(i int) {
+		p.scans[i], errs[i] = scanLayer(p.layers[i], p.roots[i], marked)
+	})
 	close(marked)
 	<-viewDone
 	for _, err := range errs {

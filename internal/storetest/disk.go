@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/internal/workpool"
 )
 
 // layerJob is one layer directory to write.
@@ -51,22 +52,11 @@ func writeLayers(jobs []layerJob) error {
 // its buffers), taking the tasks in order; the error is the first by
 // index.
 func parallel(n int, newWorker func() func(int) error) error {
-	ch := make(chan int)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0)+1, n) {
-		wg.Go(func() {
-			f := newWorker()
-			for i := range ch {
-				errs[i] = f(i)
-			}
-		})
-	}
-	for i := range n {
-		ch <- i
-	}
-	close(ch)
-	wg.Wait()
+	workpool.Run(n, runtime.GOMAXPROCS(0)+1, func() func(int) {
+		f := newWorker()
+		return func(i int) { errs[i] = f(i) }
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
