@@ -1,5 +1,6 @@
-// Package fs serves a read-only union of Docker aufs layer directories
-// over FUSE (github.com/hanwen/go-fuse/v2).
+// Package fs serves a read-only union of container image layer
+// directories over FUSE (github.com/hanwen/go-fuse/v2), each in its
+// driver's whiteout encoding (package layerstore/whiteout).
 //
 // The layers are stacked top first and merged with the aufs rules (see
 // whiteout.go): whiteouts and opaque markers hide what lies below, aufs

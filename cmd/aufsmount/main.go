@@ -1,6 +1,8 @@
-// Command aufsmount mounts an image or container of an offline Docker store
-// (aufs storage driver) as a read-only FUSE filesystem, and lists what the
-// store holds.
+// Command aufsmount mounts an image or container of an offline Docker
+// store (any storage driver) as a read-only filesystem, lists, diffs and
+// verifies what the store holds, and saves it out. It is a thin command
+// over the library packages (docs/architecture.md): flags, usage text,
+// tables, JSON, daemonizing and completion are its own.
 package main
 
 import (

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -47,123 +46,22 @@ Examples:
 	}
 }
 
-// storeTree lays out every image, container and layer of s, under
-// <driver>/ when the store holds more than one driver, with each
-// container's binds. A view that cannot be mounted (its chain is
-// broken, its path is another's) is left out and the rest still mounts:
-// what was left out or worked around is said on warn, and returned as
-// notes for the log.
+// storeTree lays out every image, container and layer of s for
+// mount-all (viewplan.Planner.Tree), saying on warn what it left out or
+// worked around; the notes are for the log.
 func storeTree(s *layerstore.Store, warn io.Writer, asIs bool) ([]fs.TreeEntry, []string) {
-	var out []fs.TreeEntry
-	var notes []string
-	say := func(format string, args ...any) {
-		msg := oneLine(fmt.Sprintf(format, args...))
-		notes = append(notes, msg)
-		fmt.Fprintf(warn, "aufsmount: warning: %s\n", msg)
+	tree, notes := viewplan.New(s, viewplan.Options{AsIs: asIs, Say: sayTo(warn)}).Tree()
+	for i, n := range notes {
+		notes[i] = oneLine(n)
 	}
-	mw := newMarkerWarner(warn)
-	mw.asIs = asIs
-	prefix := func(driver string) string {
-		if len(s.Drivers()) > 1 {
-			return driver + "/"
-		}
-		return ""
-	}
-	resolve := func(what, driver, id string) *layerstore.Target {
-		t, err := s.ResolveIn(driver, id)
-		if err == nil {
-			for _, w := range t.Warnings {
-				say("%s", w)
-			}
-			err = mw.restore(s, t)
-		}
-		if err != nil {
-			say("leaving out %s %s: %v", what, layerstore.ShortID(id), err)
-			return nil
-		}
-		return t
-	}
-	// Images whose metadata is broken come too: their chain may still be
-	// known (layerstore's recover.go); if not, they are said to be left out.
-	for _, img := range append(s.Images(), s.DamagedImages()...) {
-		t := resolve("image", img.Driver, img.ID)
-		if t == nil {
-			continue
-		}
-		layers, at := viewLayers(t), prefix(img.Driver)
-		out = append(out, fs.TreeEntry{Path: at + "ids/" + img.ID, Layers: layers})
-		for _, n := range img.Names {
-			out = append(out, fs.TreeEntry{Path: at + "images/" + n, Layers: layers})
-		}
-	}
-	unshown := 0
-	for _, c := range s.Containers() {
-		t := resolve("container", c.Driver, c.ID)
-		if t == nil {
-			continue
-		}
-		if len(t.Unshown) > 0 {
-			unshown++
-			notes = append(notes, unshownNote(t))
-		}
-		layers, binds, at := viewLayers(t), viewBinds(t, s.Root()), prefix(c.Driver)
-		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers, Binds: binds})
-		if c.Name != "" {
-			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers, Binds: binds})
-		}
-	}
-	if unshown > 0 {
-		msg := fmt.Sprintf("%d %s mount what is not in the store (host directories, tmpfs, volumes of other drivers): not shown; aufsmount inspect lists them",
-			unshown, plural(unshown, "container", "containers"))
-		fmt.Fprintf(warn, "aufsmount: note: %s\n", msg)
-	}
-	all, err := s.Layers()
-	if err != nil {
-		say("listing layers: %v", err)
-	}
-	for _, l := range all {
-		out = append(out, fs.TreeEntry{Path: prefix(l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
-	}
-	kept, left := fs.PlanTree(out)
-	for _, lo := range left {
-		say("leaving out %s: %s", lo.Entry.Path, lo.Reason)
-	}
-	return kept, notes
+	return tree, notes
 }
 
-// viewBinds is what the fs package shows over a container's layers: the
-// binds of its store, each reached from the store's root.
-func viewBinds(t *layerstore.Target, root string) []fs.Bind {
-	var out []fs.Bind
-	for _, b := range t.Binds {
-		out = append(out, fs.Bind{Dest: b.Dest, Root: root, Source: b.Source, ID: b.Source})
-	}
-	return out
-}
+// viewBinds is viewplan.Binds.
+func viewBinds(t *layerstore.Target, root string) []fs.Bind { return viewplan.Binds(t, root) }
 
-// unshownNote says in one line which mount points of a container its
-// view cannot show.
-func unshownNote(t *layerstore.Target) string {
-	var parts []string
-	for _, u := range t.Unshown {
-		parts = append(parts, u.String())
-	}
-	return fmt.Sprintf("container %s: not shown, not in the store: %s", t.Name, strings.Join(parts, "; "))
-}
+// unshownNote is viewplan.Unshown.
+func unshownNote(t *layerstore.Target) string { return viewplan.Unshown(t) }
 
-// viewLayers is what the fs package mounts for a target: its stack, each
-// layer with its encoding and the markers its tar-split restored.
-func viewLayers(t *layerstore.Target) []fs.Layer {
-	out := make([]fs.Layer, len(t.Stack))
-	for i, l := range t.Stack {
-		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
-		if l.Restore != nil {
-			out[i].Restore = &fs.Restore{Copier: l.Restore.Copier}
-			for _, r := range l.Restore.From {
-				out[i].Restore.From = append(out[i].Restore.From, fs.RestoreSource{ID: r.ID, Driver: r.Driver, TarSplit: r.TarSplit, DiffID: r.DiffID})
-			}
-		}
-	}
-	withIndexLoaders(out)
-	return out
-}
+// viewLayers is viewplan.Layers.
+func viewLayers(t *layerstore.Target) []fs.Layer { return viewplan.Layers(t) }

@@ -1,0 +1,93 @@
+package viewplan
+
+import (
+	"fmt"
+
+	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+// Tree lays out every image, container and layer of the store for one
+// mount (fs.MountTree), under <driver>/ when the store holds more than
+// one driver, with each container's binds. A view that cannot be mounted
+// (its chain is broken, its path is another's) is left out and the rest
+// still mounts: what was left out or worked around is said, and returned
+// as notes for the log.
+func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
+	s := p.s
+	var out []fs.TreeEntry
+	var notes []string
+	warn := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		notes = append(notes, msg)
+		p.say("warning", "%s", msg)
+	}
+	prefix := func(driver string) string {
+		if len(s.Drivers()) > 1 {
+			return driver + "/"
+		}
+		return ""
+	}
+	resolve := func(what, driver, id string) *layerstore.Target {
+		t, err := s.ResolveIn(driver, id)
+		if err == nil {
+			for _, w := range t.Warnings {
+				warn("%s", w)
+			}
+			err = p.Restore(t)
+		}
+		if err != nil {
+			warn("leaving out %s %s: %v", what, layerstore.ShortID(id), err)
+			return nil
+		}
+		return t
+	}
+	// Images whose metadata is broken come too: their chain may still be
+	// known (layerstore's recover.go); if not, they are said to be left out.
+	for _, img := range append(s.Images(), s.DamagedImages()...) {
+		t := resolve("image", img.Driver, img.ID)
+		if t == nil {
+			continue
+		}
+		layers, at := Layers(t), prefix(img.Driver)
+		out = append(out, fs.TreeEntry{Path: at + "ids/" + img.ID, Layers: layers})
+		for _, n := range img.Names {
+			out = append(out, fs.TreeEntry{Path: at + "images/" + n, Layers: layers})
+		}
+	}
+	unshown := 0
+	for _, c := range s.Containers() {
+		t := resolve("container", c.Driver, c.ID)
+		if t == nil {
+			continue
+		}
+		if note := Unshown(t); note != "" {
+			unshown++
+			notes = append(notes, note)
+		}
+		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Driver)
+		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers, Binds: binds})
+		if c.Name != "" {
+			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers, Binds: binds})
+		}
+	}
+	if unshown > 0 {
+		noun := "containers"
+		if unshown == 1 {
+			noun = "container"
+		}
+		p.say("note", "%d %s mount what is not in the store (host directories, tmpfs, volumes of other drivers): not shown; aufsmount inspect lists them", unshown, noun)
+	}
+	all, err := s.Layers()
+	if err != nil {
+		warn("listing layers: %v", err)
+	}
+	for _, l := range all {
+		out = append(out, fs.TreeEntry{Path: prefix(l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
+	}
+	kept, left := fs.PlanTree(out)
+	for _, lo := range left {
+		warn("leaving out %s: %s", lo.Entry.Path, lo.Reason)
+	}
+	return kept, notes
+}
