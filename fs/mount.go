@@ -10,6 +10,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // defaultTimeout is how long the kernel may trust an entry or attribute.
@@ -101,7 +103,7 @@ func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, 
 	}
 	mo := fuse.MountOptions{
 		FsName:               o.FsName,
-		Name:                 "aufsmount",
+		Name:                 mounttable.Subtype, // the type is mounttable.FUSEType
 		AllowOther:           o.AllowOther,
 		Debug:                o.Debug,
 		Logger:               logger,

@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // TestRealEngine checks aufsmount against stores written by a real Docker
@@ -878,7 +878,7 @@ func (e *engine) kill() {
 
 // mountsUnder lists the mount points at or under dir, in mount order.
 func mountsUnder(t testing.TB, dir string) []string {
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}

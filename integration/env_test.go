@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	afs "github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // binary is the aufsmount command built once for the tests that run it.
@@ -120,11 +120,11 @@ func forceUnmount(mnt string) {
 // isMounted tells whether mnt is a mount point.
 func isMounted(t testing.TB, mnt string) bool {
 	t.Helper()
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ok := mountinfo.Find(mounts, mnt)
+	_, ok := mounttable.Find(mounts, mnt)
 	return ok
 }
 

@@ -15,7 +15,7 @@ import (
 
 	afs "github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/fs/kernelview"
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
@@ -791,7 +791,7 @@ func TestKernelMountTable(t *testing.T) {
 	requireKernelView(t)
 	b, dirs := buildImage(t, layerstore.LayoutCAS, ruleCases()[0].layers, true)
 	_ = b
-	before, err := mountinfo.Read()
+	before, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,18 +801,18 @@ func TestKernelMountTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Unmount()
-	after, err := mountinfo.Read()
+	after, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(after) != len(before)+1 {
 		t.Errorf("%d mounts before, %d after: want one more", len(before), len(after))
 	}
-	mt, ok := mountinfo.Find(after, mnt)
+	mt, ok := mounttable.Find(after, mnt)
 	if !ok {
 		t.Fatal("not in the mount table")
 	}
-	if !kernelview.IsKernelView(mt) || mt.Source != "aufsmount:test/image:latest" {
+	if !mt.IsKernelView() || mt.Source != "aufsmount:test/image:latest" {
 		t.Errorf("mount table: type %q source %q", mt.FSType, mt.Source)
 	}
 	for _, o := range []string{"ro", "nosuid", "nodev"} {

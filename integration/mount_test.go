@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
@@ -146,7 +146,7 @@ type mountEntry struct{ source, target, fstype, options string }
 // as /proc/mounts shows them (the mount's and its superblock's).
 func procMounts(t testing.TB, mnt string) []mountEntry {
 	t.Helper()
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}

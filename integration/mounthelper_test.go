@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -59,11 +59,11 @@ func runTool(t *testing.T, env []string, name string, args ...string) (string, i
 // image's file, and unmounts it with umount(8).
 func mountedBy(t *testing.T, how, mnt, ref string, extra ...string) {
 	t.Helper()
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, ok := mountinfo.Find(mounts, mnt)
+	m, ok := mounttable.Find(mounts, mnt)
 	if !ok {
 		t.Fatalf("%s: nothing mounted at %s", how, mnt)
 	}

@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
@@ -534,10 +534,10 @@ func (s *session) cleanup() error {
 
 // isMounted tells whether p is a mount point.
 func isMounted(p string) bool {
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		return false
 	}
-	_, ok := mountinfo.Find(mounts, p)
+	_, ok := mounttable.Find(mounts, p)
 	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aufsmount/aufsmount/fs/kernelview"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // mountKernel mounts req's view through the kernel's overlayfs
@@ -21,7 +22,7 @@ func (e *env) mountKernel(req mountRequest) (done bool, err error) {
 		fmt.Fprintln(e.stderr, "aufsmount: note: -o kernel: the container's bind-mounted files and volumes need the FUSE view; serving through FUSE")
 		return false, nil
 	}
-	mnt, err := checkMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
+	mnt, err := mounttable.CheckMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {
 		return false, err
 	}

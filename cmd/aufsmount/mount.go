@@ -8,7 +8,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -18,7 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -248,7 +247,7 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	for _, e := range plan.Tree {
 		withIndexLoaders(e.Layers)
 	}
-	mnt, err := checkMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
+	mnt, err := mounttable.CheckMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -293,56 +292,16 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 		}
 		return nil, "", nil, fmt.Errorf("mounting %s on %s: %s", req.ref, req.mountpoint, why)
 	}
-	keepViewRecord(mnt, req, plan, logger)
+	// The view works without its record: only aufsmount mounts cannot
+	// tell its store and process.
+	if err := mounttable.KeepRecord(mounttable.Record{MountPoint: mnt, Ref: req.ref, All: req.all, Store: plan.Root, Driver: plan.Driver}); err != nil {
+		logger.Print(err)
+	}
 	return srv, mnt, logger, nil
 }
 
-// checkMountPoint returns the absolute path of an existing directory that
-// is not a mount point already, not inside the store nor above it, and
-// empty unless nonEmpty.
-func checkMountPoint(arg, storeRoot string, nonEmpty bool) (string, error) {
-	mounts, err := mountinfo.Read()
-	if err != nil {
-		return "", err
-	}
-	at, err := locateMountPoint(arg, mounts)
-	if err != nil {
-		if errors.Is(err, iofs.ErrNotExist) {
-			return "", fmt.Errorf("%s: mount point does not exist", arg)
-		}
-		return "", fmt.Errorf("%s: %w", arg, err)
-	}
-	if m := at.Mount; m != nil {
-		return "", alreadyMounted(arg, m)
-	}
-	if !at.Info.IsDir() {
-		return "", fmt.Errorf("%s: mount point is not a directory", arg)
-	}
-	// A view mounted over part of the store would hide, or loop into, the
-	// layers it is made of.
-	if root, err := filepath.EvalSymlinks(storeRoot); err == nil {
-		switch {
-		case at.Path == root:
-			return "", fmt.Errorf("%s: is the store %s: choose a mount point outside it", arg, storeRoot)
-		case within(at.Path, root):
-			return "", fmt.Errorf("%s: inside the store %s: choose a mount point outside it", arg, storeRoot)
-		case within(root, at.Path):
-			return "", fmt.Errorf("%s: holds the store %s, which the view would hide: choose a mount point outside it", arg, storeRoot)
-		}
-	}
-	if !nonEmpty {
-		if err := checkEmpty(at.Path); err != nil {
-			return "", fmt.Errorf("%s: %w", arg, err)
-		}
-	}
-	return at.Path, nil
-}
-
-// within says whether path is dir or below it (both clean and absolute).
-func within(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
-}
+// within says whether path is dir or below it, for the checks of save.
+func within(path, dir string) bool { return mounttable.Within(path, dir) }
 
 // checkFUSE says clearly what is missing before go-fuse says it obscurely.
 func checkFUSE() error {
@@ -356,7 +315,7 @@ func checkFUSE() error {
 		return errors.New("/dev/fuse is not a character device")
 	}
 	if os.Geteuid() != 0 {
-		if _, err := fusermountPath(); err != nil {
+		if _, err := mounttable.FusermountPath(); err != nil {
 			return err
 		}
 	}
@@ -378,30 +337,18 @@ func waitServing(srv *fuse.Server, mnt string, sigs <-chan os.Signal, logger *lo
 	case sig := <-sigs:
 		logger.Printf("%v: unmounting %s", sig, mnt)
 	}
-	err := srv.Unmount()
-	if err == nil {
-		return nil
+	u, err := mounttable.Unmount(mnt)
+	if err != nil {
+		return err
 	}
-	// Still busy after go-fuse's retries: detach now, so that the path is
-	// free, and give the last users a moment before the process goes.
-	logger.Printf("unmounting %s: %s; detaching it lazily", mnt, unmountReason(err))
-	if err := lazyUnmount(mnt); err != nil {
-		return fmt.Errorf("unmounting %s: %w", mnt, err)
+	if u.Lazy {
+		// Detached, so that the path is free; give the last users a
+		// moment before the process goes.
+		logger.Printf("unmounting %s: %s; detaching it lazily", mnt, u.Busy)
 	}
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
 	return nil
-}
-
-func lazyUnmount(mnt string) error {
-	if os.Geteuid() == 0 {
-		return syscall.Unmount(mnt, syscall.MNT_DETACH)
-	}
-	bin, err := fusermountPath()
-	if err != nil {
-		return err
-	}
-	return runQuiet(bin, "-u", "-z", mnt)
 }

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -25,7 +25,7 @@ func needFUSE(t *testing.T) {
 	why := ""
 	if fi, err := os.Stat("/dev/fuse"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		why = "no /dev/fuse"
-	} else if _, err := fusermountPath(); os.Geteuid() != 0 && err != nil {
+	} else if _, err := mounttable.FusermountPath(); os.Geteuid() != 0 && err != nil {
 		why = "not root and no fusermount3"
 	}
 	if why == "" {
@@ -37,13 +37,13 @@ func needFUSE(t *testing.T) {
 	t.Skipf("cannot mount: %s", why)
 }
 
-func mountAt(t *testing.T, mnt string) (mountinfo.Mount, bool) {
+func mountAt(t *testing.T, mnt string) (mounttable.Mount, bool) {
 	t.Helper()
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mountinfo.Find(mounts, mnt)
+	return mounttable.Find(mounts, mnt)
 }
 
 // daemonPID finds the process serving mnt: argv[0] "aufsmount", mnt last.

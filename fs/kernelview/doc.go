@@ -24,11 +24,13 @@
 // mount kernel views at all (root, overlayfs, the new mount API and
 // lowerdir+, Linux 6.8).
 //
-// A kernel view is an overlay mount with source SourcePrefix+Source
+// A kernel view is an overlay mount with source
+// mounttable.KernelSourcePrefix+Source
 // ("aufsmount:busybox:latest"), read-only, nosuid, nodev (noexec with
 // Options.NoExec). Once Mount returns, nothing of this process is needed:
 // the kernel serves it until it is unmounted, by Unmount, umount(8) or
-// aufsmount umount. IsKernelView tells its mount-table entries.
+// aufsmount umount. Package mounttable tells its mount-table entries
+// (Mount.IsKernelView) and owns the unmount.
 //
 // # The shims
 //

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // TestPack: the greedy puts items into the fewest shims their windows
@@ -146,7 +146,7 @@ func TestStaged(t *testing.T) {
 		}
 	}
 	layers := []fs.Layer{{ID: "top", Dir: top}, {ID: "low", Dir: low}}
-	before, err := mountinfo.Read()
+	before, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestStaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Unmount()
-	after, err := mountinfo.Read()
+	after, err := mounttable.Read()
 	if err != nil {
 		t.Fatal(err)
 	}

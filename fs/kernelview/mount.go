@@ -12,14 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
-)
-
-// SourcePrefix starts the source of every kernel view in the mount
-// table: "aufsmount:" and the image reference. Its type is FSType.
-const (
-	SourcePrefix = "aufsmount:"
-	FSType       = "overlay"
+	"github.com/aufsmount/aufsmount/fs/mounttable"
 )
 
 // maxSource is the longest string fsconfig takes.
@@ -28,7 +21,7 @@ const maxSource = 255
 // Options tune a kernel mount.
 type Options struct {
 	// Source names the view in the mount table: the mount's source is
-	// SourcePrefix + Source (the image reference as typed).
+	// mounttable.KernelSourcePrefix + Source (the image reference as typed).
 	Source string
 	// NoExec mounts noexec.
 	NoExec bool
@@ -38,15 +31,10 @@ type Options struct {
 // the kernel does, until it is unmounted.
 type Mounted struct {
 	Mountpoint string
-	Source     string // as the mount table shows it: SourcePrefix + Options.Source
+	Source     string // as the mount table shows it: mounttable.KernelSourcePrefix + Options.Source
 	Stats
 	Build time.Duration // writing the shims
 	Mount time.Duration // the overlay mount itself
-}
-
-// IsKernelView tells whether a mount table entry is a kernel view.
-func IsKernelView(m mountinfo.Mount) bool {
-	return m.FSType == FSType && strings.HasPrefix(m.Source, SourcePrefix)
 }
 
 // Mount mounts the view of layers (top first) read-only at mountpoint
@@ -68,7 +56,7 @@ var forceStaging = false
 
 // Mount writes the plan's shims and mounts the view at mountpoint.
 func (p *Plan) Mount(mountpoint string, o Options) (*Mounted, error) {
-	source := SourcePrefix + o.Source
+	source := mounttable.KernelSourcePrefix + o.Source
 	if len(source) > maxSource {
 		return nil, &RefusedError{Reason: Unrepresentable, Detail: fmt.Sprintf("the source %q is longer than the %d bytes fsconfig takes", source, maxSource)}
 	}
@@ -255,50 +243,34 @@ func (p *Plan) overlayStaged(source string, lowers []int, tm int, shimFds []int,
 	return p.overlay(source, lowers, paths, o)
 }
 
-// Unmount unmounts the view. A busy view is retried for a second, then
+// Unmount unmounts the view. A busy view is retried for a moment, then
 // detached: the path is free at once and the view goes with its last
 // user. It refuses to unmount anything but this view.
 func (m *Mounted) Unmount() error {
 	return Unmount(m.Mountpoint)
 }
 
-// Unmount unmounts the kernel view at mountpoint, as Mounted.Unmount.
+// Unmount unmounts the kernel view at mountpoint, as Mounted.Unmount,
+// with mounttable's one unmount; it refuses anything but a kernel view.
 func Unmount(mountpoint string) error {
-	mounts, err := mountinfo.Read()
+	mounts, err := mounttable.Read()
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.EvalSymlinks(mountpoint)
+	at, err := mounttable.Locate(mountpoint, mounts)
 	if err != nil {
 		return fmt.Errorf("unmounting %s: %w", mountpoint, err)
 	}
-	if abs, err = filepath.Abs(abs); err != nil {
-		return err
-	}
-	mt, ok := mountinfo.Find(mounts, abs)
-	if !ok {
+	if at.Mount == nil {
 		return fmt.Errorf("%s: not mounted", mountpoint)
 	}
-	if !IsKernelView(mt) {
-		return fmt.Errorf("%s: not a kernel view (%s %s)", mountpoint, mt.FSType, mt.Source)
+	if !at.Mount.IsKernelView() {
+		return fmt.Errorf("%s: not a kernel view (%s %s)", mountpoint, at.Mount.FSType, at.Mount.Source)
 	}
-	deadline := time.Now().Add(time.Second)
-	for {
-		err := unix.Unmount(abs, unix.UMOUNT_NOFOLLOW)
-		if err != unix.EBUSY {
-			if err != nil {
-				return fmt.Errorf("unmounting %s: %w", mountpoint, err)
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err := unix.Unmount(abs, unix.UMOUNT_NOFOLLOW|unix.MNT_DETACH); err != nil {
-				return fmt.Errorf("unmounting %s: %w", mountpoint, err)
-			}
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, err := mounttable.UnmountAt(at.Path, *at.Mount); err != nil {
+		return fmt.Errorf("unmounting %s: %w", mountpoint, err)
 	}
+	return nil
 }
 
 // writeShims writes every shim on a new tmpfs that is never attached

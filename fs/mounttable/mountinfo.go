@@ -1,7 +1,4 @@
-// Package mountinfo reads the kernel's mount table,
-// /proc/self/mountinfo: the one parser of it for the command, the demo
-// and the tests.
-package mountinfo
+package mounttable
 
 import (
 	"bufio"

@@ -1,14 +1,12 @@
-package main
+package mounttable
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/aufsmount/aufsmount/fs/mountinfo"
 )
 
-func TestLocateMountPoint(t *testing.T) {
+func TestLocate(t *testing.T) {
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +31,7 @@ func TestLocateMountPoint(t *testing.T) {
 	// it also shows that a mounted path is found without being touched.
 	ghost := filepath.Join(dir, "real", "ghost")
 	mnt := filepath.Join(dir, "real", "mnt")
-	mounts := []mountinfo.Mount{
+	mounts := []Mount{
 		{ID: 1, MountPoint: "/", FSType: "ext4"},
 		{ID: 2, MountPoint: mnt, FSType: "fuse.aufsmount", Source: "busybox"},
 		{ID: 3, MountPoint: ghost, FSType: "fuse.aufsmount", Source: "dead"},
@@ -56,25 +54,25 @@ func TestLocateMountPoint(t *testing.T) {
 		{filepath.Join(dir, "missing", "x"), "", 0, true},
 	}
 	for _, tt := range tests {
-		at, err := locateMountPoint(tt.arg, mounts)
+		at, err := Locate(tt.arg, mounts)
 		if tt.wantErr {
 			if err == nil {
-				t.Errorf("locateMountPoint(%q) = %+v, want an error", tt.arg, at)
+				t.Errorf("Locate(%q) = %+v, want an error", tt.arg, at)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("locateMountPoint(%q): %v", tt.arg, err)
+			t.Errorf("Locate(%q): %v", tt.arg, err)
 			continue
 		}
 		gotMount := 0
 		if at.Mount != nil {
 			gotMount = at.Mount.ID
 		} else if at.Info == nil {
-			t.Errorf("locateMountPoint(%q): neither a mount nor file info", tt.arg)
+			t.Errorf("Locate(%q): neither a mount nor file info", tt.arg)
 		}
 		if at.Path != tt.wantPath || gotMount != tt.wantMount {
-			t.Errorf("locateMountPoint(%q) = %q, mount %d; want %q, mount %d", tt.arg, at.Path, gotMount, tt.wantPath, tt.wantMount)
+			t.Errorf("Locate(%q) = %q, mount %d; want %q, mount %d", tt.arg, at.Path, gotMount, tt.wantPath, tt.wantMount)
 		}
 	}
 }
