@@ -32,6 +32,35 @@ type driver interface {
 	// keepsXattr tells whether a layer of a whole-tree driver keeps the
 	// extended attribute name of what it copies from the layer below.
 	keepsXattr(name string) bool
+	// containerDiff is how docker diff finds what a container of the
+	// driver changed.
+	containerDiff() ContainerDiff
+}
+
+// ContainerDiff is how Docker 20.10's docker diff finds what a container
+// changed, which its driver decides (layerstore/changes does the same).
+type ContainerDiff int
+
+const (
+	// CompareTrees compares the container's tree with the one below it
+	// (archive.ChangesDirs in moby, the "naive" diff); only the paths the
+	// writable layer touches can differ.
+	CompareTrees ContainerDiff = iota
+	// CompareWholeTrees compares the trees too, but whole: the writable
+	// layer is a full copy of the tree below with the changes made (vfs),
+	// so what it touched cannot be told apart.
+	CompareWholeTrees
+	// WalkWritableLayer walks the writable layer (archive.Changes in
+	// moby), which marks its deletions (aufs).
+	WalkWritableLayer
+)
+
+// ContainerDiff is how docker diff finds what the container t changed.
+func (t *Target) ContainerDiff() ContainerDiff {
+	if d := driverByName(t.Driver); d != nil {
+		return d.containerDiff()
+	}
+	return CompareTrees
 }
 
 // drivers are the supported drivers, in the order a multi-driver root

@@ -135,3 +135,5 @@ func compareLayers(unit, top string, listed, want []string) error {
 }
 
 func (aufsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver
+
+func (aufsDriver) containerDiff() ContainerDiff { return WalkWritableLayer }

@@ -32,3 +32,5 @@ func (fuseOverlayfsDriver) check(s *store, layers []Layer, ctr *containerRec) er
 }
 
 func (fuseOverlayfsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver
+
+func (fuseOverlayfsDriver) containerDiff() ContainerDiff { return CompareTrees }

@@ -112,3 +112,5 @@ func (d overlayDriver) check(s *store, layers []Layer, ctr *containerRec) error 
 // keepsXattr: an overlay v1 image layer's root/ hard-links the files of
 // the one below, so they keep every attribute.
 func (overlayDriver) keepsXattr(string) bool { return true }
+
+func (overlayDriver) containerDiff() ContainerDiff { return CompareTrees }

@@ -112,3 +112,5 @@ func isShortName(s string) bool {
 }
 
 func (overlay2Driver) keepsXattr(string) bool { return true } // not a whole-tree driver
+
+func (overlay2Driver) containerDiff() ContainerDiff { return CompareTrees }

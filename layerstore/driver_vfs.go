@@ -40,3 +40,5 @@ func (vfsDriver) check(s *store, layers []Layer, ctr *containerRec) error {
 // keepsXattr: vfs copies the tree below with security.capability alone
 // (moby's vfs driver, copy.DirCopy without xattrs but that one).
 func (vfsDriver) keepsXattr(name string) bool { return name == "security.capability" }
+
+func (vfsDriver) containerDiff() ContainerDiff { return CompareWholeTrees }

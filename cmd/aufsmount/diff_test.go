@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aufsmount/aufsmount/fs"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layerstore/changes"
 )
 
 func TestQuotePath(t *testing.T) {
@@ -33,33 +33,6 @@ func TestQuotePath(t *testing.T) {
 	for _, tt := range tests {
 		if got := quotePath(tt.in); got != tt.want {
 			t.Errorf("quotePath(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestSharedLayers(t *testing.T) {
-	chain := func(dirs ...string) []layerstore.Layer {
-		var ls []layerstore.Layer
-		for _, d := range dirs {
-			ls = append(ls, layerstore.Layer{ID: d, Dir: "/s/aufs/diff/" + d})
-		}
-		return ls
-	}
-	tests := []struct {
-		a, b []layerstore.Layer
-		want int
-	}{
-		{chain("c", "b", "a"), chain("d", "b", "a"), 2},
-		{chain("c", "b", "a"), chain("c", "b", "a"), 3},
-		{chain("b", "a"), chain("x", "c", "b", "a"), 2},
-		{chain("a"), chain("b"), 0},
-		{chain("b", "a"), chain("a", "b"), 0},
-		{chain("a", "x"), chain("a", "y"), 0}, // same top over different bases: nothing shared
-		{nil, chain("a"), 0},
-	}
-	for _, tt := range tests {
-		if got := sharedLayers(tt.a, tt.b); got != tt.want {
-			t.Errorf("sharedLayers(%v, %v) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
@@ -124,10 +97,10 @@ var diffAB = []string{
 	"C /x/content", "C /x/dev", "C /x/link", "C /x/mode", "C /x/owner", "C /x/xattr",
 }
 
-func showChanges(cs []change) []string {
+func showChanges(cs []changes.Change) []string {
 	out := make([]string, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, fmt.Sprintf("%c %s", c.op, c.path))
+		out = append(out, c.Kind.String()+" "+c.Path)
 	}
 	return out
 }
@@ -162,7 +135,7 @@ func TestDiffMatchesFullComparison(t *testing.T) {
 					if !slices.Equal(showChanges(fast), showChanges(full)) {
 						t.Errorf("diff %s %s:\n got %q\nfull %q", pair[0], pair[1], showChanges(fast), showChanges(full))
 					}
-					if !sort.SliceIsSorted(fast, func(i, j int) bool { return fast[i].path < fast[j].path }) {
+					if !sort.SliceIsSorted(fast, func(i, j int) bool { return fast[i].Path < fast[j].Path }) {
 						t.Errorf("diff %s %s: not sorted: %q", pair[0], pair[1], showChanges(fast))
 					}
 					if pair[0] == pair[1] && len(fast) > 0 {
@@ -185,7 +158,7 @@ func TestDiffMatchesFullComparison(t *testing.T) {
 	}
 }
 
-func fullDiffTargets(t *testing.T, t1, t2 *layerstore.Target) []change {
+func fullDiffTargets(t *testing.T, t1, t2 *layerstore.Target) []changes.Change {
 	t.Helper()
 	a, err := openTargetView(t1)
 	if err != nil {
@@ -197,63 +170,11 @@ func fullDiffTargets(t *testing.T, t1, t2 *layerstore.Target) []change {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	cs, err := fullDiff(a, b)
+	cs, err := changes.Full(a, b)
 	if err != nil {
 		t.Fatalf("full diff %s %s: %v", t1.Ref, t2.Ref, err)
 	}
 	return cs
-}
-
-// TestDiffReadsOnlyWhatDiffers diffs two images that share a big base:
-// only the directories the small top layers touch may be read.
-func TestDiffReadsOnlyWhatDiffers(t *testing.T) {
-	gen := st.Generate(st.GenOptions{Seed: 11, Layers: 2, Entries: 12000, MaxSize: 64})
-	top1 := st.NewLayer("one", st.F("etc/motd", "one"), st.F("srv/app/config", "1"))
-	top2 := st.NewLayer("two", st.F("etc/motd", "two"), st.F("srv/app/other", "2"), st.WH("srv/gone"))
-	i1 := &st.Image{Names: []string{"big:1"}, Layers: append(slices.Clone(gen), top1)}
-	i2 := &st.Image{Names: []string{"big:2"}, Layers: append(slices.Clone(gen), top2)}
-	b, err := (&st.Store{Images: []*st.Image{i1, i2}}).Write(filepath.Join(t.TempDir(), "docker"), layerstore.LayoutCAS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var layers [2][]fs.Layer
-	for i, img := range []*st.Image{i1, i2} {
-		for _, d := range b.Chain[img] {
-			layers[i] = append(layers[i], fs.Layer{ID: filepath.Base(d), Dir: d})
-		}
-	}
-	va, err := fs.OpenView(layers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer va.Close()
-	vb, err := fs.OpenView(layers[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vb.Close()
-	start := time.Now()
-	got, err := diffViews(va, vb, 1, 1)
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"C /etc/motd", "D /srv/app/config", "A /srv/app/other"}
-	if !slices.Equal(showChanges(got), want) {
-		t.Errorf("diff = %q, want %q", showChanges(got), want)
-	}
-	// "", etc, srv, srv/app in each: the base's other directories stay unread.
-	if n := va.Indexed() + vb.Indexed(); n > 8 {
-		t.Errorf("the diff merged %d directories", n)
-	}
-	full, err := fullDiff(va, vb)
-	if err != nil || !slices.Equal(showChanges(full), want) {
-		t.Errorf("full diff = %q, %v", showChanges(full), err)
-	}
-	if va.Indexed() < 100 {
-		t.Fatalf("the full diff merged %d directories: the base is too small to show anything", va.Indexed())
-	}
-	t.Logf("diff of two %d-entry images: %v", 12000, took)
 }
 
 func TestDiffCommand(t *testing.T) {

@@ -1,9 +1,8 @@
-package main
+package changes
 
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/aufsmount/aufsmount/fs"
@@ -11,37 +10,37 @@ import (
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
-// containerChanges is what docker diff prints for container t: the
-// changes of its writable layer against the view below it (its init
-// layer over its image), so that what Docker wrote in the init layer for
-// every container shows only where the container changed it. Docker
-// 20.10 has two ways of finding them, and a container's driver picks one:
+// OfContainer is what docker diff lists for the container t, whose view
+// (its stack) is upper: the changes of its writable layer against the
+// view below it (its init layer over its image), so that what Docker
+// wrote in the init layer for every container shows only where the
+// container changed it. Docker 20.10 has two ways of finding them, and
+// the container's driver picks one (t.ContainerDiff):
 //
-//   - aufs walks the writable layer (archive.Changes in moby): a path it
-//     holds is A when the view below lacks it, else C, except a
-//     directory whose mode, size and modification time are those of the
-//     one below (there only to hold what changed inside); a path its
-//     whiteouts hide is D; and the directory holding an A or a D is C
-//     when it is not listed already.
-//   - Every other driver (overlay2 too, in 20.10) compares the two trees
-//     (archive.ChangesDirs, the "naive" diff): a path only the
-//     container's tree has is A, and so is everything below it; a path
-//     only the tree below has is D (a directory alone, not what it
-//     held); a path both have is C when its type, mode, owner, device
-//     number or security.capability differ, or for anything but a
-//     directory its size or modification time; and every directory above
-//     a change is C.
+//   - layerstore.WalkWritableLayer (aufs; archive.Changes in moby): a
+//     path the writable layer holds is Added when the view below lacks
+//     it, else Modified, except a directory whose mode, size and
+//     modification time are those of the one below (there only to hold
+//     what changed inside); a path its whiteouts hide is Deleted; and the
+//     directory holding an Added or a Deleted is Modified when it is not
+//     listed already.
+//   - layerstore.CompareTrees and CompareWholeTrees (every other driver,
+//     overlay2 too; archive.ChangesDirs, the "naive" diff): a path only
+//     the container's tree has is Added, and so is everything below it;
+//     a path only the tree below has is Deleted (a directory alone, not
+//     what it held); a path both have is Modified when its type, mode,
+//     owner, device number or security.capability differ, or for
+//     anything but a directory its size or modification time; and every
+//     directory above a change is Modified.
 //
-// A directory the writable layer makes opaque lists what it hides as D,
-// with either way. Only the paths the writable layer touches can differ,
-// so only those are compared, except where that layer is a whole tree
-// (vfs): there the trees are compared whole.
-func containerChanges(t *layerstore.Target) ([]change, error) {
-	upper, err := openTargetView(t)
-	if err != nil {
-		return nil, err
+// A directory the writable layer makes opaque lists what it hides as
+// Deleted, with either way. Only the paths the writable layer touches can
+// differ, so only those are compared, except where that layer is a whole
+// tree (CompareWholeTrees): there the trees are compared whole.
+func OfContainer(t *layerstore.Target, upper *fs.View) ([]Change, error) {
+	if t.Kind != layerstore.KindContainer {
+		return nil, fmt.Errorf("%s is not a container", t.Ref)
 	}
-	defer upper.Close()
 	markers := map[string]*whiteout.Markers{}
 	for _, l := range t.Stack {
 		markers[l.Dir] = l.Markers
@@ -52,13 +51,16 @@ func containerChanges(t *layerstore.Target) ([]change, error) {
 	}
 	var lower *fs.View
 	if len(below) > 0 {
+		var err error
 		if lower, err = fs.OpenView(below); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", t.Ref, err)
 		}
 		defer lower.Close()
 	}
-	d := &dockerDiff{upper: upper, lower: lower, walk: t.Driver == "aufs", out: map[string]byte{}}
-	if t.Driver == "vfs" {
+	how := t.ContainerDiff()
+	d := &dockerDiff{upper: upper, lower: lower, walk: how == layerstore.WalkWritableLayer, out: map[string]Kind{}}
+	var err error
+	if how == layerstore.CompareWholeTrees {
 		err = d.whole("")
 	} else {
 		err = upper.WalkLayer(0, d.touched)
@@ -69,18 +71,11 @@ func containerChanges(t *layerstore.Target) ([]change, error) {
 	return d.result(), nil
 }
 
-// dockerDiff is one containerChanges.
+// dockerDiff is one OfContainer.
 type dockerDiff struct {
-	upper, lower *fs.View
-	walk         bool            // Docker walks the writable layer (aufs), rather than compare the trees
-	out          map[string]byte // path (no leading slash) -> op
-}
-
-func (d *dockerDiff) lookup(v *fs.View, p string) (*fs.Entry, error) {
-	if v == nil {
-		return nil, nil
-	}
-	return lookupIn(v, p)
+	upper, lower *fs.View // lower is nil for an empty view below
+	walk         bool     // Docker walks the writable layer, rather than compare the trees
+	out          map[string]Kind
 }
 
 // touched takes one path the writable layer touches (fs.View.WalkLayer).
@@ -90,22 +85,22 @@ func (d *dockerDiff) touched(p string, kind fs.ChangeKind, isDir bool) error {
 	}
 	switch kind {
 	case fs.Holds:
-		eu, err := d.lookup(d.upper, p)
+		eu, err := lookupIn(d.upper, p)
 		if err != nil || eu == nil {
 			return err
 		}
-		el, err := d.lookup(d.lower, p)
+		el, err := lookupIn(d.lower, p)
 		if err != nil {
 			return err
 		}
 		return d.compare(p, eu, el)
 	case fs.WhitesOut:
-		if eu, err := d.lookup(d.upper, p); err != nil || eu != nil {
+		if eu, err := lookupIn(d.upper, p); err != nil || eu != nil {
 			return err // there again: Holds says what became of it
 		}
-		el, err := d.lookup(d.lower, p)
+		el, err := lookupIn(d.lower, p)
 		if err == nil && el != nil {
-			d.out[p] = 'D'
+			d.out[p] = Deleted
 		}
 		return err
 	case fs.MakesOpaque:
@@ -114,10 +109,10 @@ func (d *dockerDiff) touched(p string, kind fs.ChangeKind, isDir bool) error {
 	return nil
 }
 
-// hidden marks D what the view below has in directory p that the
+// hidden marks Deleted what the view below has in directory p that the
 // container's view no longer shows.
 func (d *dockerDiff) hidden(p string) error {
-	el, err := d.lookup(d.lower, p)
+	el, err := lookupIn(d.lower, p)
 	if err != nil || el == nil || !el.IsDir() {
 		return err
 	}
@@ -127,10 +122,10 @@ func (d *dockerDiff) hidden(p string) error {
 	}
 	for _, e := range lows {
 		q := join(p, e.Name)
-		if eu, err := d.lookup(d.upper, q); err != nil {
+		if eu, err := lookupIn(d.upper, q); err != nil {
 			return err
 		} else if eu == nil {
-			d.out[q] = 'D'
+			d.out[q] = Deleted
 		}
 	}
 	return nil
@@ -140,18 +135,17 @@ func (d *dockerDiff) hidden(p string) error {
 // view below as el (nil: absent).
 func (d *dockerDiff) compare(p string, eu, el *fs.Entry) error {
 	if el == nil {
-		d.out[p] = 'A'
+		d.out[p] = Added
 		return nil
 	}
 	changed, err := d.changed(p, eu, el)
 	if changed {
-		d.out[p] = 'C'
+		d.out[p] = Modified
 	}
 	return err
 }
 
-// changed is Docker's test of a path both views have (see
-// containerChanges).
+// changed is Docker's test of a path both views have (see OfContainer).
 func (d *dockerDiff) changed(p string, eu, el *fs.Entry) (bool, error) {
 	if d.walk {
 		return !eu.IsDir() || !el.IsDir() || eu.Mode != el.Mode || eu.Size != el.Size || !sameFsTime(eu.Mtime, el.Mtime), nil
@@ -186,21 +180,19 @@ func sameFsTime(a, b time.Time) bool {
 	return a.Equal(b) || a.Unix() == b.Unix() && (a.Nanosecond() == 0 || b.Nanosecond() == 0)
 }
 
-// whole compares directory p of both views entirely (vfs: the writable
-// layer is a full copy of the tree below it).
+// whole compares directory p of both views entirely (the writable layer
+// is a full copy of the tree below it).
 func (d *dockerDiff) whole(p string) error {
 	ups, err := d.upper.ReadDir(p)
 	if err != nil {
 		return err
 	}
 	var lows []fs.Entry
-	if d.lower != nil {
-		if el, err := d.lookup(d.lower, p); err != nil {
+	if el, err := lookupIn(d.lower, p); err != nil {
+		return err
+	} else if el != nil && el.IsDir() {
+		if lows, err = d.lower.ReadDir(p); err != nil {
 			return err
-		} else if el != nil && el.IsDir() {
-			if lows, err = d.lower.ReadDir(p); err != nil {
-				return err
-			}
 		}
 	}
 	low := map[string]*fs.Entry{}
@@ -222,36 +214,31 @@ func (d *dockerDiff) whole(p string) error {
 		}
 	}
 	for name := range low {
-		d.out[join(p, name)] = 'D'
+		d.out[join(p, name)] = Deleted
 	}
 	return nil
 }
 
-// result is the changes sorted by path, with C for the directories
-// Docker lists because of what changed inside them: every one above a
-// change where it compares trees, the one holding each A or D where it
-// walks the writable layer.
-func (d *dockerDiff) result() []change {
+// result is the changes sorted by path, with Modified for the
+// directories Docker lists because of what changed inside them: every one
+// above a change where it compares trees, the one holding each Added or
+// Deleted where it walks the writable layer.
+func (d *dockerDiff) result() []Change {
 	var changed []string
-	for p, op := range d.out {
-		if !d.walk || op != 'C' {
+	for p, k := range d.out {
+		if !d.walk || k != Modified {
 			changed = append(changed, p)
 		}
 	}
 	for _, p := range changed {
 		for par := parentPath(p); par != ""; par = parentPath(par) {
 			if _, ok := d.out[par]; !ok {
-				d.out[par] = 'C'
+				d.out[par] = Modified
 			}
 			if d.walk {
 				break
 			}
 		}
 	}
-	out := make([]change, 0, len(d.out))
-	for p, op := range d.out {
-		out = append(out, change{op: op, path: "/" + p})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
-	return out
+	return sorted(d.out)
 }
