@@ -84,7 +84,6 @@ func BlobPath(digest string) string {
 // zero bytes): Docker does not add such a layer to a committed image.
 const EmptyLayerDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
-
 // PlatformOf reads the platform of an image config.
 func PlatformOf(config []byte) (*Platform, error) {
 	var p Platform
