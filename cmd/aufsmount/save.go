@@ -6,12 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/layerstore/save"
 )
 
 func (e *env) saveCommand() *cli.Command {
@@ -96,17 +97,64 @@ func (e *env) saveAction(c *cli.Context) error {
 			return err
 		}
 	}
-	sv := &saver{e: e, s: s, asIs: c.Bool("as-is"), tag: tag, withVolumes: c.Bool("with-volumes")}
-	if err := sv.plan(c.Args().Slice()); err != nil {
-		return err
+	sw := &saveWriter{e: e}
+	opt := save.Options{
+		AsIs:        c.Bool("as-is"),
+		Tag:         tag,
+		WithVolumes: c.Bool("with-volumes"),
+		Warn:        func(msg string) { fmt.Fprintf(e.stderr, "aufsmount: %s\n", msg) },
+		Quote:       quotePath,
+		Progress:    sw.add,
+		LayerDone:   sw.layerDone,
 	}
-	if sv.withVolumes && !slices.ContainsFunc(sv.items, func(it *saveItem) bool { return it.own != nil }) {
+	a, err := save.Plan(s, c.Args().Slice(), opt)
+	if err != nil {
+		return saveError(err)
+	}
+	if opt.WithVolumes && !a.HasContainer() {
 		return usageErrorf("save: --with-volumes puts a container's volumes in its layer: give a container")
 	}
+	sw.a = a
 	if toStdout {
-		return sv.write(e.stdout)
+		return saveError(sw.write(e.stdout))
 	}
-	return sv.writeFile(target)
+	return saveError(sw.writeFile(target))
+}
+
+// saveError is err as the command says it: a save stopped by changed
+// layers with the flag that goes on, a tag without one container as a
+// mistake in the command line.
+func saveError(err error) error {
+	var changed *save.ChangedError
+	var tagErr *save.TagError
+	switch {
+	case errors.As(err, &changed) && changed.Writing:
+		return fmt.Errorf("save: layer %s changed since it was unpacked (nothing saved; --as-is saves it as it is now, with new ids)", changed.Layers[0])
+	case errors.As(err, &changed):
+		n := len(changed.Layers)
+		return fmt.Errorf("save: %d %s no longer %s the original tars (nothing saved; --as-is saves them as they are now, with new ids)",
+			n, plural(n, "layer", "layers"), plural(n, "matches", "match"))
+	case errors.As(err, &tagErr):
+		return usageErrorf("save: --tag names the image made of a container: give exactly one container (got %d)", tagErr.Containers)
+	}
+	return err
+}
+
+// saveWriter writes a planned archive, with the progress display.
+type saveWriter struct {
+	e      *env
+	a      *save.Archive
+	prog   *progress // while writing
+	layers int       // written
+}
+
+func (sw *saveWriter) add(n int64) { sw.prog.add(n) }
+
+func (sw *saveWriter) layerDone() {
+	sw.prog.layerDone()
+	if sw.layers++; sw.layers == sw.a.Layers() {
+		sw.prog.close() // before what is said of the images
+	}
 }
 
 // outputTarget is the file -o out names, its symlinks followed (the file
@@ -134,13 +182,13 @@ func outputTarget(out, root string) (string, error) {
 // writeFile writes the archive to path through a new file renamed over
 // it when whole (outputFile). A path that is there and is not a regular
 // file (a device, a FIFO) is written as it is: it cannot be renamed over.
-func (sv *saver) writeFile(path string) error {
+func (sw *saveWriter) writeFile(path string) error {
 	if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
 		f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
-		err = sv.write(f)
+		err = sw.write(f)
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %w", path, cerr)
 		}
@@ -151,7 +199,7 @@ func (sv *saver) writeFile(path string) error {
 		return err
 	}
 	defer o.abort() // after a failure, or a panic; nothing once committed
-	if err := sv.write(o); err != nil {
+	if err := sw.write(o); err != nil {
 		return err
 	}
 	return o.commit()
@@ -159,9 +207,11 @@ func (sv *saver) writeFile(path string) error {
 
 // write writes the archive to w through a writer that overlaps the
 // output's system calls with the reading of the layers.
-func (sv *saver) write(w io.Writer) error {
+func (sw *saveWriter) write(w io.Writer) error {
 	aw := newAsyncWriter(w)
-	err := sv.archive(aw)
+	sw.prog = newProgress(sw.e.stderr, "save", sw.a.Layers(), sw.a.Size())
+	err := sw.a.Write(aw)
+	sw.prog.close()
 	if cerr := aw.Close(); err == nil {
 		err = cerr
 	}
@@ -243,9 +293,4 @@ func (a *asyncWriter) Close() error {
 	close(a.full)
 	<-a.done
 	return a.failed()
-}
-
-// shortName is how a message names a layer: its short id and directory.
-func shortName(id, dir string) string {
-	return fmt.Sprintf("%s (%s)", id, dir)
 }

@@ -1,4 +1,4 @@
-package main
+package save
 
 import (
 	"bytes"
@@ -19,23 +19,18 @@ import (
 // stream first, each straight from its directory, then what depends on
 // their digests: the configs, the legacy directories, the OCI manifests,
 // index.json, manifest.json and repositories.
-func (sv *saver) archive(w io.Writer) error {
+func (a *Archive) archive(w io.Writer) error {
 	tw := imagetar.NewWriter(w)
-	var total int64
-	for _, l := range sv.layers {
-		total += l.size
-	}
-	prog := newProgress(sv.e.stderr, "save", len(sv.layers), total)
-	for _, l := range sv.layers {
-		if err := sv.writeLayer(tw, l, prog); err != nil {
-			prog.close()
+	for _, l := range a.layers {
+		if err := a.writeLayer(tw, l); err != nil {
 			return err
 		}
-		prog.layerDone()
+		if a.opt.LayerDone != nil {
+			a.opt.LayerDone()
+		}
 	}
-	prog.close()
-	for _, it := range sv.items {
-		if err := sv.configOf(it); err != nil {
+	for _, it := range a.items {
+		if err := a.configOf(it); err != nil {
 			return err
 		}
 		if !tw.Has(imagetar.BlobPath(it.outID)) {
@@ -44,28 +39,28 @@ func (sv *saver) archive(w io.Writer) error {
 			}
 		}
 	}
-	if err := sv.legacy(tw); err != nil {
+	if err := a.legacy(tw); err != nil {
 		return err
 	}
-	return sv.manifests(tw)
+	return a.manifests(tw)
 }
 
 // writeLayer writes one layer's stream at its home, and checks it: an
 // original stream must still be the layer's, byte for byte.
-func (sv *saver) writeLayer(tw *imagetar.Writer, l *saveLayer, prog *progress) error {
+func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
 	var rep *layertar.Report
 	err := tw.Stream(l.home, l.size, l.mtime, func(w io.Writer) error {
 		var err error
 		if l.fresh != nil {
-			rep, err = layertar.WriteFresh(*l.fresh, w, prog.add)
+			rep, err = layertar.WriteFresh(*l.fresh, w, a.progress)
 		} else {
 			// A stream whose digest is held against the diff id needs no
 			// crc64 check of each file as it goes: the culprits are looked
 			// for only if the digest is wrong.
 			if l.known {
-				rep, err = layertar.WriteNoCRC(layerstore.TarLayer(l.l), w, prog.add)
+				rep, err = layertar.WriteNoCRC(layerstore.TarLayer(l.l), w, a.progress)
 			} else {
-				rep, err = layertar.Write(layerstore.TarLayer(l.l), w, prog.add)
+				rep, err = layertar.Write(layerstore.TarLayer(l.l), w, a.progress)
 			}
 		}
 		return err
@@ -91,28 +86,26 @@ func (sv *saver) writeLayer(tw *imagetar.Writer, l *saveLayer, prog *progress) e
 		}
 		changed := len(serious) > 0 || mismatch
 		switch {
-		case changed && !sv.asIs:
-			fmt.Fprintf(sv.e.stderr, "aufsmount: layer %s no longer matches its tar-split:\n", l.name())
-			for _, f := range serious {
-				fmt.Fprintf(sv.e.stderr, "    %s\n", quotePath(f.String()))
-			}
+		case changed && !a.opt.AsIs:
+			msg := "layer " + l.name() + " no longer matches its tar-split:" + a.findingLines(serious)
 			if mismatch {
-				fmt.Fprintf(sv.e.stderr, "    its rebuilt stream is %s, not its diff id %s\n", rep.Digest, l.diffID)
+				msg += fmt.Sprintf("\n    its rebuilt stream is %s, not its diff id %s", rep.Digest, l.diffID)
 			}
-			return fmt.Errorf("save: layer %s changed since it was unpacked (nothing saved; --as-is saves it as it is now, with new ids)", l.name())
+			a.warn("%s", msg)
+			return &ChangedError{Layers: []string{l.name()}, Writing: true}
 		case changed:
 			l.asIs = true
-			fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: its files changed since it was unpacked (found while writing it: %d %s): saved as it is now, with diff id %s\n",
+			a.warn("warning: layer %s: its files changed since it was unpacked (found while writing it: %d %s): saved as it is now, with diff id %s",
 				l.name(), len(serious), plural(len(serious), "difference", "differences"), rep.Digest)
-			for _, x := range sv.cascade(l) {
+			for _, x := range a.cascade(l) {
 				if x.size, x.entries, err = layertar.FreshSize(*x.fresh); err != nil {
 					return fmt.Errorf("layer %s: %w", x.name(), err)
 				}
-				fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: %s\n", x.name(), x.note)
+				a.warn("warning: layer %s: %s", x.name(), x.note)
 			}
 		case !l.known && l.l.DiffID != "" && rep.Digest != l.l.DiffID:
 			l.asIs = true
-			fmt.Fprintf(sv.e.stderr, "aufsmount: warning: layer %s: its rebuilt stream is %s, not its diff id %s: saved as it is now\n",
+			a.warn("warning: layer %s: its rebuilt stream is %s, not its diff id %s: saved as it is now",
 				l.name(), rep.Digest, l.l.DiffID)
 		}
 	}
@@ -124,7 +117,7 @@ func (sv *saver) writeLayer(tw *imagetar.Writer, l *saveLayer, prog *progress) e
 }
 
 // diffIDs is the digest of each layer of an item's chain, base first.
-func (it *saveItem) diffIDs() []string {
+func (it *item) diffIDs() []string {
 	out := make([]string, len(it.chain))
 	for i, l := range it.chain {
 		out[i] = l.diffID
@@ -136,7 +129,7 @@ func (it *saveItem) diffIDs() []string {
 // byte for byte, where every layer is its original stream; with the new
 // diff ids otherwise; for a pre-1.10 image the migration's; for a
 // container its commit's.
-func (sv *saver) configOf(it *saveItem) error {
+func (a *Archive) configOf(it *item) error {
 	image := it.chain
 	if it.own != nil && !it.ownEmpty {
 		image = image[:len(image)-1]
@@ -172,20 +165,20 @@ func (sv *saver) configOf(it *saveItem) error {
 		if !it.ownEmpty {
 			own = it.own.diffID
 		}
-		if it.outConfig, err = imagetar.CommitConfig(sv.commit(it, base, own)); err != nil {
+		if it.outConfig, err = imagetar.CommitConfig(a.commit(it, base, own)); err != nil {
 			return fmt.Errorf("%s: %w", it.t.Ref, err)
 		}
 	}
 	it.outID = imagetar.Digest(it.outConfig)
 	if it.t.Kind == layerstore.KindContainer || it.layout == layerstore.LayoutGraph || it.outID != "sha256:"+it.t.Image.ID {
-		what := "image " + quotePath(it.t.Name)
+		what := "image " + a.quote(it.t.Name)
 		switch {
 		case it.t.Kind == layerstore.KindContainer:
-			what = "container " + quotePath(it.t.Name) + " committed"
+			what = "container " + a.quote(it.t.Name) + " committed"
 		case it.layout == layerstore.LayoutGraph:
-			what = "pre-1.10 image " + quotePath(it.t.Name) + " migrated"
+			what = "pre-1.10 image " + a.quote(it.t.Name) + " migrated"
 		}
-		fmt.Fprintf(sv.e.stderr, "aufsmount: %s: saved as image %s\n", what, strings.TrimPrefix(it.outID, "sha256:"))
+		a.warn("%s: saved as image %s", what, strings.TrimPrefix(it.outID, "sha256:"))
 	}
 	return nil
 }
@@ -193,8 +186,8 @@ func (sv *saver) configOf(it *saveItem) error {
 // legacy writes each layer's legacy directory: VERSION, json and
 // layer.tar (its content, or a link to where that is), and the blobs of
 // the layers whose content is in one.
-func (sv *saver) legacy(tw *imagetar.Writer) error {
-	for _, it := range sv.items {
+func (a *Archive) legacy(tw *imagetar.Writer) error {
+	for _, it := range a.items {
 		os := "linux"
 		if p, err := imagetar.PlatformOf(it.outConfig); err == nil {
 			os = p.OS
@@ -238,7 +231,7 @@ func (sv *saver) legacy(tw *imagetar.Writer) error {
 			}
 		}
 	}
-	for _, l := range sv.layers {
+	for _, l := range a.layers {
 		if blob := imagetar.BlobPath(l.diffID); !l.known && !tw.Has(blob) {
 			if err := tw.Symlink(blob, "../../"+l.home, l.mtime); err != nil {
 				return err
@@ -250,11 +243,11 @@ func (sv *saver) legacy(tw *imagetar.Writer) error {
 
 // manifests writes an OCI manifest per image, index.json, oci-layout,
 // manifest.json and repositories.
-func (sv *saver) manifests(tw *imagetar.Writer) error {
+func (a *Archive) manifests(tw *imagetar.Writer) error {
 	var index []imagetar.Descriptor
 	var items []imagetar.ManifestItem
 	repos := map[string]map[string]string{}
-	for _, it := range sv.items {
+	for _, it := range a.items {
 		plat, err := imagetar.PlatformOf(it.outConfig)
 		if err != nil {
 			return err

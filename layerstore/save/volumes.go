@@ -1,4 +1,4 @@
-package main
+package save
 
 import (
 	"fmt"
@@ -15,27 +15,27 @@ import (
 // container (its volumes, its binds): so does save, and says which; with
 // --with-volumes, the data of each volume in the store goes into f at its
 // destination, as the container saw it.
-func (sv *saver) mounts(it *saveItem, f *layertar.Fresh) {
+func (a *Archive) mounts(it *item, f *layertar.Fresh) {
 	type mount struct{ dest, what string }
 	var in, out []mount
 	volumesOut := false
 	for _, b := range it.t.Binds {
 		switch b.Kind {
 		case "volume":
-			m := mount{b.Dest, fmt.Sprintf("volume %s at %s", quotePath(b.Name), quotePath(b.Dest))}
-			if !sv.withVolumes {
+			m := mount{b.Dest, fmt.Sprintf("volume %s at %s", a.quote(b.Name), a.quote(b.Dest))}
+			if !a.opt.WithVolumes {
 				out, volumesOut = append(out, m), true
 				continue
 			}
-			f.Mounts = append(f.Mounts, layertar.Mount{Dest: strings.TrimPrefix(b.Dest, "/"), Root: sv.s.Root(), Source: b.Source})
+			f.Mounts = append(f.Mounts, layertar.Mount{Dest: strings.TrimPrefix(b.Dest, "/"), Root: a.s.Root(), Source: b.Source})
 			in = append(in, m)
 		case "bind":
-			out = append(out, mount{b.Dest, fmt.Sprintf("bind %s at %s", quotePath(filepath.Join(sv.s.Root(), b.Source)), quotePath(b.Dest))})
+			out = append(out, mount{b.Dest, fmt.Sprintf("bind %s at %s", a.quote(filepath.Join(a.s.Root(), b.Source)), a.quote(b.Dest))})
 		}
 	}
 	for _, u := range it.t.Unshown {
 		if u.Kind == "volume" || u.Kind == "bind" {
-			out = append(out, mount{u.Dest, quotePath(u.String())})
+			out = append(out, mount{u.Dest, a.quote(u.String())})
 		}
 	}
 	list := func(ms []mount) string {
@@ -46,16 +46,16 @@ func (sv *saver) mounts(it *saveItem, f *layertar.Fresh) {
 		}
 		return strings.Join(parts, "; ")
 	}
-	name := "container " + quotePath(it.t.Name)
+	name := "container " + a.quote(it.t.Name)
 	if len(in) > 0 {
-		fmt.Fprintf(sv.e.stderr, "aufsmount: note: %s: its layer holds the data of %s\n", name, list(in))
+		a.warn("note: %s: its layer holds the data of %s", name, list(in))
 	}
 	if len(out) > 0 {
 		hint := ""
 		if volumesOut {
 			hint = " (--with-volumes saves the data of the volumes in the store)"
 		}
-		fmt.Fprintf(sv.e.stderr, "aufsmount: note: %s: left out of its image, as docker commit leaves them out%s: %s\n", name, hint, list(out))
+		a.warn("note: %s: left out of its image, as docker commit leaves them out%s: %s", name, hint, list(out))
 	}
 	if len(f.Mounts) > 0 {
 		// Walked twice (its size, then its tar): each name said once.
@@ -66,7 +66,7 @@ func (sv *saver) mounts(it *saveItem, f *layertar.Fresh) {
 			defer mu.Unlock()
 			if !said[p] {
 				said[p] = true
-				fmt.Fprintf(sv.e.stderr, "aufsmount: warning: %s: /%s left out of its layer: a layer cannot hold a name that starts with .wh. (it is a whiteout there)\n", name, quotePath(p))
+				a.warn("warning: %s: /%s left out of its layer: a layer cannot hold a name that starts with .wh. (it is a whiteout there)", name, a.quote(p))
 			}
 		}
 	}
