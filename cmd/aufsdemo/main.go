@@ -259,6 +259,18 @@ func (s *session) demo(repo string) error {
 	s.mount("docker-overlay2", "app:v1", "v1-overlay2")
 	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v1", "v1-overlay2")
 
+	s.comment("A copy of the store made without -a and handed to another user (cp -r, then\n" +
+		"chown -R) lost owners, modes, times, xattrs, devices and hard links. The image\n" +
+		"layers' tar-splits still record them: the view of the copy is the image's, and\n" +
+		"says what it restored. -o as-is shows the copy itself.")
+	s.sh(0, "bash", "-c", "cp -r docker-overlay2 docker-copy && chown -R 1000:1000 docker-copy")
+	s.mkdirs("v1-copy", "v1-copy-as-is")
+	s.mount("docker-copy", "app:v1", "v1-copy")
+	s.mount("docker-copy", "app:v1", "v1-copy-as-is", "-o", "as-is")
+	s.sh(0, "ls", "-ln", "--time-style=+%F", "v1-overlay2/bin", "v1-copy/bin", "v1-copy-as-is/bin")
+	s.comment("verify tells a copy's losses from changes: exit 3, the contents intact.")
+	s.sh(3, "aufsmount", "--root", "docker-copy", "verify", "app:v1")
+
 	s.comment("verify rebuilds each image layer's original tar from the tar-split Docker kept\n" +
 		"of it, without writing it anywhere, and checks it against the layer's diff id.\n" +
 		"A file changed in place since the image was pulled is found, with its layer.")
@@ -303,7 +315,7 @@ func (s *session) demo(repo string) error {
 	s.sh(0, "ls", "mixed-all", "mixed-all/aufs/images", "mixed-all/overlay2/images")
 
 	s.comment("Done: unmount everything.")
-	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "mixed-v2", "mixed-all"} {
+	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all"} {
 		s.sh(0, "aufsmount", "umount", m)
 	}
 	s.step(s.checkUnmounted)
