@@ -98,6 +98,14 @@ const (
 	KindContainer
 )
 
+// String is "image" or "container", as messages name a target.
+func (k Kind) String() string {
+	if k == KindContainer {
+		return "container"
+	}
+	return "image"
+}
+
 // Target is what a reference resolves to: an image or a container, with
 // its layer chain, checked against every piece of metadata that names it.
 type Target struct {

@@ -22,14 +22,16 @@ import (
 const maxTarSplit = 16 << 30
 
 // TarLayer is what package layertar needs to rebuild or check image
-// layer l of a Target: its directory and encoding, and its tar-split,
-// opened read-only without following links or moving its atime.
+// layer l of a Target: its directory and encoding, its diff id, and its
+// tar-split, opened read-only without following links or moving its
+// atime.
 // OpenTarSplit fails with layertar.ErrNoTarSplit where l has none.
 func TarLayer(l Layer) layertar.Layer {
 	return layertar.Layer{
 		Dir:      l.Dir,
 		Encoding: l.Encoding,
 		Whole:    l.Encoding == whiteout.None,
+		DiffID:   l.DiffID,
 		OpenTarSplit: func() (io.ReadCloser, error) {
 			if l.TarSplit == "" {
 				return nil, layertar.ErrNoTarSplit

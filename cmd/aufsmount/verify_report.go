@@ -7,6 +7,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/verify"
 )
 
 // verify's exit statuses (verify --help, README).
@@ -45,41 +46,26 @@ func verifyStatusText(head, line string) string {
 // --verbose: a chmod -R is thousands, and the counts say what they are.
 const verifyListed = 10
 
-// judgeLayer answers verify's two questions of a layer checked against
-// its tar-split, findings fs: whether its contents are intact, the
-// original stream there to rebuild (its digest, where the diff id is
-// known, says so; else no file may be missing or of other bytes), and
-// its status: OK with no difference at all, LOSSY where the contents are
-// intact and a copy explains every difference, else MODIFIED.
-func judgeLayer(fs []layertar.Finding, mismatch, known bool) (status string, contents bool) {
-	contents = !mismatch
-	changed := false
-	for _, f := range fs {
-		if f.Kind.Contents() || (!known && f.Kind == layertar.Missing && !f.Loss) {
-			contents = false
-		}
-		changed = changed || !f.Loss
+// verifyExit is the exit status of a run that found res.
+func verifyExit(res *verify.Result) int {
+	statuses := make([]verify.Status, len(res.Layers))
+	for i, l := range res.Layers {
+		statuses[i] = l.Status
 	}
-	switch {
-	case !contents || changed:
-		return statusModified, contents
-	case len(fs) > 0:
-		return statusLossy, true
-	}
-	return statusOK, true
+	return exitOf(statuses, res.Unresolved())
 }
 
-// verifyExit is the exit status of a run whose layers ended with
-// statuses, where some ref could not be resolved when unresolved.
-func verifyExit(statuses []string, unresolved bool) int {
+// exitOf is the exit status of a run whose layers ended with statuses,
+// where some ref could not be resolved when unresolved.
+func exitOf(statuses []verify.Status, unresolved bool) int {
 	checked, lossy := false, false
 	for _, st := range statuses {
 		switch st {
-		case statusModified, statusError:
+		case verify.Modified, verify.Error:
 			return verifyChanged
-		case statusLossy:
+		case verify.Lossy:
 			checked, lossy = true, true
-		case statusOK:
+		case verify.OK:
 			checked = true
 		}
 	}
@@ -94,32 +80,14 @@ func verifyExit(statuses []string, unresolved bool) int {
 	return verifyIntact
 }
 
-// partFindings parts fs into those of the contents and those of the
-// directory alone, these into changes and a copy's losses.
-func partFindings(fs []layertar.Finding) (contents, changes, losses []layertar.Finding) {
-	for _, f := range fs {
-		switch {
-		case f.Kind.Contents():
-			contents = append(contents, f)
-		case f.Loss:
-			losses = append(losses, f)
-		default:
-			changes = append(changes, f)
-		}
-	}
-	return contents, changes, losses
-}
-
 // layerLine is a layer's line: its status, and for a checked layer its
 // contents and its directory, the differences counted by kind.
-func layerLine(lc *layerCheck) string {
+func layerLine(lc *verify.Layer) string {
 	head := fmt.Sprintf("%-13s layer %s: ", lc.Status, layerstore.ShortID(lc.Layer.ID))
-	switch lc.Status {
-	case statusOK, statusLossy, statusModified:
-	default:
-		return head + lc.Reason
+	if !lc.Checked() {
+		return head + oneLine(lc.Reason)
 	}
-	contents, changes, losses := partFindings(lc.Findings)
+	contents, changes, losses := verify.Parts(lc.Findings)
 	var b strings.Builder
 	b.WriteString(head)
 	if lc.Contents {
@@ -129,8 +97,8 @@ func layerLine(lc *layerCheck) string {
 		if len(contents) > 0 {
 			b.WriteString(": " + tally(contents))
 		}
-		if lc.mismatch() {
-			fmt.Fprintf(&b, " (rebuilt %s, not its diff id %s)", shortDigest(lc.Digest), shortDigest(lc.Layer.DiffID))
+		if m := lc.Mismatch; m != nil {
+			fmt.Fprintf(&b, " (rebuilt %s, not its diff id %s)", shortDigest(m.Digest), shortDigest(m.DiffID))
 		}
 	}
 	switch {
@@ -191,22 +159,21 @@ func groupDigits(n int) string {
 	return s
 }
 
-func (e *env) printVerify(checks map[string]*layerCheck, order []string, targets []targetCheck, verbose bool) error {
+func (e *env) printVerify(res *verify.Result, verbose bool) error {
 	var b strings.Builder
-	for _, d := range order {
-		lc := checks[d]
+	for _, lc := range res.Layers {
 		b.WriteString(layerLine(lc) + "\n")
 		for _, line := range findingLines(lc.Findings, verbose) {
 			b.WriteString(line + "\n")
 		}
 	}
-	for _, t := range targets {
+	for _, t := range res.Targets {
 		if t.Err != nil {
-			fmt.Fprintf(&b, "%-13s %s: %s\n", statusError, quotePath(t.Name), oneLine(t.Err.Error()))
+			fmt.Fprintf(&b, "%-13s %s: %s\n", verify.Error, quotePath(t.Name), oneLine(t.Err.Error()))
 			continue
 		}
 		fmt.Fprintf(&b, "%-13s %s %s", t.Status, t.Kind, quotePath(t.Name))
-		if t.Kind == "container" && t.Status != statusUnverifiable {
+		if t.Kind == "container" && t.Status != verify.Unverifiable {
 			b.WriteString(" (its own layers cannot be checked)")
 		}
 		b.WriteString("\n")
@@ -246,24 +213,17 @@ type targetCheckJSON struct {
 	Layers []string `json:"layers"`
 }
 
-func verifyJSON(checks map[string]*layerCheck, order []string, targets []targetCheck) any {
+func verifyJSON(res *verify.Result) any {
 	out := struct {
 		Layers  []layerCheckJSON  `json:"layers"`
 		Targets []targetCheckJSON `json:"targets"`
 	}{Layers: []layerCheckJSON{}, Targets: []targetCheckJSON{}}
-	for _, d := range order {
-		lc := checks[d]
-		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Status: lc.Status, Reason: lc.Reason, DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
-		switch lc.Status {
-		case statusOK, statusLossy, statusModified:
-			j.Contents, j.Directory = "changed", "intact"
+	for _, lc := range res.Layers {
+		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Status: string(lc.Status), Reason: oneLine(lc.Reason), DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
+		if lc.Checked() {
+			j.Contents, j.Directory = "changed", string(lc.Directory)
 			if lc.Contents {
 				j.Contents = "intact"
-			}
-			if _, changes, losses := partFindings(lc.Findings); len(changes) > 0 {
-				j.Directory = "changed"
-			} else if len(losses) > 0 {
-				j.Directory = "lossy"
 			}
 		}
 		for _, f := range lc.Findings {
@@ -271,13 +231,13 @@ func verifyJSON(checks map[string]*layerCheck, order []string, targets []targetC
 		}
 		out.Layers = append(out.Layers, j)
 	}
-	for _, t := range targets {
-		j := targetCheckJSON{Kind: t.Kind, Name: t.Name, ID: t.ID, Status: t.Status, Layers: []string{}}
+	for _, t := range res.Targets {
+		j := targetCheckJSON{Kind: t.Kind, Name: t.Name, ID: t.ID, Status: string(t.Status), Layers: []string{}}
 		if t.Err != nil {
-			j.Status, j.Error = statusError, t.Err.Error()
+			j.Status, j.Error = string(verify.Error), t.Err.Error()
 		}
-		for _, d := range t.Layers {
-			j.Layers = append(j.Layers, checks[d].Layer.ID)
+		for _, l := range t.Layers {
+			j.Layers = append(j.Layers, l.Layer.ID)
 		}
 		out.Targets = append(out.Targets, j)
 	}

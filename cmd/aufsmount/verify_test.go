@@ -8,6 +8,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/verify"
 )
 
 func changed(p string, k layertar.Kind, what string) layertar.Finding {
@@ -18,59 +19,27 @@ func lost(p string, k layertar.Kind, what string) layertar.Finding {
 	return layertar.Finding{Path: p, Kind: k, What: what, Loss: true}
 }
 
-// TestJudgeLayer answers the two questions of a checked layer: the
-// contents (the digest where the diff id is known, else no file's bytes
-// or file missing), and whether every difference is a copy's loss.
-func TestJudgeLayer(t *testing.T) {
-	tests := []struct {
-		name            string
-		fs              []layertar.Finding
-		mismatch, known bool
-		status          string
-		contents        bool
-	}{
-		{"intact", nil, false, true, "OK", true},
-		{"losses alone", []layertar.Finding{lost("a", layertar.OwnerChanged, ""), lost("b", layertar.FifoMissing, "")}, false, true, "LOSSY", true},
-		{"a change among losses", []layertar.Finding{lost("a", layertar.OwnerChanged, ""), changed("a", layertar.ModeChanged, "")}, false, true, "MODIFIED", true},
-		{"bytes", []layertar.Finding{changed("a", layertar.ContentChanged, "")}, true, true, "MODIFIED", false},
-		{"a digest alone", nil, true, true, "MODIFIED", false},
-		{"an entry added", []layertar.Finding{changed("x", layertar.Added, "")}, false, true, "MODIFIED", true},
-		// The header of a missing symlink is in the tar-split: the
-		// digest, where known, says the stream is whole.
-		{"missing, diff id known", []layertar.Finding{changed("a", layertar.Missing, "")}, false, true, "MODIFIED", true},
-		{"missing, no diff id", []layertar.Finding{changed("a", layertar.Missing, "")}, false, false, "MODIFIED", false},
-		{"a fifo lost, no diff id", []layertar.Finding{lost("a", layertar.FifoMissing, "")}, false, false, "LOSSY", true},
-		{"a size, no diff id", []layertar.Finding{changed("a", layertar.SizeChanged, "")}, false, false, "MODIFIED", false},
-	}
-	for _, tt := range tests {
-		status, contents := judgeLayer(tt.fs, tt.mismatch, tt.known)
-		if status != tt.status || contents != tt.contents {
-			t.Errorf("%s: judgeLayer = %s, contents %v; want %s, %v", tt.name, status, contents, tt.status, tt.contents)
-		}
-	}
-}
-
 // TestVerifyExit: 1 for any change or error, 3 where the losses are all,
 // 4 where nothing could be checked, 0 else.
 func TestVerifyExit(t *testing.T) {
 	tests := []struct {
-		statuses   []string
+		statuses   []verify.Status
 		unresolved bool
 		want       int
 	}{
-		{[]string{"OK", "OK"}, false, 0},
-		{[]string{"OK", "UNVERIFIABLE"}, false, 0},
-		{[]string{"LOSSY", "OK", "UNVERIFIABLE"}, false, 3},
-		{[]string{"LOSSY", "MODIFIED"}, false, 1},
-		{[]string{"OK", "ERROR"}, false, 1},
-		{[]string{"LOSSY"}, true, 1},
-		{[]string{"UNVERIFIABLE", "UNVERIFIABLE"}, false, 4},
+		{[]verify.Status{"OK", "OK"}, false, 0},
+		{[]verify.Status{"OK", "UNVERIFIABLE"}, false, 0},
+		{[]verify.Status{"LOSSY", "OK", "UNVERIFIABLE"}, false, 3},
+		{[]verify.Status{"LOSSY", "MODIFIED"}, false, 1},
+		{[]verify.Status{"OK", "ERROR"}, false, 1},
+		{[]verify.Status{"LOSSY"}, true, 1},
+		{[]verify.Status{"UNVERIFIABLE", "UNVERIFIABLE"}, false, 4},
 		{nil, false, 4},
-		{[]string{"UNVERIFIABLE"}, true, 1},
+		{[]verify.Status{"UNVERIFIABLE"}, true, 1},
 	}
 	for _, tt := range tests {
-		if got := verifyExit(tt.statuses, tt.unresolved); got != tt.want {
-			t.Errorf("verifyExit(%q, %v) = %d, want %d", tt.statuses, tt.unresolved, got, tt.want)
+		if got := exitOf(tt.statuses, tt.unresolved); got != tt.want {
+			t.Errorf("exitOf(%q, %v) = %d, want %d", tt.statuses, tt.unresolved, got, tt.want)
 		}
 	}
 }
@@ -83,31 +52,32 @@ func TestLayerLine(t *testing.T) {
 		other  = "sha256:58a5f3312756aa00bb11cc22dd33ee44ff5566778899aabbccddeeff00112233"
 		id     = "c8fabe1553ada75c4504d95b9ba4fd5d166c1b94307d186fe0b7bf4677f53e04"
 	)
+	mismatch := &layertar.Mismatch{Digest: other, DiffID: diffID}
 	many := make([]layertar.Finding, 2413)
 	for i := range many {
 		many[i] = lost("p", layertar.OwnerChanged, "")
 	}
 	tests := []struct {
 		name string
-		lc   layerCheck
+		lc   verify.Layer
 		want string
 	}{
-		{"intact", layerCheck{Status: "OK", Digest: diffID, Size: 17400, Contents: true},
+		{"intact", verify.Layer{Status: "OK", Digest: diffID, Size: 17400, Contents: true},
 			"OK            layer c8fabe1553ad: contents intact (sha256:7f9e3bff019c, 17.4kB); directory as unpacked"},
-		{"a copy's losses", layerCheck{Status: "LOSSY", Digest: diffID, Size: 17400, Contents: true,
+		{"a copy's losses", verify.Layer{Status: "LOSSY", Digest: diffID, Size: 17400, Contents: true,
 			Findings: append(many, lost("bin/ping", layertar.XattrMissing, ""), lost("run/x", layertar.FifoMissing, ""), lost("tmp", layertar.ModeChanged, ""))},
 			"LOSSY         layer c8fabe1553ad: contents intact (sha256:7f9e3bff019c, 17.4kB); a copy lost 2,413 owners, 1 mode, 1 xattr, 1 fifo"},
-		{"changes and losses", layerCheck{Status: "MODIFIED", Digest: other, Size: 17400,
+		{"changes and losses", verify.Layer{Status: "MODIFIED", Digest: other, Size: 17400, Mismatch: mismatch,
 			Findings: []layertar.Finding{changed("bin/busybox", layertar.ModeChanged, ""), lost("bin/su", layertar.ModeChanged, ""),
 				changed("etc/os-release", layertar.ContentChanged, ""), lost("etc/os-release", layertar.OwnerChanged, "")}},
 			"MODIFIED      layer c8fabe1553ad: contents changed: 1 file's bytes (rebuilt sha256:58a5f3312756, not its diff id sha256:7f9e3bff019c); directory changed: 1 mode; a copy lost 1 owner, 1 mode"},
-		{"bytes alone, no diff id", layerCheck{Status: "MODIFIED", Digest: other, Size: 17400, Layer: layerstore.Layer{ID: id},
+		{"bytes alone, no diff id", verify.Layer{Status: "MODIFIED", Digest: other, Size: 17400, Layer: layerstore.Layer{ID: id},
 			Findings: []layertar.Finding{changed("etc/os-release", layertar.ContentChanged, "")}},
 			"MODIFIED      layer c8fabe1553ad: contents changed: 1 file's bytes; directory as unpacked"},
-		{"a file missing", layerCheck{Status: "MODIFIED", Digest: other, Size: 17400,
+		{"a file missing", verify.Layer{Status: "MODIFIED", Digest: other, Size: 17400, Mismatch: mismatch,
 			Findings: []layertar.Finding{changed("etc/os-release", layertar.Missing, "")}},
 			"MODIFIED      layer c8fabe1553ad: contents changed (rebuilt sha256:58a5f3312756, not its diff id sha256:7f9e3bff019c); directory changed: 1 missing entry"},
-		{"unverifiable", layerCheck{Status: "UNVERIFIABLE", Reason: "no tar-split (the store has lost it)"},
+		{"unverifiable", verify.Layer{Status: "UNVERIFIABLE", Reason: "no tar-split (the store has lost it)"},
 			"UNVERIFIABLE  layer c8fabe1553ad: no tar-split (the store has lost it)"},
 	}
 	for _, tt := range tests {

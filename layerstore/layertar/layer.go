@@ -1,6 +1,7 @@
 package layertar
 
 import (
+	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -17,6 +18,10 @@ type Layer struct {
 	// overlay v1's root/): the lower layers' files are expected in it,
 	// and a whiteout is the absence of its name.
 	Whole bool
+	// DiffID is the "sha256:<hex>" the rebuilt stream should be, "" where
+	// it is not known: the rebuild holds its digest against it and says
+	// so in Report.Mismatch.
+	DiffID string
 	// OpenTarSplit opens the layer's tar-split, uncompressed: JSON
 	// entries, one a line.
 	OpenTarSplit func() (io.ReadCloser, error)
@@ -42,6 +47,28 @@ type Report struct {
 	Digest   string // "sha256:<hex>" of the stream
 	Entries  int    // tar entries
 	Findings []Finding
+	// Mismatch is set where the layer's DiffID is known and the stream
+	// is not it.
+	Mismatch *Mismatch
+}
+
+// Mismatch says a rebuilt stream is not its layer's diff id: a byte of
+// the contents changed, or a file of them is missing.
+type Mismatch struct {
+	Digest string // of the rebuilt stream
+	DiffID string // the layer's
+}
+
+func (m *Mismatch) Error() string {
+	return fmt.Sprintf("its rebuilt stream is %s, not its diff id %s", m.Digest, m.DiffID)
+}
+
+// mismatch is the Mismatch of a stream of digest d for l, or nil.
+func (l Layer) mismatch(d string) *Mismatch {
+	if l.DiffID == "" || d == l.DiffID {
+		return nil
+	}
+	return &Mismatch{Digest: d, DiffID: l.DiffID}
 }
 
 // Intact reports whether the directory holds exactly what the tar did.

@@ -25,7 +25,8 @@ const copyBuf = 1 << 20
 // file's content beneath the layer's root, and checks every file against
 // its recorded size and crc64. A file that is missing, or shorter than
 // recorded, is padded with zeros so that the stream keeps its shape; its
-// finding and the digest say it is not the original. progress, if set,
+// finding and the digest say it is not the original, and the report's
+// Mismatch says so where the layer's DiffID is known. progress, if set,
 // is told the bytes written as they go.
 func Write(l Layer, w io.Writer, progress func(int64)) (*Report, error) {
 	return write(l, w, progress, true)
@@ -86,6 +87,7 @@ func write(l Layer, w io.Writer, progress func(int64), checkContent bool) (*Repo
 	findings := append(p.found, p.crcFound...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].index < findings[j].index })
 	rep := &Report{Size: out.n, Digest: "sha256:" + hex.EncodeToString(sum.Sum(nil)), Entries: p.entries}
+	rep.Mismatch = l.mismatch(rep.Digest)
 	for _, f := range findings {
 		rep.Findings = append(rep.Findings, f.Finding)
 	}

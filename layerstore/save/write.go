@@ -72,7 +72,9 @@ func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
 		// What the rebuild finds is of the contents alone: files missing,
 		// unreadable, of another size or other bytes.
 		serious := rep.Findings
-		mismatch := l.known && rep.Digest != l.diffID
+		// A known diff id is the layer's own (plan): the rebuild held
+		// the stream against it.
+		mismatch := l.known && rep.Mismatch != nil
 		if mismatch && len(serious) == 0 {
 			// The culprits: every change Verify finds, a missing file
 			// among them; a copy's losses do not touch the bytes.
@@ -89,7 +91,7 @@ func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
 		case changed && !a.opt.AsIs:
 			msg := "layer " + l.name() + " no longer matches its tar-split:" + a.findingLines(serious)
 			if mismatch {
-				msg += fmt.Sprintf("\n    its rebuilt stream is %s, not its diff id %s", rep.Digest, l.diffID)
+				msg += "\n    " + rep.Mismatch.Error()
 			}
 			a.warn("%s", msg)
 			return &ChangedError{Layers: []string{l.name()}, Writing: true}
@@ -103,13 +105,14 @@ func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
 				}
 				a.warn("warning: layer %s: %s", x.name(), x.note)
 			}
-		case !l.known && l.l.DiffID != "" && rep.Digest != l.l.DiffID:
+		case rep.Mismatch != nil:
+			// Not a known diff id (it is not the stream's home): it goes
+			// under the digest it has.
 			l.asIs = true
-			a.warn("warning: layer %s: its rebuilt stream is %s, not its diff id %s: saved as it is now",
-				l.name(), rep.Digest, l.l.DiffID)
+			a.warn("warning: layer %s: %v: saved as it is now", l.name(), rep.Mismatch)
 		}
 	}
-	if l.known && rep.Digest != l.diffID {
+	if l.known && rep.Mismatch != nil {
 		return fmt.Errorf("layer %s: its stream is %s, not the %s it was to be", l.name(), rep.Digest, l.diffID)
 	}
 	l.diffID = rep.Digest
