@@ -35,6 +35,10 @@ type driver interface {
 	// containerDiff is how docker diff finds what a container of the
 	// driver changed.
 	containerDiff() ContainerDiff
+	// graphDriverData is GraphDriver.Data as docker inspect shows it for
+	// the resolved target t (which has layers): the directories a mount
+	// of its view is made of; nil where docker gives none.
+	graphDriverData(t *Target) map[string]string
 }
 
 // ContainerDiff is how Docker 20.10's docker diff finds what a container
@@ -61,6 +65,17 @@ func (t *Target) ContainerDiff() ContainerDiff {
 		return d.containerDiff()
 	}
 	return CompareTrees
+}
+
+// GraphDriver is GraphDriver as docker inspect shows it for t: the
+// storage driver's name, and the directories a mount of the view would
+// be made of, as the store has them now (nil for aufs and vfs, and for a
+// target without layers).
+func (t *Target) GraphDriver() (name string, data map[string]string) {
+	if d := driverByName(t.Driver); d != nil && len(t.Layers) > 0 {
+		data = d.graphDriverData(t)
+	}
+	return t.Driver, data
 }
 
 // drivers are the supported drivers, in the order a multi-driver root

@@ -137,3 +137,6 @@ func compareLayers(unit, top string, listed, want []string) error {
 func (aufsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver
 
 func (aufsDriver) containerDiff() ContainerDiff { return WalkWritableLayer }
+
+// graphDriverData: docker shows no directories for aufs.
+func (aufsDriver) graphDriverData(*Target) map[string]string { return nil }

@@ -34,3 +34,8 @@ func (fuseOverlayfsDriver) check(s *store, layers []Layer, ctr *containerRec) er
 func (fuseOverlayfsDriver) keepsXattr(string) bool { return true } // not a whole-tree driver
 
 func (fuseOverlayfsDriver) containerDiff() ContainerDiff { return CompareTrees }
+
+// graphDriverData: as overlay2's, under fuse-overlayfs/.
+func (fuseOverlayfsDriver) graphDriverData(t *Target) map[string]string {
+	return mountDirs(t, t.Layers[1:])
+}

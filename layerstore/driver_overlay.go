@@ -114,3 +114,16 @@ func (d overlayDriver) check(s *store, layers []Layer, ctr *containerRec) error 
 func (overlayDriver) keepsXattr(string) bool { return true }
 
 func (overlayDriver) containerDiff() ContainerDiff { return CompareTrees }
+
+// graphDriverData: an image is its top layer's root/; a container is
+// mounted with its upper/ over the root/ of the branch below it.
+func (overlayDriver) graphDriverData(t *Target) map[string]string {
+	if t.Kind == KindImage {
+		return map[string]string{"RootDir": t.Layers[0].Dir}
+	}
+	var lower []Layer
+	if n := len(t.Stack); n > 1 {
+		lower = t.Stack[n-1:]
+	}
+	return mountDirs(t, lower)
+}

@@ -114,3 +114,22 @@ func isShortName(s string) bool {
 func (overlay2Driver) keepsXattr(string) bool { return true } // not a whole-tree driver
 
 func (overlay2Driver) containerDiff() ContainerDiff { return CompareTrees }
+
+func (overlay2Driver) graphDriverData(t *Target) map[string]string { return mountDirs(t, t.Layers[1:]) }
+
+// mountDirs is the GraphDriver.Data of an overlay mount of t: its top
+// layer's directory as UpperDir, merged/ and work/ beside it, and lower,
+// top first, as LowerDir (left out when there is none).
+func mountDirs(t *Target, lower []Layer) map[string]string {
+	upper := t.Layers[0].Dir
+	top := filepath.Dir(upper)
+	data := map[string]string{"MergedDir": filepath.Join(top, "merged"), "UpperDir": upper, "WorkDir": filepath.Join(top, "work")}
+	if len(lower) > 0 {
+		dirs := make([]string, len(lower))
+		for i, l := range lower {
+			dirs[i] = l.Dir
+		}
+		data["LowerDir"] = strings.Join(dirs, ":")
+	}
+	return data
+}

@@ -42,3 +42,6 @@ func (vfsDriver) check(s *store, layers []Layer, ctr *containerRec) error {
 func (vfsDriver) keepsXattr(name string) bool { return name == "security.capability" }
 
 func (vfsDriver) containerDiff() ContainerDiff { return CompareWholeTrees }
+
+// graphDriverData: docker shows no directories for vfs.
+func (vfsDriver) graphDriverData(*Target) map[string]string { return nil }

@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
@@ -93,8 +91,8 @@ func (e *env) containersAction(c *cli.Context) error {
 		out := make([]containerJSON, 0, len(containers))
 		for _, ct := range containers {
 			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: psImage(s, &ct, false), ImageID: ct.ImageID,
-				Command: ct.Command(), Created: rfc3339(ct.Created), State: containerState(ct.State),
-				Status: containerStatus(ct.State, now), Ports: displayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver}
+				Command: ct.Command(), Created: rfc3339(ct.Created), State: ct.State.StateString(),
+				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver}
 			// The full id cannot be ambiguous, and Resolve checks the chain.
 			t, err := s.ResolveIn(ct.Driver, ct.ID)
 			if err != nil {
@@ -138,7 +136,7 @@ func (e *env) containersAction(c *cli.Context) error {
 		l.rows = append(l.rows, map[string]string{
 			"ID": id(ct), "Image": psImage(s, ct, trunc), "Command": strconv.Quote(cmd),
 			"CreatedAt": dockerTime(ct.Created), "RunningFor": relativeTime(ct.Created, now),
-			"Ports": displayPorts(ct.Ports), "Status": containerStatus(ct.State, now), "State": containerState(ct.State),
+			"Ports": layerstore.DisplayPorts(ct.Ports), "Status": ct.State.Status(now), "State": ct.State.StateString(),
 			"Names": ct.Name, "Labels": joinLabels(ct.Labels), "Mounts": mountNames(ct.Mounts, trunc),
 			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver,
 		})
@@ -173,103 +171,6 @@ func psImage(s *layerstore.Store, ct *layerstore.Container, trunc bool) string {
 		return layerstore.ShortID(ct.ImageID)
 	}
 	return "sha256:" + ct.ImageID
-}
-
-// containerState is docker's one-word state.
-func containerState(st layerstore.State) string {
-	switch {
-	case st.Paused && st.Running:
-		return "paused"
-	case st.Restarting && st.Running:
-		return "restarting"
-	case st.Running:
-		return "running"
-	case st.RemovalInProgress:
-		return "removing"
-	case st.Dead:
-		return "dead"
-	case st.StartedAt.IsZero():
-		return "created"
-	}
-	return "exited"
-}
-
-// containerStatus is STATUS as docker ps shows it. One that was running
-// when the store was copied is not running now: that is said too.
-func containerStatus(st layerstore.State, now time.Time) string {
-	since := func(t time.Time) string { return humanDuration(now.Sub(t)) }
-	if st.Running {
-		const copied = " (running when copied)"
-		switch {
-		case st.Paused:
-			return "Up " + since(st.StartedAt) + " (Paused)" + copied
-		case st.Restarting:
-			return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(st.FinishedAt)) + copied
-		case st.Health != "":
-			return "Up " + since(st.StartedAt) + " (" + st.Health + ")" + copied
-		}
-		return "Up " + since(st.StartedAt) + copied
-	}
-	switch {
-	case st.RemovalInProgress:
-		return "Removal In Progress"
-	case st.Dead:
-		return "Dead"
-	case st.StartedAt.IsZero():
-		return "Created"
-	case st.FinishedAt.IsZero():
-		return ""
-	}
-	return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(st.FinishedAt))
-}
-
-// displayPorts is PORTS as docker ps shows it: published ports as
-// "0.0.0.0:8080->80/tcp", exposed ones as "443/tcp", runs of ports as
-// ranges.
-func displayPorts(ports []layerstore.Port) string {
-	type group struct{ first, last uint16 }
-	groups := map[string]*group{}
-	var keys, result, mappings []string
-	for _, p := range ports {
-		key := p.Type
-		if p.IP != "" {
-			if p.PublicPort != p.PrivatePort {
-				mappings = append(mappings, fmt.Sprintf("%s->%d/%s", net.JoinHostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
-				continue
-			}
-			key = p.IP + "/" + p.Type
-		}
-		g := groups[key]
-		switch {
-		case g == nil:
-			groups[key] = &group{p.PrivatePort, p.PrivatePort}
-			keys = append(keys, key)
-		case p.PrivatePort == g.last+1:
-			g.last = p.PrivatePort
-		default:
-			result = append(result, portGroup(key, g.first, g.last))
-			groups[key] = &group{p.PrivatePort, p.PrivatePort}
-		}
-	}
-	for _, k := range keys {
-		result = append(result, portGroup(k, groups[k].first, groups[k].last))
-	}
-	return strings.Join(append(result, mappings...), ", ")
-}
-
-func portGroup(key string, first, last uint16) string {
-	ip, typ, ok := strings.Cut(key, "/")
-	if !ok {
-		ip, typ = "", key
-	}
-	g := strconv.Itoa(int(first))
-	if first != last {
-		g += "-" + strconv.Itoa(int(last))
-	}
-	if ip != "" {
-		g = net.JoinHostPort(ip, g) + "->" + g
-	}
-	return g + "/" + typ
 }
 
 func joinLabels(labels map[string]string) string {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // relativeTime says how long ago t was, the way docker's CREATED column
@@ -12,39 +14,7 @@ func relativeTime(t, now time.Time) string {
 	if t.IsZero() {
 		return "N/A"
 	}
-	return humanDuration(now.Sub(t)) + " ago"
-}
-
-// humanDuration rounds d to the single unit docker prints.
-func humanDuration(d time.Duration) string {
-	secs := int64(d / time.Second)
-	mins := int64(d / time.Minute)
-	// Hours round to the nearest, so that 90 minutes reads "2 hours".
-	hours := int64((d + 30*time.Minute) / time.Hour)
-	const day, week, month, year = 24, 24 * 7, 24 * 30, 24 * 365
-	switch {
-	case secs < 1:
-		return "Less than a second"
-	case secs == 1:
-		return "1 second"
-	case secs < 60:
-		return fmt.Sprintf("%d seconds", secs)
-	case mins == 1:
-		return "About a minute"
-	case mins < 60:
-		return fmt.Sprintf("%d minutes", mins)
-	case hours == 1:
-		return "About an hour"
-	case hours < 2*day:
-		return fmt.Sprintf("%d hours", hours)
-	case hours < 2*week:
-		return fmt.Sprintf("%d days", hours/day)
-	case hours < 2*month:
-		return fmt.Sprintf("%d weeks", hours/week)
-	case hours < 2*year:
-		return fmt.Sprintf("%d months", hours/month)
-	}
-	return fmt.Sprintf("%d years", int64(d/time.Hour)/year)
+	return layerstore.HumanDuration(now.Sub(t)) + " ago"
 }
 
 // humanSize prints a byte count in decimal units with three significant

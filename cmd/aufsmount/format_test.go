@@ -7,43 +7,6 @@ import (
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
-func TestHumanDuration(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{-time.Hour, "Less than a second"}, // clock skew
-		{0, "Less than a second"},
-		{999 * time.Millisecond, "Less than a second"},
-		{time.Second, "1 second"},
-		{1999 * time.Millisecond, "1 second"},
-		{2 * time.Second, "2 seconds"},
-		{59 * time.Second, "59 seconds"},
-		{60 * time.Second, "About a minute"},
-		{119 * time.Second, "About a minute"},
-		{2 * time.Minute, "2 minutes"},
-		{59 * time.Minute, "59 minutes"},
-		{60 * time.Minute, "About an hour"},
-		{89 * time.Minute, "About an hour"},
-		{90 * time.Minute, "2 hours"},
-		{47 * time.Hour, "47 hours"},
-		{47*time.Hour + 40*time.Minute, "2 days"},
-		{48 * time.Hour, "2 days"},
-		{13 * 24 * time.Hour, "13 days"},
-		{14 * 24 * time.Hour, "2 weeks"},
-		{59 * 24 * time.Hour, "8 weeks"},
-		{60 * 24 * time.Hour, "2 months"},
-		{729 * 24 * time.Hour, "24 months"},
-		{730 * 24 * time.Hour, "2 years"},
-		{3*365*24*time.Hour + 5*24*time.Hour, "3 years"},
-	}
-	for _, tt := range tests {
-		if got := humanDuration(tt.d); got != tt.want {
-			t.Errorf("humanDuration(%v) = %q, want %q", tt.d, got, tt.want)
-		}
-	}
-}
-
 func TestRelativeTime(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+type rootFSJSON struct {
+	Type   string
+	Layers []string
+}
+
+type imageMetadataJSON struct {
+	LastTagTime time.Time
+}
+
+// imageInspect is an image as docker inspect prints it.
+type imageInspect struct {
+	Id              string
+	RepoTags        []string
+	RepoDigests     []string
+	Parent          string
+	Comment         string
+	Created         string
+	Container       string
+	ContainerConfig json.RawMessage
+	DockerVersion   string
+	Author          string
+	Config          json.RawMessage
+	Architecture    string
+	Variant         string `json:",omitempty"`
+	Os              string
+	OsVersion       string `json:",omitempty"`
+	Size            *int64
+	VirtualSize     *int64
+	GraphDriver     graphDriverJSON
+	RootFS          *rootFSJSON        `json:",omitempty"`
+	Metadata        *imageMetadataJSON `json:",omitempty"`
+	AufsMount       *viewJSON          `json:",omitempty"`
+}
+
+func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInspect {
+	img := t.Image
+	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
+	out := &imageInspect{Id: "sha256:" + img.ID, RepoTags: []string{}, RepoDigests: []string{},
+		GraphDriver: graphDriver(t)}
+	if graph {
+		out.Id = img.ID
+	}
+	for _, n := range img.Names {
+		if _, tag, _ := splitName(n); tag != "" {
+			out.RepoTags = append(out.RepoTags, n)
+		} else {
+			out.RepoDigests = append(out.RepoDigests, n)
+		}
+	}
+	if img.Parent != "" {
+		out.Parent = imageID(s, t.Driver, img.Parent, false)
+	}
+	var data []byte
+	var err error
+	if graph {
+		data, err = s.GraphJSON(t, img.ID)
+	} else {
+		data, err = s.ImageConfig(t)
+	}
+	if err == nil {
+		var cfg struct {
+			Comment         string          `json:"comment"`
+			Created         string          `json:"created"`
+			Container       string          `json:"container"`
+			ContainerConfig json.RawMessage `json:"container_config"`
+			DockerVersion   string          `json:"docker_version"`
+			Author          string          `json:"author"`
+			Config          json.RawMessage `json:"config"`
+			Architecture    string          `json:"architecture"`
+			Variant         string          `json:"variant"`
+			OS              string          `json:"os"`
+			OSVersion       string          `json:"os.version"`
+		}
+		if err = json.Unmarshal(data, &cfg); err == nil {
+			out.Comment, out.Created, out.Container, out.ContainerConfig = cfg.Comment, cfg.Created, cfg.Container, cfg.ContainerConfig
+			out.DockerVersion, out.Author, out.Config, out.Architecture = cfg.DockerVersion, cfg.Author, cfg.Config, cfg.Architecture
+			out.Variant, out.Os, out.OsVersion = cfg.Variant, cfg.OS, cfg.OSVersion
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+	}
+	if n := newSizer().chain(t.Layers); n >= 0 {
+		out.Size, out.VirtualSize = &n, &n
+	}
+	if !graph {
+		out.RootFS = &rootFSJSON{Type: "layers", Layers: []string{}}
+		for i := len(t.Layers) - 1; i >= 0; i-- {
+			out.RootFS.Layers = append(out.RootFS.Layers, t.Layers[i].DiffID)
+		}
+		tagged, err := s.ImageTagged(t)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+		}
+		out.Metadata = &imageMetadataJSON{LastTagTime: tagged}
+	}
+	if len(t.Warnings) > 0 {
+		out.AufsMount = &viewJSON{Warnings: t.Warnings}
+	}
+	return out
+}
