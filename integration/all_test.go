@@ -10,13 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // TestMountAll mounts a whole store in one tree through the binary and
 // checks every view against the model, the raw layer views against the
 // layer directories, and that views share the inodes of shared layers.
 func TestMountAll(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	base := st.NewLayer("base", st.F("etc/os-release", "base"), st.F("bin/busybox", "bb"), st.H("bin/sh", "bin/busybox"), st.D("var/cache"), st.F("var/cache/x", "x"))
 	mid := st.NewLayer("mid", st.F("usr/lib/libc.so", "libc"), st.WH("var/cache/x"))
 	v1 := st.NewLayer("v1", st.F("app/version", "1"), st.OPQ("usr/lib"))

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -20,7 +21,7 @@ import (
 // from its container's chain, and says on its own stderr what it left
 // out and what it worked around.
 func TestMountAllLeavesOut(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	base := l(st.F("etc/os-release", "base"))
 	x := &st.Image{Names: []string{"x:5000"}, Layers: []*st.Layer{base, l(st.F("x", "the image x, tag 5000"))}}
 	z := &st.Image{Names: []string{"x:5000/z:1"}, Layers: []*st.Layer{base, l(st.F("z", "z:1 of registry x:5000"))}}
@@ -64,7 +65,7 @@ func TestMountAllLeavesOut(t *testing.T) {
 // above the views, and at the root of every view, the ".." that readdir
 // lists is what stat of ".." finds, and "." the directory itself.
 func TestMountAllDotDot(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	base := l(st.F("etc/os-release", "base"), st.F("usr/lib/libc.so", "c"))
 	a := &st.Image{Names: []string{"team/app:v1", "registry:5000/team/app:v1"}, Layers: []*st.Layer{base, l(st.F("app", "1"))}}
 	bb := &st.Image{Names: []string{"team/app:v2"}, Layers: []*st.Layer{base, l(st.F("usr/bin/x", "x"))}}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -132,7 +133,7 @@ func writeFileAt(t testing.TB, p, data string) {
 // with the layers and what is mounted over them, read-only like the
 // rest; what is not shown is said once on stderr and listed by inspect.
 func TestContainerBinds(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			img := &st.Image{Names: []string{"db:1"}, Layers: []*st.Layer{

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // lossyImages are images with everything a copy loses: owners other than
@@ -33,7 +34,7 @@ func lossyImages() (*st.Image, *st.Image, *st.Container) {
 // alone, and all together), and compares the whole view with the image
 // as built: what a copy lost comes back from the layers' tar-splits.
 func TestLossyCopy(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	losses := []struct {
 		name string
 		loss st.Loss

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -30,7 +31,7 @@ import (
 // cleanup. args go before REF (say "--log", file).
 func daemonMount(t testing.TB, root, ref string, args ...string) string {
 	t.Helper()
-	requireFUSE(t)
+	testenv.FUSE(t)
 	mnt := t.TempDir()
 	daemonMountAt(t, root, ref, mnt, args...)
 	return mnt
@@ -144,7 +145,12 @@ func openFDs(t testing.TB, pid int) int {
 	return len(entries)
 }
 
-// waitFor polls cond every 10ms until it holds or d has passed.
+// promptly bounds the wait for something the daemon promises to do soon
+// (unmount, exit, release a file): a bound on a promise kept, not a
+// measure of speed, so ample on a busy machine.
+const promptly = 20 * time.Second
+
+// pollUntil polls cond every 10ms until it holds or d has passed.
 func pollUntil(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -92,7 +93,7 @@ func walkDiff(a, b map[string]info) []string {
 // TestDiffAgainstMounts compares what aufsmount diff prints with the
 // differences between two mounted views, walked as a user would.
 func TestDiffAgainstMounts(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		for _, aufsLinks := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/aufs-links=%v", layout, aufsLinks), func(t *testing.T) {

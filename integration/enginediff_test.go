@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // TestRealEngineDiff checks aufsmount diff CONTAINER against docker diff
@@ -21,8 +23,8 @@ import (
 // templates print of the container and its image (inspect -f, images
 // --format), and docker inspect of each, are asked of aufsmount too.
 func TestRealEngineDiff(t *testing.T) {
-	dockerd := requireTool(t, "dockerd")
-	docker := requireTool(t, "docker")
+	dockerd := testenv.Tool(t, "dockerd")
+	docker := testenv.Tool(t, "docker")
 	rootfs := writeEngineRootfs(t, requireStaticBusybox(t))
 	const want = `C /etc
 D /etc/motd
@@ -39,7 +41,7 @@ A /var/lib/app/app.log
 	for _, driver := range []string{"overlay2", "vfs", "overlay", "fuse-overlayfs"} {
 		t.Run(driver, func(t *testing.T) {
 			if driver == "fuse-overlayfs" {
-				requireTool(t, "fuse-overlayfs")
+				testenv.Tool(t, "fuse-overlayfs")
 			}
 			e := startEngine(t, dockerd, docker, driver)
 			e.docker("import", rootfs, engineBase)

@@ -14,6 +14,7 @@ import (
 
 	afs "github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/fs/mounttable"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // binary is the aufsmount command built once for the tests that run it.
@@ -41,39 +42,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireFUSE skips a test that needs to mount where this machine can't,
-// and fails it instead under CI=true, where a skip would hide a broken setup.
-func requireFUSE(t testing.TB) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "not root"
-	} else if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("cannot mount (%s), and CI=true forbids skipping", why)
-	}
-	t.Skipf("cannot mount: %s", why)
-}
-
-// requireTool is requireFUSE for a peer program.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not installed, and CI=true forbids skipping", name)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
-}
-
 // mountLayers mounts dirs (top first) in this process and unmounts in cleanup.
 func mountLayers(t testing.TB, dirs []string) string {
 	t.Helper()
@@ -83,7 +51,7 @@ func mountLayers(t testing.TB, dirs []string) string {
 // mountLayersWith is mountLayers with the given options.
 func mountLayersWith(t testing.TB, dirs []string, o afs.Options) string {
 	t.Helper()
-	requireFUSE(t)
+	testenv.FUSE(t)
 	mnt := t.TempDir()
 	var layers []afs.Layer
 	for _, d := range dirs {
@@ -106,8 +74,8 @@ func unmountServer(t testing.TB, srv *fuse.Server, mnt string) {
 			t.Errorf("unmounting %s: %v", mnt, err)
 			forceUnmount(mnt)
 		}
-	case <-time.After(10 * time.Second):
-		t.Errorf("unmounting %s: timed out", mnt)
+	case <-time.After(promptly):
+		t.Errorf("unmounting %s: not done in %v", mnt, promptly)
 		forceUnmount(mnt)
 	}
 }

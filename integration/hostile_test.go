@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -247,7 +248,7 @@ type hostileCase struct {
 
 // runHostile runs every case on a fresh store of each layout it applies to.
 func runHostile(t *testing.T, cases []hostileCase) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		for _, c := range cases {
 			if c.layout != 0 && c.layout != layout {
@@ -700,7 +701,7 @@ func TestHostileFileTypes(t *testing.T) {
 }
 
 func TestHostileEmptyStore(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	t.Run("empty directory", func(t *testing.T) {
 		root := t.TempDir()
 		wantMountError(t, root, "busybox", root)
@@ -718,7 +719,7 @@ func TestHostileEmptyStore(t *testing.T) {
 }
 
 func TestHostileRootNotDirectory(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	hostileWrite(t, file, []byte("{}"))
@@ -748,7 +749,7 @@ func TestHostileRootNotDirectory(t *testing.T) {
 // TestHostileLongChain mounts an image of 1,000 small layers: every file
 // from the layer the rules pick, whiteouts deep in the chain included.
 func TestHostileLongChain(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	const n = 1000
 	layers := make([]*st.Layer, n)
 	for i := range layers {
@@ -789,7 +790,7 @@ func TestHostileLongChain(t *testing.T) {
 // links as links and the directories as directories, and nothing of the
 // host's.
 func TestHostileHostSymlinks(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	layers := []*st.Layer{
 		l(st.L("etc", "/etc"), st.L("up", "../../../../etc"), st.L("root", "/"), st.L("deep/x", "/etc"),
 			st.L("deep/y", "../../../../../../../../etc/hostname"), st.D("usr/share"), st.F("usr/share/low", "low")),
@@ -859,7 +860,7 @@ func hostEtcHashes(t testing.TB) map[string]string {
 // TestHostileDotWhiteout has whiteouts named .wh.. (and .wh... and .wh.)
 // at the root and in a directory: they hide nothing, and never show.
 func TestHostileDotWhiteout(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	layers := []*st.Layer{
 		l(st.F("a", "a"), st.F("d/b", "b"), st.F("d/e/c", "c")),
 		l(st.F(".wh..", ""), st.F(".wh...", ""), st.F(".wh.", ""), st.F("d/.wh..", ""), st.F("d/e/.wh..", ""), st.F("d/.wh..wh..", "")),
@@ -901,7 +902,7 @@ func everyByteNames() (single []string, long string) {
 // holding them all, in a lower and an upper layer, some whited out, some
 // replaced by the upper layer, some turned into directories.
 func TestHostileEveryByte(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	single, long := everyByteNames()
 	var lower, upper []st.Entry
 	for _, dir := range []string{"", "in/"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/aufsmount/aufsmount/fs/kernelview"
 	"github.com/aufsmount/aufsmount/fs/mounttable"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
@@ -31,16 +32,12 @@ import (
 // ctime of the directories the kernel shows from a shim (tmpfs's; their
 // mode, owner, atime, mtime and xattrs are the view's).
 
-// requireKernelView is requireFUSE for the kernel path.
+// requireKernelView is testenv.FUSE for the kernel path.
 func requireKernelView(t testing.TB) {
 	t.Helper()
-	requireFUSE(t)
-	if err := kernelview.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no kernel path (%v), and CI=true forbids skipping", err)
-		}
-		t.Skipf("no kernel path: %v", err)
-	}
+	testenv.FUSE(t)
+	err := kernelview.Available()
+	testenv.Require(t, err == nil, "no kernel path: %v", err)
 }
 
 // fuseMountLayers mounts layers (with their encodings and markers) as the
@@ -104,11 +101,12 @@ func refLayers(t testing.TB, root, ref string) []afs.Layer {
 	return out
 }
 
-// dropCaches makes the kernel forget every dentry and inode it can.
+// dropCaches makes the kernel forget every dentry, inode and cached page
+// it can.
 func dropCaches(t testing.TB) {
 	t.Helper()
 	unix.Sync()
-	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("2\n"), 0); err != nil {
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0); err != nil {
 		t.Fatalf("drop_caches: %v", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	afs "github.com/aufsmount/aufsmount/fs"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -357,7 +358,7 @@ func preadAt(p string, off int64, n int) ([]byte, error) {
 // over. Nothing may fail, everything must match the layers, and the
 // daemon's memory and descriptors must stay level.
 func TestLoad(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	dur := loadDuration(t)
 	layers := st.Generate(st.GenOptions{Seed: 20150301, Layers: 8, Entries: 3000, MaxSize: 1 << 20})
 	img := &st.Image{Names: []string{"load/generated:latest"}, Layers: layers}
@@ -425,7 +426,7 @@ sample:
 	close(stop)
 	wg.Wait()
 	// Releases reach the daemon after close returns.
-	pollUntil(2*time.Second, func() bool { return openFDs(t, pid) <= fds0 })
+	pollUntil(promptly, func() bool { return openFDs(t, pid) <= fds0 })
 	rss1, fds1 := procStatusKB(t, pid, "VmRSS"), openFDs(t, pid)
 
 	var counts []string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs/mounttable"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -96,7 +97,7 @@ func mountRef(t *testing.T, root, ref string) string {
 // mountRefAt mounts ref at mnt and unmounts it when the test ends.
 func mountRefAt(t *testing.T, root, ref, mnt string) {
 	t.Helper()
-	requireFUSE(t)
+	testenv.FUSE(t)
 	stdout, stderr, code := run(t, "--root", root, "mount", ref, mnt)
 	t.Cleanup(func() { unmountRef(t, mnt) })
 	if code != 0 {
@@ -213,7 +214,7 @@ func containerExpect(t testing.TB, b *st.Built, c *st.Container) map[string]info
 // TestMountByReference mounts each image by every form of reference that
 // names it and checks the view and the mount table.
 func TestMountByReference(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)
@@ -234,7 +235,7 @@ func TestMountByReference(t *testing.T) {
 // TestMountContainer mounts each container by id, id prefix and name: the
 // view is its writable layer over its init layer over its image.
 func TestMountContainer(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)
@@ -437,7 +438,7 @@ func sameInodes(t testing.TB, what string, a, b map[string]uint64) {
 // an entry is reached: lookups, readdir, open files, a remount, another
 // reference, and (for the base layer) another image built on it.
 func TestInodesStable(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)
@@ -564,7 +565,7 @@ func servers(t testing.TB, mnt string) []int {
 // TestMountErrors checks the mistakes a user makes: each is one line on
 // stderr and exit status 1, and leaves nothing mounted.
 func TestMountErrors(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)

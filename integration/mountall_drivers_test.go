@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -17,7 +18,7 @@ import (
 // exactly the view its own mount shows, whatever the driver, and for
 // copies that lost their markers or the rest of their metadata too.
 func TestMountAllDrivers(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, dc := range driverCases {
 		for _, loss := range []st.Loss{0, st.LostXattrs | st.LostDevices, st.LostMetadata} {
 			name := dc.name

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aufsmount/aufsmount/fs/mounttable"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -27,14 +28,10 @@ const helperLink = "/sbin/mount.fuse.aufsmount"
 // replace what an install put.
 func installHelper(t *testing.T) {
 	t.Helper()
-	requireFUSE(t)
+	testenv.FUSE(t)
 	if _, err := os.Lstat(helperLink); err == nil {
-		if target, _ := os.Readlink(helperLink); target != binary {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s exists (-> %q): a test must not replace it", helperLink, target)
-			}
-			t.Skipf("%s exists (-> %q): a test must not replace it", helperLink, target)
-		}
+		target, _ := os.Readlink(helperLink)
+		testenv.Require(t, target == binary, "%s exists (-> %q): a test must not replace it", helperLink, target)
 	}
 	if err := os.Symlink(binary, helperLink); err != nil && !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("installing the mount helper: %v", err)
@@ -158,8 +155,8 @@ func TestMountFstab(t *testing.T) {
 
 // Without the mount.fuse.aufsmount helper, mount.fuse3 runs aufsmount.
 func TestMountFuse3(t *testing.T) {
-	requireFUSE(t)
-	helper := requireTool(t, "mount.fuse3")
+	testenv.FUSE(t)
+	helper := testenv.Tool(t, "mount.fuse3")
 	if _, err := os.Lstat(helperLink); err == nil {
 		t.Logf("%s exists: mount(8) would use it, so mount.fuse3 is run directly and through type#source", helperLink)
 	}
@@ -216,7 +213,7 @@ WantedBy=multi-user.target
 		t.Errorf("README.md does not show the unit checked here:\n%s", text)
 	}
 	// systemd-analyze comes with systemd, which .ci/run installs.
-	analyze := requireTool(t, "systemd-analyze")
+	analyze := testenv.Tool(t, "systemd-analyze")
 	if err := os.WriteFile(unit, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -59,7 +59,7 @@ func ourViews(t *testing.T, out, dir string) []viewJSON {
 func intp(n int) *int { return &n }
 
 func TestMountsList(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	rs := buildRefStore(t, layerstore.LayoutCAS)
 	root := rs.b.Root
 	app := daemonMount(t, root, "user/app:v2")
@@ -97,7 +97,7 @@ func TestMountsList(t *testing.T) {
 
 	// A view whose server died: its record went with it.
 	syscall.Kill(pWeb, syscall.SIGKILL)
-	if !pollUntil(10*time.Second, func() bool { return !procAlive(pWeb) }) {
+	if !pollUntil(promptly, func() bool { return !procAlive(pWeb) }) {
 		t.Fatal("the killed server is still there")
 	}
 	out, _, _ = run(t, "mounts")
@@ -116,8 +116,8 @@ func TestMountsList(t *testing.T) {
 // reach the views this test mounts there (and copies of those other tests
 // have mounted meanwhile, which unmounting in the namespace leaves alone).
 func TestUmountAll(t *testing.T) {
-	requireFUSE(t)
-	unshare := requireTool(t, "unshare")
+	testenv.FUSE(t)
+	unshare := testenv.Tool(t, "unshare")
 	rs := buildRefStore(t, layerstore.LayoutCAS)
 	dir := t.TempDir()
 	for _, d := range []string{"a", "b", "c"} {
@@ -160,7 +160,7 @@ B="$1" R="$2" D="$3"
 			continue
 		}
 		pid := *v.PID
-		if !pollUntil(10*time.Second, func() bool { return !procAlive(pid) }) {
+		if !pollUntil(promptly, func() bool { return !procAlive(pid) }) {
 			t.Errorf("the server of %s (pid %d) still runs after umount --all", v.MountPoint, pid)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}

@@ -12,12 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // mountFuseOverlayfs mounts dirs (top first) read-only with fuse-overlayfs.
 func mountFuseOverlayfs(t testing.TB, dirs []string) string {
 	t.Helper()
-	bin := requireTool(t, "fuse-overlayfs")
+	bin := testenv.Tool(t, "fuse-overlayfs")
 	// Short names without commas: its option parser splits on them, and
 	// test names (hence t.TempDir) hold them.
 	links, err := os.MkdirTemp("", "peer-")
@@ -81,8 +82,8 @@ func sameLayerWhiteouts(layers []*st.Layer) map[string]bool {
 // layer's) and a hard-linked file's (it counts the names it has looked up);
 // atime (fuse-overlayfs may update it on read).
 func TestSameAsFuseOverlayfs(t *testing.T) {
-	requireFUSE(t)
-	requireTool(t, "fuse-overlayfs")
+	testenv.FUSE(t)
+	testenv.Tool(t, "fuse-overlayfs")
 	for _, layout := range layouts {
 		for _, tc := range ruleCases() {
 			t.Run(fmt.Sprintf("%v/%s", layout, tc.name), func(t *testing.T) {

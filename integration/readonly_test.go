@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // fkind is the type of an entry as a system call meets it.
@@ -497,7 +498,7 @@ func roReadAll(t *testing.T, mnt string) int {
 // changed, not even an atime: not by mounting, not by the attempts, not
 // by reading everything through the mount.
 func TestReadOnly(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			img := &st.Image{Names: []string{"test/readonly:latest"}, Layers: readonlyLayers()}
@@ -606,7 +607,7 @@ func roCheckStatfs(t *testing.T, mnt, root string) {
 // included: a copied /var/lib/docker is evidence, and reading it must
 // leave no trace.
 func TestStoreUntouchedByCommands(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		t.Run(layout.String(), func(t *testing.T) {
 			rs := buildRefStore(t, layout)

@@ -17,11 +17,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -407,7 +407,7 @@ func (a *savedArchive) item(t *testing.T, tag string) savedItem {
 // layout: skopeo checks every digest on the way.
 func skopeoOCI(t *testing.T, archive, ref string) string {
 	t.Helper()
-	skopeo := requireTool(t, "skopeo")
+	skopeo := testenv.Tool(t, "skopeo")
 	dir := filepath.Join(t.TempDir(), "oci")
 	src := "docker-archive:" + archive + ":" + ref
 	out, err := exec.Command(skopeo, "copy", "--quiet", src, "oci:"+dir+":img").CombinedOutput()
@@ -420,7 +420,7 @@ func skopeoOCI(t *testing.T, archive, ref string) string {
 // umociUnpack unpacks tag of an OCI layout and returns its root filesystem.
 func umociUnpack(t *testing.T, layout, tag string) string {
 	t.Helper()
-	umoci := requireTool(t, "umoci")
+	umoci := testenv.Tool(t, "umoci")
 	bundle := filepath.Join(t.TempDir(), "bundle")
 	out, err := exec.Command(umoci, "unpack", "--image", layout+":"+tag, bundle).CombinedOutput()
 	if err != nil {
@@ -543,7 +543,7 @@ func readNoatime(t *testing.T, p string) []byte {
 // migrated; the tags as docker save gives them; and skopeo and umoci
 // reading each image back as the view aufsmount mounts.
 func TestSave(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, dc := range driverCases {
 		t.Run(dc.name, func(t *testing.T) {
 			rs := refStoreOf(t, dc)
@@ -788,9 +788,7 @@ func TestSaveOutput(t *testing.T) {
 func openPTY(t *testing.T) (*os.File, *os.File) {
 	t.Helper()
 	pty, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
+	testenv.Require(t, err == nil, "no pseudo-terminals: %v", err)
 	if err := unix.IoctlSetPointerInt(int(pty.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -824,7 +822,7 @@ func changedStore(t *testing.T, dc driverCase) (*st.Built, *st.Image) {
 // image gets new diff ids and a new id that the readers accept. A layer
 // that lost its tar-split is saved as a fresh tar, said so.
 func TestSaveChanged(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, dc := range driverCasesNamed(t, "aufs", "aufs-graph", "overlay2", "fuse-overlayfs", "overlay", "vfs") {
 		t.Run(dc.name, func(t *testing.T) {
 			for _, change := range []struct {
@@ -994,7 +992,7 @@ func TestSaveTampered(t *testing.T) {
 	if err := os.WriteFile(file, data, 0644); err != nil {
 		t.Fatal(err)
 	}
-	skopeo := requireTool(t, "skopeo")
+	skopeo := testenv.Tool(t, "skopeo")
 	out, err := exec.Command(skopeo, "copy", "--quiet", "docker-archive:"+file+":busybox:latest", "oci:"+filepath.Join(t.TempDir(), "oci")+":img").CombinedOutput()
 	if err == nil {
 		t.Errorf("skopeo copied an archive whose layer does not hash to its diff id: %s", out)
@@ -1011,8 +1009,8 @@ func TestSaveTampered(t *testing.T) {
 // (st.LostMetadata) saves the original streams: the same ids, root's
 // files, the sticky /tmp, and it runs as a user other than root.
 func TestSaveDockerLoad(t *testing.T) {
-	dockerd := requireTool(t, "dockerd")
-	docker := requireTool(t, "docker")
+	dockerd := testenv.Tool(t, "dockerd")
+	docker := testenv.Tool(t, "docker")
 	busybox := requireStaticBusybox(t)
 	bb, err := os.ReadFile(busybox)
 	if err != nil {
@@ -1086,86 +1084,90 @@ func TestSaveDockerLoad(t *testing.T) {
 	e.stop()
 }
 
-// TestSaveThroughput, when AUFSMOUNT_SAVE_BENCH is set, writes a store of
-// about 1.3 GB (big files, and 20,000 small ones over 10 layers), and
-// times aufsmount save of it into a pipe against tar -cf - of the same
-// layer directories into a pipe, both with the page cache warm; with
-// AUFSMOUNT_SAVE_BENCH=cold, also with it dropped before each run. It
-// logs the rates and save's peak memory.
-func TestSaveThroughput(t *testing.T) {
-	mode := os.Getenv("AUFSMOUNT_SAVE_BENCH")
-	if mode == "" {
-		t.Skip("AUFSMOUNT_SAVE_BENCH not set")
-	}
+// BenchmarkSave writes a store of about 1.3 GB (big files, and 20,000
+// small ones over 10 layers), and times aufsmount save of it into a pipe
+// against tar -cf - of the same layer directories into a pipe, with the
+// page cache warm, and ("cold") dropped before each run. Each run goes
+// through GNU time for its peak memory: a child of this process would
+// count this process's size in its own.
+func BenchmarkSave(b *testing.B) {
+	testenv.Root(b, "writing a store of many owners, dropping the page cache")
+	gnuTime := testenv.Tool(b, "/usr/bin/time")
 	layers := st.Generate(st.GenOptions{Seed: 7, Layers: 10, Entries: 20000})
 	for i, n := range []int{0, 3, 6, 9} {
 		layers[n].Entries = append(layers[n].Entries, st.Big(fmt.Sprintf("big/%d.bin", i), 256<<20+int64(i)))
 	}
 	img := &st.Image{Names: []string{"bench/big:1"}, Layers: layers}
-	start := time.Now()
-	b, err := (&st.Store{Driver: st.DriverOverlay2, Images: []*st.Image{img}}).Write(filepath.Join(t.TempDir(), "docker"), layerstore.LayoutCAS)
+	built, err := (&st.Store{Driver: st.DriverOverlay2, Images: []*st.Image{img}}).Write(filepath.Join(b.TempDir(), "docker"), layerstore.LayoutCAS)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	t.Logf("store written in %v", time.Since(start).Round(time.Second))
-	dirs := b.Chain[img]
-	pipe := func(cmd *exec.Cmd) (time.Duration, int64, int64) {
-		t.Helper()
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout = w
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		n, err := io.Copy(io.Discard, r)
-		r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("%s: %v: %s", cmd.Args, err, errb.String())
-		}
-		// GNU time, forked from this process, forks the command: its
-		// peak is the command's own, and the last line time prints.
-		rss := int64(-1)
-		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-		fmt.Sscan(lines[len(lines)-1], &rss)
-		return time.Since(start), n, rss
+	dirs := built.Chain[img]
+	runs := []struct {
+		name string
+		args []string
+	}{
+		{"tar", append([]string{"tar", "-cf", "-"}, dirs...)},
+		{"save", []string{binary, "--root", built.Root, "save", "bench/big:1"}},
 	}
-	drop := func() {
-		if mode == "cold" {
-			exec.Command("sync").Run()
-			if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0); err != nil {
-				t.Fatal(err)
+	for _, cold := range []bool{false, true} {
+		for _, r := range runs {
+			name := r.name
+			if cold {
+				name += "/cold"
 			}
+			b.Run(name, func(b *testing.B) {
+				var peak int64
+				for b.Loop() {
+					if cold {
+						b.StopTimer()
+						dropCaches(b)
+						b.StartTimer()
+					}
+					n, rss := timedPipe(b, gnuTime, r.args)
+					b.SetBytes(n)
+					peak = max(peak, rss)
+				}
+				b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
+			})
 		}
-	}
-	// Through GNU time, for the peak memory: a child of this process
-	// would count this process's size in its own.
-	gnuTime := requireTool(t, "/usr/bin/time")
-	sh := func(args ...string) *exec.Cmd {
-		c := exec.Command(gnuTime, append([]string{"-f", "%M"}, args...)...)
-		c.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
-		return c
-	}
-	runs := map[string]func() *exec.Cmd{
-		"tar -cf -":      func() *exec.Cmd { return sh(append([]string{"tar", "-cf", "-"}, dirs...)...) },
-		"aufsmount save": func() *exec.Cmd { return sh(binary, "--root", b.Root, "save", "bench/big:1") },
-	}
-	for _, name := range []string{"tar -cf -", "aufsmount save", "tar -cf -", "aufsmount save"} {
-		drop()
-		d, n, rss := pipe(runs[name]())
-		t.Logf("%-15s %s in %v: %.0f MB/s, peak RSS %d MB", name, humanBytes(n), d.Round(time.Millisecond), float64(n)/d.Seconds()/1e6, rss/1024)
 	}
 }
 
-func humanBytes(n int64) string { return fmt.Sprintf("%.2f GB", float64(n)/1e9) }
+// timedPipe runs args through GNU time with its stdout into a pipe this
+// process drains, and returns the bytes read and the peak RSS in KiB.
+func timedPipe(b *testing.B, gnuTime string, args []string) (int64, int64) {
+	b.Helper()
+	cmd := exec.Command(gnuTime, append([]string{"-f", "%M"}, args...)...)
+	cmd.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stdout = w
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	w.Close()
+	n, err := io.Copy(io.Discard, r)
+	r.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("%s: %v: %s", cmd.Args, err, errb.String())
+	}
+	// GNU time forks the command: its peak is the command's own, and the
+	// last line time prints.
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	var rss int64
+	if _, err := fmt.Sscan(lines[len(lines)-1], &rss); err != nil {
+		b.Fatalf("%s: no peak RSS in %q", cmd.Args, errb.String())
+	}
+	return n, rss
+}
 
 // realDockerfile builds on the imported base with steps that delete,
 // replace and add files: layers whose tar-splits Docker itself wrote.
@@ -1182,8 +1184,8 @@ RUN echo two > /two && chmod 0600 /two
 // in the first engine, file for file (docker export of a container of
 // each, less what the init layer adds); and both run.
 func TestSaveRealStore(t *testing.T) {
-	dockerd := requireTool(t, "dockerd")
-	docker := requireTool(t, "docker")
+	dockerd := testenv.Tool(t, "dockerd")
+	docker := testenv.Tool(t, "docker")
 	busybox := requireStaticBusybox(t)
 	rootfs := writeEngineRootfs(t, busybox)
 	loader := startEngine(t, dockerd, docker, "overlay2")

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -228,7 +229,7 @@ func head(s []string, n int) []string {
 }
 
 func TestRules(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		for _, tc := range ruleCases() {
 			for _, aufsLinks := range []bool{false, true} {
@@ -267,7 +268,7 @@ func largeShapes() []treeCase {
 }
 
 func TestLargeShapes(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		for _, tc := range largeShapes() {
 			t.Run(fmt.Sprintf("%v/%s", layout, tc.name), func(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // TestUnmountBusy unmounts a view that a file open in it keeps busy: the
@@ -16,7 +17,7 @@ import (
 // line (fusermount's message, which go-fuse hands on with a line break
 // and its exit status, folded into the line).
 func TestUnmountBusy(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	b, _ := faultStore(t)
 	t.Run("SIGTERM", func(t *testing.T) {
 		log := filepath.Join(t.TempDir(), "log")
@@ -30,12 +31,12 @@ func TestUnmountBusy(t *testing.T) {
 		if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		if !pollUntil(3*time.Second, func() bool { return !isMounted(t, mnt) }) {
-			t.Fatal("still mounted 3 s after SIGTERM")
+		if !pollUntil(promptly, func() bool { return !isMounted(t, mnt) }) {
+			t.Fatalf("still mounted %v after SIGTERM", promptly)
 		}
 		f.Close()
-		if !pollUntil(3*time.Second, func() bool { return !procAlive(pid) }) {
-			t.Fatal("the daemon still runs 3 s after its view was detached and its last file closed")
+		if !pollUntil(promptly, func() bool { return !procAlive(pid) }) {
+			t.Fatalf("the daemon still runs %v after its view was detached and its last file closed", promptly)
 		}
 		data, err := os.ReadFile(log)
 		if err != nil {

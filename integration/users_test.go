@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -21,7 +22,7 @@ const nobody = 65534
 // asNobody runs bin as uid and gid 65534 with no other groups.
 func asNobody(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	setpriv := requireTool(t, "setpriv")
+	setpriv := testenv.Tool(t, "setpriv")
 	cmd := exec.Command(setpriv, append([]string{"--reuid", "65534", "--regid", "65534", "--clear-groups", bin}, args...)...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/"}
 	var stdout, stderr bytes.Buffer
@@ -76,8 +77,8 @@ func userAllowOther() bool {
 }
 
 func TestOtherUser(t *testing.T) {
-	requireFUSE(t)
-	fusermount := requireTool(t, "fusermount3")
+	testenv.FUSE(t)
+	fusermount := testenv.Tool(t, "fusermount3")
 	bin := publicCopy(t)
 	rs := buildRefStore(t, layerstore.LayoutCAS)
 	root := rs.b.Root
@@ -128,7 +129,7 @@ func TestOtherUser(t *testing.T) {
 	// Root's view: nobody sees it listed, without what only root may
 	// know, and cannot unmount it.
 	theirs := openToAll(t, t.TempDir())
-	requireFUSE(t)
+	testenv.FUSE(t)
 	daemonMountAt(t, root, "busybox", theirs)
 	stdout, stderr, code = asNobody(t, bin, "mounts")
 	rows := ourRows(stdout, filepath.Dir(theirs))

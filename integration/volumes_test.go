@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -71,7 +72,7 @@ func (vs *volumeStore) vol(name string) string {
 // user.aufsmount.layer does, and every layer's entry under it as mounted
 // over, a nested volume over the one it is in.
 func TestWhichBinds(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, dc := range driverCasesNamed(t, "aufs-graph", "aufs") {
 		t.Run(dc.name, func(t *testing.T) {
 			vs := newVolumeStore(t, dc)
@@ -279,8 +280,8 @@ func TestSaveContainerMounts(t *testing.T) {
 // into a real engine (Docker 20.10) and runs it: the volumes' files are
 // at their destinations, and what they hid is not.
 func TestSaveWithVolumesDockerLoad(t *testing.T) {
-	dockerd := requireTool(t, "dockerd")
-	docker := requireTool(t, "docker")
+	dockerd := testenv.Tool(t, "dockerd")
+	docker := testenv.Tool(t, "docker")
 	bb, err := os.ReadFile(requireStaticBusybox(t))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	afs "github.com/aufsmount/aufsmount/fs"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // whichLayers is an image (base first) whose paths come from every layer,
@@ -35,7 +36,7 @@ func whichLayers() []*st.Layer {
 // directory), that listxattr leaves it out, and that aufsmount which
 // names the same layer.
 func TestWhichAndLayerXattr(t *testing.T) {
-	requireFUSE(t)
+	testenv.FUSE(t)
 	for _, layout := range layouts {
 		for _, aufsLinks := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/aufs-links=%v", layout, aufsLinks), func(t *testing.T) {

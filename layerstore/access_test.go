@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -42,17 +43,22 @@ func TestNearRoots(t *testing.T) {
 	}
 }
 
-// A user who may not read the store is told which directory (run as
-// root, cmd/aufsmount's TestStoreNeedsRoot checks it as another user).
+// A user who may not read the store is told which directory. Root reads
+// everything: as root the test writes the store and runs again as another
+// user, who gets its path in $AUFSMOUNT_TEST_UNREADABLE.
 func TestPermissionError(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads everything")
+	root, child := os.LookupEnv("AUFSMOUNT_TEST_UNREADABLE")
+	if !child {
+		root = writeStore(t, "busybox:latest")
+		testenv.Public(t, filepath.Dir(root))
+		if err := os.Chmod(root, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(root, 0o700)
+		if testenv.AsNobody(t, "AUFSMOUNT_TEST_UNREADABLE="+root) {
+			return
+		}
 	}
-	root := writeStore(t, "busybox:latest")
-	if err := os.Chmod(root, 0); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(root, 0o700)
 	_, err := layerstore.Open(root)
 	var pe *layerstore.PermissionError
 	if !errors.As(err, &pe) || pe.Dir != root || !errors.Is(err, fs.ErrPermission) {

@@ -4,18 +4,60 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aufsmount/aufsmount/internal/chainid"
 )
 
 // The parsers meet whatever a copied, half-deleted or hand-edited store
 // holds: none may panic, and what they accept must be safe to use as a
-// path component.
+// path component. A target's checks say nothing of an input its parser
+// rejects, so each seed that is valid input is also checked to parse, to
+// what is written out here (parses).
+
+// parses fails f unless err is nil and got is want: a valid seed read as
+// it says.
+func parses(f *testing.F, seed string, got any, err error, want any) {
+	f.Helper()
+	if err != nil {
+		f.Errorf("valid seed %s rejected: %v", seed, err)
+	} else if !reflect.DeepEqual(got, want) {
+		f.Errorf("valid seed %s:\ngot  %+v\nwant %+v", seed, got, want)
+	}
+}
+
+// tagsOf is the accepted entries of a tags file, "key -> id", and a count
+// of the rejected ones.
+func tagsOf(entries []tagEntry) []string {
+	var out []string
+	for _, e := range entries {
+		if e.err != nil {
+			out = append(out, "rejected "+e.display)
+		} else {
+			out = append(out, e.key+" -> "+e.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// busyboxTags is what both tags files' valid seeds hold.
+func busyboxTags() []string {
+	return []string{
+		"docker.io/library/busybox:latest -> " + hexOf("a"),
+		"docker.io/library/busybox@sha256:" + hexOf("d") + " -> " + hexOf("a"),
+	}
+}
 
 func FuzzParseGraphTags(f *testing.F) {
-	f.Add([]byte(`{"Repositories":{"busybox":{"latest":"` + hexOf("a") + `","sha256:` + hexOf("d") + `":"` + hexOf("a") + `"}}}`))
+	valid := `{"Repositories":{"busybox":{"latest":"` + hexOf("a") + `","sha256:` + hexOf("d") + `":"` + hexOf("a") + `"}}}`
+	entries, err := parseGraphTags([]byte(valid))
+	parses(f, valid, tagsOf(entries), err, busyboxTags())
+	f.Add([]byte(valid))
 	f.Add([]byte(`{"Repositories":{"registry:5000/x/y":{"v1":"../../etc"}}}`))
 	f.Add([]byte(`{"Repositories":{"":{"":""}}}`))
 	f.Add([]byte(`null`))
@@ -27,7 +69,10 @@ func FuzzParseGraphTags(f *testing.F) {
 }
 
 func FuzzParseCASTags(f *testing.F) {
-	f.Add([]byte(`{"Repositories":{"busybox":{"busybox:latest":"sha256:` + hexOf("a") + `","busybox@sha256:` + hexOf("d") + `":"sha256:` + hexOf("a") + `"}}}`))
+	valid := `{"Repositories":{"busybox":{"busybox:latest":"sha256:` + hexOf("a") + `","busybox@sha256:` + hexOf("d") + `":"sha256:` + hexOf("a") + `"}}}`
+	entries, err := parseCASTags([]byte(valid))
+	parses(f, valid, tagsOf(entries), err, busyboxTags())
+	f.Add([]byte(valid))
 	f.Add([]byte(`{"Repositories":{"x":{"docker.io/library/x:1":"sha256:/etc"}}}`))
 	f.Add([]byte(`{"Repositories":{"x":{"x:1@sha256:` + hexOf("d") + `":"` + hexOf("b") + `"}}}`))
 	f.Add([]byte(`{}`))
@@ -52,9 +97,19 @@ func checkTagEntries(t *testing.T, entries []tagEntry, err error) {
 }
 
 func FuzzParseGraphJSON(f *testing.F) {
-	f.Add([]byte(`{"id":"` + hexOf("a") + `","parent":"` + hexOf("b") + `","created":"2015-01-01T00:00:00.123Z","container_config":{"Cmd":["/bin/sh","-c","#(nop) ADD x"]}}`))
-	f.Add([]byte(`{"id":"` + hexOf("a") + `","container_config":{"Cmd":"echo"}}`))
-	f.Add([]byte(`{"id":"` + hexOf("a") + `","container_config":{"Cmd":null}}`))
+	for _, c := range []struct {
+		seed string
+		want graphMeta
+	}{
+		{`{"id":"` + hexOf("a") + `","parent":"` + hexOf("b") + `","created":"2015-01-01T00:00:00.123Z","container_config":{"Cmd":["/bin/sh","-c","#(nop) ADD x"]}}`,
+			graphMeta{id: hexOf("a"), parent: hexOf("b"), created: time.Date(2015, 1, 1, 0, 0, 0, 123e6, time.UTC), createdBy: "ADD x", cmd: "/bin/sh -c #(nop) ADD x"}},
+		{`{"id":"` + hexOf("a") + `","container_config":{"Cmd":"echo"}}`, graphMeta{id: hexOf("a"), createdBy: "echo", cmd: "echo"}},
+		{`{"id":"` + hexOf("a") + `","container_config":{"Cmd":null}}`, graphMeta{id: hexOf("a")}},
+	} {
+		m, err := parseGraphJSON([]byte(c.seed))
+		parses(f, c.seed, m, err, c.want)
+		f.Add([]byte(c.seed))
+	}
 	f.Add([]byte(`{"id":"../x","parent":"/"}`))
 	f.Add([]byte(`{"id":`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -66,8 +121,18 @@ func FuzzParseGraphJSON(f *testing.F) {
 }
 
 func FuzzParseImageConfig(f *testing.F) {
-	f.Add([]byte(`{"created":"2016-01-01T00:00:00Z","rootfs":{"type":"layers","diff_ids":["` + diffIDOf("a") + `","` + diffIDOf("b") + `"]},"history":[{"created_by":"/bin/sh -c #(nop) ADD a"},{"empty_layer":true},{"created_by":"b"},{"created_by":"extra"}]}`))
-	f.Add([]byte(`{"rootfs":{"diff_ids":[]}}`))
+	for _, c := range []struct {
+		seed                string
+		diffIDs, createdBys []string
+	}{
+		{`{"created":"2016-01-01T00:00:00Z","rootfs":{"type":"layers","diff_ids":["` + diffIDOf("a") + `","` + diffIDOf("b") + `"]},"history":[{"created_by":"/bin/sh -c #(nop) ADD a"},{"empty_layer":true},{"created_by":"b"},{"created_by":"extra"}]}`,
+			[]string{diffIDOf("a"), diffIDOf("b")}, []string{"ADD a", "b"}},
+		{`{"rootfs":{"diff_ids":[]}}`, []string{}, []string{}},
+	} {
+		m, err := parseImageConfig([]byte(c.seed))
+		parses(f, c.seed, [][]string{m.diffIDs, m.createdBy}, err, [][]string{c.diffIDs, c.createdBys})
+		f.Add([]byte(c.seed))
+	}
 	f.Add([]byte(`{"rootfs":{"diff_ids":["sha256:../../x"]}}`))
 	f.Add([]byte(`{"rootfs":null}`))
 	f.Add([]byte(`{"rootfs":{"diff_ids":[1]}}`))
@@ -91,8 +156,18 @@ func FuzzParseImageConfig(f *testing.F) {
 }
 
 func FuzzParseContainerConfig(f *testing.F) {
-	f.Add([]byte(`{"ID":"` + hexOf("c") + `","Image":"sha256:` + hexOf("i") + `","Name":"/web","Driver":"aufs","Created":"2016-01-01T00:00:00Z"}`))
-	f.Add([]byte(`{"ID":"` + hexOf("c") + `","Image":"` + hexOf("i") + `","Name":"web"}`))
+	for _, c := range []struct {
+		seed string
+		want containerMeta
+	}{
+		{`{"ID":"` + hexOf("c") + `","Image":"sha256:` + hexOf("i") + `","Name":"/web","Driver":"aufs","Created":"2016-01-01T00:00:00Z"}`,
+			containerMeta{id: hexOf("c"), name: "web", imageID: hexOf("i"), driver: "aufs", created: time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{`{"ID":"` + hexOf("c") + `","Image":"` + hexOf("i") + `","Name":"web"}`, containerMeta{id: hexOf("c"), name: "web", imageID: hexOf("i")}},
+	} {
+		m, err := parseContainerConfig([]byte(c.seed))
+		parses(f, c.seed, m, err, c.want)
+		f.Add([]byte(c.seed))
+	}
 	f.Add([]byte(`{"ID":"../../x","Image":"/"}`))
 	f.Add([]byte(`{"ID":`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -105,9 +180,18 @@ func FuzzParseContainerConfig(f *testing.F) {
 
 func FuzzParseLayersFile(f *testing.F) {
 	a, b := hexOf("a"), hexOf("b")
-	f.Add([]byte(a+"\n"+b+"\n"), a)
-	f.Add([]byte(a+"-init\n"+b), b)
-	f.Add([]byte(""), a)
+	for _, c := range []struct {
+		seed, top string
+		want      []string
+	}{
+		{a + "\n" + b + "\n", a, []string{a, b}},
+		{a + "-init\n" + b, b, []string{a + "-init", b}},
+		{"", a, []string{}}, // a base layer's
+	} {
+		ids, err := parseLayersFile([]byte(c.seed))
+		parses(f, c.seed, ids, err, c.want)
+		f.Add([]byte(c.seed), c.top)
+	}
 	f.Add([]byte("\n"), a)
 	f.Add([]byte(a+"\n\n"+b), a)
 	f.Add([]byte("../../etc\n"), a)
@@ -131,6 +215,14 @@ func FuzzParseLayersFile(f *testing.F) {
 }
 
 func FuzzSmallFiles(f *testing.F) {
+	if s := hexOf("a") + "-init"; !isLayerName(s) {
+		f.Errorf("valid seed %s: not a layer name", s)
+	}
+	h, err := parseDigest("sha256:" + hexOf("a"))
+	parses(f, "sha256:"+hexOf("a"), h, err, hexOf("a"))
+	if n := parseSize([]byte(" 12345 \n")); n != 12345 {
+		f.Errorf("valid seed \" 12345 \\n\": size %d, want 12345", n)
+	}
 	f.Add([]byte(hexOf("a") + "\n"))
 	f.Add([]byte("sha256:" + hexOf("a")))
 	f.Add([]byte(hexOf("a") + "-init"))

@@ -14,6 +14,7 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
@@ -88,12 +89,7 @@ func TestTarSplitMarkers(t *testing.T) {
 // Markers, and is reported; a layer that has them is left alone; a
 // container layer above is reported as unrecoverable.
 func TestRecoverMarkers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root (0/0 devices, trusted xattrs), and CI=true forbids skipping")
-		}
-		t.Skip("needs root")
-	}
+	testenv.Root(t, "writing 0/0 devices and trusted xattrs")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	c, f := casFixtureOf(t, "overlay2")
 	top, base := f.layers[f.bbTop][0], f.layers[f.bbTop][1]

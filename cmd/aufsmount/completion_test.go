@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -42,10 +43,7 @@ func TestCompletionAnswers(t *testing.T) {
 
 // The bash script, sourced into bash, completes through the binary.
 func TestBashCompletionScript(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := testenv.Tool(t, "bash")
 	s := writeSample(t, layerstore.LayoutCAS)
 	script := filepath.Join(t.TempDir(), "aufsmount")
 	if err := os.WriteFile(script, []byte(mustSucceed(t, nil, "completion", "bash")), 0o644); err != nil {

@@ -7,15 +7,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/internal/testenv"
 )
 
 // make install puts the binary, its man page, the completions and the
 // mount(8) helper link where a packager expects them, under DESTDIR.
 func TestMakeInstall(t *testing.T) {
-	mk, err := exec.LookPath("make")
-	if err != nil {
-		t.Skip("no make")
-	}
+	mk := testenv.Tool(t, "make")
 	tmp := t.TempDir()
 	for _, tt := range []struct {
 		vars  []string

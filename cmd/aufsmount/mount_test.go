@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/fs/mounttable"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -28,13 +29,7 @@ func needFUSE(t *testing.T) {
 	} else if _, err := mounttable.FusermountPath(); os.Geteuid() != 0 && err != nil {
 		why = "not root and no fusermount3"
 	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("cannot mount: %s (CI=true: mounting tests must run)", why)
-	}
-	t.Skipf("cannot mount: %s", why)
+	testenv.Require(t, why == "", "cannot mount: %s", why)
 }
 
 func mountAt(t *testing.T, mnt string) (mounttable.Mount, bool) {
@@ -164,9 +159,7 @@ func TestMountDaemon(t *testing.T) {
 
 func TestMountAllowOtherAndLog(t *testing.T) {
 	needFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("allow_other needs user_allow_other in /etc/fuse.conf for non-root")
-	}
+	testenv.Root(t, "allow_other without user_allow_other in /etc/fuse.conf")
 	s := writeSample(t, layerstore.LayoutCAS)
 	logFile := filepath.Join(t.TempDir(), "log")
 	mnt, pid := mountDaemon(t, s.Root, "busybox", "-o", "ro,allow_other", "--debug", "--log", logFile)

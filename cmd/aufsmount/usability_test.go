@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -222,26 +223,20 @@ func publicBinary(t *testing.T) string {
 func publicDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Public(t, dir)
 	return dir
 }
 
 // asNobody runs bin as user and group 65534, with no other groups.
 func asNobody(t *testing.T, bin string, args ...string) result {
 	t.Helper()
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and setpriv to run as another user")
-	}
+	testenv.Root(t, "running as another user")
+	setpriv := testenv.Tool(t, "setpriv")
 	cmd := exec.Command(setpriv, append([]string{"--reuid", "65534", "--regid", "65534", "--clear-groups", bin}, args...)...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/"}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
@@ -254,9 +249,7 @@ func asNobody(t *testing.T, bin string, args ...string) result {
 // A store only root may read, as every real /var/lib/docker is, says so
 // to another user, naming the directory it cannot read.
 func TestStoreNeedsRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run as another user")
-	}
+	testenv.Root(t, "running as another user")
 	bin := publicBinary(t)
 	s := writeSampleIn(t, publicDir(t))
 	mnt := publicDir(t)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,12 +57,7 @@ func TestWithin(t *testing.T) {
 // directory are left as they are, with an error naming the path.
 func TestUnmountRefuses(t *testing.T) {
 	dir := t.TempDir()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
+	testenv.Root(t, "mounting a tmpfs")
 	mnt := filepath.Join(dir, "tmp")
 	plain := filepath.Join(dir, "plain")
 	for _, d := range []string{mnt, plain} {

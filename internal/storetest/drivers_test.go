@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"golang.org/x/sys/unix"
 )
@@ -70,18 +71,14 @@ func checkDriverDirs(t *testing.T, s *Store, b *Built) {
 }
 
 // mountStack mounts a stack read-only with the kernel's overlayfs (or
-// fuse-overlayfs), skipping the test when it cannot.
+// fuse-overlayfs), skipping the test when it cannot (failing it under CI=true).
 func mountStack(t *testing.T, stack []string, fuse bool, opts string) string {
 	t.Helper()
 	mnt := t.TempDir()
 	if fuse {
-		bin, err := exec.LookPath("fuse-overlayfs")
-		if err != nil {
-			t.Skip("fuse-overlayfs not installed")
-		}
-		if out, err := exec.Command(bin, "-o", "ro,lowerdir="+strings.Join(stack, ":"), mnt).CombinedOutput(); err != nil {
-			t.Skipf("fuse-overlayfs: %v: %s", err, out)
-		}
+		bin := testenv.Tool(t, "fuse-overlayfs")
+		out, err := exec.Command(bin, "-o", "ro,lowerdir="+strings.Join(stack, ":"), mnt).CombinedOutput()
+		testenv.Require(t, err == nil, "fuse-overlayfs: %v: %s", err, out)
 		t.Cleanup(func() {
 			for i := 0; i < 50 && exec.Command("fusermount3", "-u", mnt).Run() != nil; i++ {
 				time.Sleep(100 * time.Millisecond)
@@ -89,9 +86,8 @@ func mountStack(t *testing.T, stack []string, fuse bool, opts string) string {
 		})
 		return mnt
 	}
-	if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(stack, ":")+opts); err != nil {
-		t.Skipf("mounting overlayfs: %v", err)
-	}
+	err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(stack, ":")+opts)
+	testenv.Require(t, err == nil, "mounting overlayfs: %v", err)
 	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
 	return mnt
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -15,13 +16,9 @@ import (
 // from aufs on one rule (it hides a name whited out in its own layer),
 // which the layers below avoid.
 func TestMergeAgainstFuseOverlayfs(t *testing.T) {
-	bin, err := exec.LookPath("fuse-overlayfs")
-	if err != nil {
-		t.Skip("fuse-overlayfs not installed")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
+	bin := testenv.Tool(t, "fuse-overlayfs")
+	_, err := os.Stat("/dev/fuse")
+	testenv.Require(t, err == nil, "no /dev/fuse: %v", err)
 	layers := []*Layer{ // top first
 		NewLayer("top",
 			F("etc/new", "n"), WH("etc/passwd"), OPQ("opq"), F("opq/mine", ""),
@@ -51,9 +48,8 @@ func TestMergeAgainstFuseOverlayfs(t *testing.T) {
 	}
 	mnt := t.TempDir()
 	cmd := exec.Command(bin, "-o", "ro,lowerdir="+strings.Join(b.Chain[img], ":"), mnt)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("fuse-overlayfs: %v: %s", err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	testenv.Require(t, err == nil, "fuse-overlayfs: %v: %s", err, out)
 	defer func() {
 		for i := 0; i < 50; i++ {
 			if exec.Command("fusermount3", "-u", mnt).Run() == nil {
@@ -80,10 +76,7 @@ func TestMergeAgainstFuseOverlayfs(t *testing.T) {
 // TestGeneratedAgainstFuseOverlayfs checks the model on a random store
 // against fuse-overlayfs.
 func TestGeneratedAgainstFuseOverlayfs(t *testing.T) {
-	bin, err := exec.LookPath("fuse-overlayfs")
-	if err != nil {
-		t.Skip("fuse-overlayfs not installed")
-	}
+	bin := testenv.Tool(t, "fuse-overlayfs")
 	for seed := uint64(1); seed <= 3; seed++ {
 		layers := Generate(GenOptions{Seed: seed, Layers: 8, Entries: 3000})
 		img := &Image{Names: []string{"gen"}, Layers: layers}
@@ -92,9 +85,8 @@ func TestGeneratedAgainstFuseOverlayfs(t *testing.T) {
 			t.Fatal(err)
 		}
 		mnt := t.TempDir()
-		if out, err := exec.Command(bin, "-o", "ro,lowerdir="+strings.Join(b.Chain[img], ":"), mnt).CombinedOutput(); err != nil {
-			t.Skipf("fuse-overlayfs: %v: %s", err, out)
-		}
+		out, err := exec.Command(bin, "-o", "ro,lowerdir="+strings.Join(b.Chain[img], ":"), mnt).CombinedOutput()
+		testenv.Require(t, err == nil, "fuse-overlayfs: %v: %s", err, out)
 		want := Merge(b.ChainLayers[img])
 		err = Compare(mnt, want, CompareOptions{SkipLinks: true})
 		for i := 0; i < 50 && exec.Command("fusermount3", "-u", mnt).Run() != nil; i++ {

@@ -16,6 +16,7 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
@@ -158,12 +159,7 @@ func TestWriteIsTheOriginal(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root (chown), and CI=true forbids skipping")
-		}
-		t.Skip("needs root")
-	}
+	testenv.Root(t, "chown")
 	tests := []struct {
 		name   string
 		change func(t *testing.T, dir string)
