@@ -22,13 +22,13 @@ type Options struct {
 // Planner plans the views of one command: each layer's restoration is
 // said once however many views hold it.
 type Planner struct {
-	s    *layerstore.Store
+	s    layerstore.Source
 	o    Options
 	seen map[string]bool
 }
 
 // New makes a Planner for the views of s.
-func New(s *layerstore.Store, o Options) *Planner {
+func New(s layerstore.Source, o Options) *Planner {
 	return &Planner{s: s, o: o, seen: map[string]bool{}}
 }
 

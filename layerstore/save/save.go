@@ -64,7 +64,7 @@ func (e *ChangedError) Error() string {
 
 // Archive is one save, planned: what is to be written, then the writing.
 type Archive struct {
-	s   *layerstore.Store
+	s   layerstore.Source
 	opt Options
 
 	items  []*item
@@ -125,7 +125,7 @@ type layer struct {
 // original stream or a fresh tar, and its size. A layer that no longer
 // matches its tar-split stops the save here, before anything is written
 // (unless opt.AsIs).
-func Plan(s *layerstore.Store, refs []string, opt Options) (*Archive, error) {
+func Plan(s layerstore.Source, refs []string, opt Options) (*Archive, error) {
 	a := &Archive{s: s, opt: opt, now: time.Now().UTC()}
 	if err := a.resolve(refs); err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ func (r *Result) Unresolved() bool {
 // Run checks the images and containers refs name, or every image and
 // container of s where there are none. A reference that cannot be
 // resolved is a Target with its Err; the rest are still checked.
-func Run(s *layerstore.Store, refs []string, opt Options) *Result {
+func Run(s layerstore.Source, refs []string, opt Options) *Result {
 	r := &Result{}
 	dirs := map[string]*Layer{}
 	for _, t := range targets(s, refs) {
@@ -123,7 +123,7 @@ type target struct {
 }
 
 // targets resolves refs, or every image and container of s.
-func targets(s *layerstore.Store, refs []string) []target {
+func targets(s layerstore.Source, refs []string) []target {
 	var out []target
 	for _, r := range refs {
 		t, err := s.Resolve(r)

@@ -1,0 +1,43 @@
+package layerstore
+
+// Source is a source of images and containers: what the command and
+// the libraries (fs/viewplan, layerstore/save, layerstore/verify) read
+// a store through. A Docker root with its storage drivers (Store) is the
+// first; other kinds of store (containerd, containers/storage, image
+// archives) each come as one more implementation
+// (docs/architecture.md).
+type Source interface {
+	// Root is the store's directory.
+	Root() string
+	// Drivers names the storage drivers whose trees the store holds.
+	Drivers() []string
+	// Images, DamagedImages and Containers list what the store holds;
+	// DamagedImages are images whose metadata cannot be read but whose
+	// chain may still be known.
+	Images() []Image
+	DamagedImages() []Image
+	Containers() []Container
+	// Layers lists every layer directory of the store.
+	Layers() ([]Layer, error)
+
+	// Resolve finds what ref names (a name, an id or prefix, a
+	// container); ResolveKind only of kind only (0: either); ResolveIn
+	// only under one driver.
+	Resolve(ref string) (*Target, error)
+	ResolveKind(ref string, only Kind) (*Target, error)
+	ResolveIn(driver, ref string) (*Target, error)
+
+	// RecoverMarkers and RecoverCopy restore in t's Stack what a copy of
+	// the store lost (docs/copies.md).
+	RecoverMarkers(t *Target) ([]Repair, error)
+	RecoverCopy(t *Target) ([]CopyLoss, error)
+
+	// The metadata a save writes as it is: the layout of t's store, its
+	// image config, a pre-1.10 layer's graph json, a container's config.
+	LayoutOf(t *Target) Layout
+	ImageConfig(t *Target) ([]byte, error)
+	GraphJSON(t *Target, id string) ([]byte, error)
+	ContainerConfig(t *Target) ([]byte, string, error)
+}
+
+var _ Source = (*Store)(nil)
