@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/changes"
 )
@@ -75,8 +76,8 @@ func (e *env) diffAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	mw := newMarkerWarner(e.stderr)
-	t1, err := mw.resolveView(s, c.Args().Get(0))
+	p := planner(s, e.stderr, false)
+	t1, err := p.Resolve(c.Args().Get(0))
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (e *env) diffAction(c *cli.Context) error {
 		cs, err = containerChanges(t1)
 	} else {
 		var t2 *layerstore.Target
-		if t2, err = mw.resolveView(s, c.Args().Get(1)); err != nil {
+		if t2, err = p.Resolve(c.Args().Get(1)); err != nil {
 			return err
 		}
 		cs, err = diffTargets(t1, t2)
@@ -158,7 +159,7 @@ func quotePath(p string) string {
 }
 
 func openTargetView(t *layerstore.Target) (*fs.View, error) {
-	v, err := fs.OpenView(viewLayers(t))
+	v, err := fs.OpenView(viewplan.Layers(t))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", t.Ref, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/fs/mounttable"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -210,19 +211,20 @@ func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := planner(s, warn, req.opts.AsIs)
 	if req.all {
-		tree, notes := storeTree(s, warn, req.opts.AsIs)
+		tree, notes := p.Tree()
+		for i, n := range notes {
+			notes[i] = oneLine(n)
+		}
 		return &mountPlan{Root: s.Root(), Driver: strings.Join(s.Drivers(), ","), Tree: tree, Notes: notes}, nil
 	}
-	mw := newMarkerWarner(warn)
-	mw.asIs = req.opts.AsIs
-	t, err := mw.resolveView(s, req.ref)
+	t, err := p.Resolve(req.ref)
 	if err != nil {
 		return nil, err
 	}
-	plan := &mountPlan{Root: s.Root(), Driver: t.Driver, Layers: viewLayers(t), Binds: viewBinds(t, s.Root())}
-	if len(t.Unshown) > 0 {
-		note := unshownNote(t)
+	plan := &mountPlan{Root: s.Root(), Driver: t.Driver, Layers: viewplan.Layers(t), Binds: viewplan.Binds(t, s.Root())}
+	if note := viewplan.Unshown(t); note != "" {
 		fmt.Fprintf(warn, "aufsmount: note: %s\n", note)
 		plan.Notes = append(plan.Notes, note)
 	}
@@ -243,9 +245,9 @@ func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.
 	if err != nil {
 		return nil, "", nil, err
 	}
-	withIndexLoaders(plan.Layers)
+	viewplan.WithLoaders(plan.Layers)
 	for _, e := range plan.Tree {
-		withIndexLoaders(e.Layers)
+		viewplan.WithLoaders(e.Layers)
 	}
 	mnt, err := mounttable.CheckMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {

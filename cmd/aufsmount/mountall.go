@@ -1,13 +1,7 @@
 package main
 
 import (
-	"io"
-
 	"github.com/urfave/cli/v2"
-
-	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/viewplan"
-	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 func (e *env) mountAllCommand() *cli.Command {
@@ -45,23 +39,3 @@ Examples:
 		Action: e.mountAction,
 	}
 }
-
-// storeTree lays out every image, container and layer of s for
-// mount-all (viewplan.Planner.Tree), saying on warn what it left out or
-// worked around; the notes are for the log.
-func storeTree(s *layerstore.Store, warn io.Writer, asIs bool) ([]fs.TreeEntry, []string) {
-	tree, notes := viewplan.New(s, viewplan.Options{AsIs: asIs, Say: sayTo(warn)}).Tree()
-	for i, n := range notes {
-		notes[i] = oneLine(n)
-	}
-	return tree, notes
-}
-
-// viewBinds is viewplan.Binds.
-func viewBinds(t *layerstore.Target, root string) []fs.Bind { return viewplan.Binds(t, root) }
-
-// unshownNote is viewplan.Unshown.
-func unshownNote(t *layerstore.Target) string { return viewplan.Unshown(t) }
-
-// viewLayers is viewplan.Layers.
-func viewLayers(t *layerstore.Target) []fs.Layer { return viewplan.Layers(t) }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -68,12 +69,12 @@ func (e *env) whichAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := newMarkerWarner(e.stderr).resolveView(s, ref)
+	t, err := planner(s, e.stderr, false).Resolve(ref)
 	if err != nil {
 		return err
 	}
 	// The container's binds too, as its mount shows them.
-	v, err := fs.OpenViewWith(viewLayers(t), viewBinds(t, s.Root()))
+	v, err := fs.OpenViewWith(viewplan.Layers(t), viewplan.Binds(t, s.Root()))
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", t.Ref, err)
 	}
