@@ -143,3 +143,43 @@ func listxattrNames(path string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// TestWhichRules runs aufsmount which on every path of every rule case,
+// in the drivers that stack layers, and checks it against the model: the
+// one layer it says provides the path is the layer the model shows it
+// from (for overlay2, the model knows the kernel loses an image layer's
+// opaque root). overlay and vfs keep whole trees, one directory per
+// view: nothing to choose between.
+func TestWhichRules(t *testing.T) {
+	for _, dc := range driverCases {
+		switch dc.store.Driver {
+		case st.DriverAufs, st.DriverOverlay2, st.DriverFuseOverlayfs:
+		default:
+			continue
+		}
+		for _, tc := range ruleCases() {
+			t.Run(dc.name+"/"+tc.name, func(t *testing.T) {
+				img := &st.Image{Names: []string{"test/image:latest"}, Layers: tc.layers}
+				b := writeDriverStore(t, dc, []*st.Image{img}, nil)
+				chain := b.Chain[img]
+				for _, n := range b.View(img) {
+					stdout, stderr, code := run(t, "--root", b.Root, "which", "--json", "--no-trunc", "test/image:latest", "/"+n.Path)
+					var ps []struct{ ID, Dir, Status string }
+					if code != 0 || json.Unmarshal([]byte(stdout), &ps) != nil {
+						t.Errorf("which %q: exit %d, %q, %s", n.Path, code, stdout, stderr)
+						continue
+					}
+					var provides []string
+					for _, p := range ps {
+						if p.Status == "provides" {
+							provides = append(provides, p.Dir)
+						}
+					}
+					if len(provides) != 1 || provides[0] != chain[n.Layer] {
+						t.Errorf("which %q: provided by %q; the model shows it from layer %d of %d, %s", n.Path, provides, n.Layer, len(chain), chain[n.Layer])
+					}
+				}
+			})
+		}
+	}
+}
