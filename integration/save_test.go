@@ -856,7 +856,7 @@ func TestSaveChanged(t *testing.T) {
 					layerID := filepath.Base(strings.TrimSuffix(strings.TrimSuffix(dir, "/diff"), "/root"))
 					if change.says == "" {
 						_, stderr, code := run(t, "--root", b.Root, "save", "-o", out, "test/changed:1")
-						want := "aufsmount: note: layer " + layerstore.ShortID(layerID) + " (" + dir + "): its directory's metadata differs from its tar-split in 1 way (aufsmount verify lists them); its original stream is saved, as the tar-split records it\n"
+						want := "aufsmount: note: layer " + layerID[:12] + " (" + dir + "): its directory's metadata differs from its tar-split in 1 way (aufsmount verify lists them); its original stream is saved, as the tar-split records it\n"
 						if b.Layout == layerstore.LayoutGraph {
 							want += "aufsmount: pre-1.10 image test/changed:1 migrated: saved as image " // and its new id
 						}
@@ -879,7 +879,7 @@ func TestSaveChanged(t *testing.T) {
 						t.Errorf("save that failed left %q beside %s", left, out)
 					}
 					file, stderr := saveTo(t, b.Root, "--as-is", "test/changed:1")
-					if !strings.Contains(stderr, "warning: layer "+layerstore.ShortID(filepath.Base(strings.TrimSuffix(strings.TrimSuffix(dir, "/diff"), "/root")))) {
+					if !strings.Contains(stderr, "warning: layer "+layerID[:12]) {
 						t.Errorf("save --as-is: stderr %q; want a warning naming the changed layer", stderr)
 					}
 					a := readSaved(t, file)

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
-	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // verifyLossyOut is what verify prints of the store of lossyImages:
@@ -222,7 +221,7 @@ func TestVerifyJSON(t *testing.T) {
 	}
 	var lines []string
 	for _, l := range got.Layers {
-		lines = append(lines, strings.Join([]string{layerstore.ShortID(l.ID), l.Status, l.Contents, l.Directory}, " "))
+		lines = append(lines, strings.Join([]string{l.ID[:12], l.Status, l.Contents, l.Directory}, " "))
 		for _, f := range l.Findings {
 			if len(f) != 4 {
 				t.Errorf("finding %v: want path, kind, what and loss", f)

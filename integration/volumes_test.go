@@ -10,7 +10,6 @@ import (
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/internal/testenv"
-	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // volumeStore is a store with a container "db" of image "dbserver:1" that ran
@@ -137,7 +136,7 @@ func TestWhichBinds(t *testing.T) {
 			want := []string{
 				"LAYER ID DIR STATUS",
 				"containers/" + cid[:12] + ".../hosts .../containers/" + cid[:12] + ".../hosts provides",
-				layerstore.ShortID(init) + " " + shortLayerDir(initDir, root) + " hidden: /etc/hosts mounted over by containers/" + cid[:12] + ".../hosts",
+				init[:12] + "-init " + shortLayerDir(initDir, root) + " hidden: /etc/hosts mounted over by containers/" + cid[:12] + ".../hosts",
 			}
 			var lines []string
 			for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {

@@ -18,7 +18,8 @@ import (
 // wantLayerDir is what the directory of layers[0] (over layers[1:]) holds
 // with the driver of s: the layer in its encoding, or for the drivers of
 // whole trees the view so far; own says how many of layers are a
-// container's.
+// container's. It is overlayForm's, which Write uses too: what that
+// form must be is written out in TestOverlayLayerDirs.
 func wantLayerDir(t *testing.T, s *Store, b *Built, layers []*Layer, own int) []Node {
 	t.Helper()
 	switch b.Driver {
