@@ -34,8 +34,13 @@ const (
 	surveyEach  = 4
 )
 
+// surveyVersion is the form of a survey record: a record of another is
+// made anew.
+const surveyVersion = 1
+
 // surveyRecord is one layer's survey.
 type surveyRecord struct {
+	Version int               `json:"version"`
 	Size    int64             `json:"tar_split_size"`
 	Entries int               `json:"entries"`
 	Sample  []layertar.Meta   `json:"sample"`          // Name is the path
@@ -288,7 +293,7 @@ func statAll(r *beneath.Root, paths []string) map[string]*unix.Stat_t {
 
 // surveyOf picks the entries a survey checks from x.
 func surveyOf(x *layertar.Index, size int64) *surveyRecord {
-	rec := &surveyRecord{Size: size, Entries: x.Len()}
+	rec := &surveyRecord{Version: surveyVersion, Size: size, Entries: x.Len()}
 	// Shallow directories first: the sample then shares few of them,
 	// and the survey opens few.
 	dirs := make([]string, 0, len(x.Dirs))

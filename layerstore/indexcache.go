@@ -96,7 +96,7 @@ func layerSurvey(l Layer) (*surveyRecord, error) {
 	dir := cacheRoot("survey")
 	if err == nil && dir != "" && size > 0 {
 		var rec surveyRecord
-		if data, err := readFile(filepath.Join(dir, hex), maxJSON); err == nil && json.Unmarshal(data, &rec) == nil && rec.Size == size {
+		if data, err := readFile(filepath.Join(dir, hex), maxJSON); err == nil && json.Unmarshal(data, &rec) == nil && rec.Size == size && rec.Version == surveyVersion {
 			return &rec, nil
 		}
 	}
