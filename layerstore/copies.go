@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
@@ -81,7 +82,7 @@ func (c CopyLoss) String() string {
 		}
 	}
 	if len(meta) > 0 {
-		parts = append(parts, fmt.Sprintf("%s of its %s entries restored from its tar-split", joinAnd(meta), thousands(c.Entries)))
+		parts = append(parts, fmt.Sprintf("%s of its %s entries restored from its tar-split", words.JoinAnd(meta), words.Thousands(c.Entries)))
 	}
 	kinds := make([]string, 0, len(c.Kinds))
 	for k := range c.Kinds {
@@ -89,13 +90,13 @@ func (c CopyLoss) String() string {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%s %s recreated", thousands(c.Kinds[k]), plural(c.Kinds[k], k, k+"s")))
+		parts = append(parts, fmt.Sprintf("%s %s recreated", words.Thousands(c.Kinds[k]), words.Plural(c.Kinds[k], k, k+"s")))
 	}
 	if c.Links > 0 {
-		parts = append(parts, fmt.Sprintf("%s hard %s joined again", thousands(c.Links), plural(c.Links, "link", "links")))
+		parts = append(parts, fmt.Sprintf("%s hard %s joined again", words.Thousands(c.Links), words.Plural(c.Links, "link", "links")))
 	}
 	if c.Xattrs > 0 {
-		parts = append(parts, fmt.Sprintf("%s extended %s restored", thousands(c.Xattrs), plural(c.Xattrs, "attribute", "attributes")))
+		parts = append(parts, fmt.Sprintf("%s extended %s restored", words.Thousands(c.Xattrs), words.Plural(c.Xattrs, "attribute", "attributes")))
 	}
 	if len(meta) == 0 && len(parts) > 0 {
 		parts[0] += " from its tar-split"
@@ -352,28 +353,4 @@ func surveyOf(x *layertar.Index, size int64) *surveyRecord {
 		}
 	}
 	return rec
-}
-
-// thousands writes n with commas: 2,413.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) < 2 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

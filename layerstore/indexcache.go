@@ -55,13 +55,13 @@ func cachedIndexFile(l Layer) (*os.File, int64) {
 	if err != nil || dir == "" {
 		return nil, 0
 	}
-	f, err := os.Open(filepath.Join(dir, hex))
+	f, err := openNoatime(filepath.Join(dir, hex), os.O_RDONLY|syscall.O_NOFOLLOW)
 	if err != nil {
 		return nil, 0
 	}
 	var head [8]byte
 	st, err := f.Stat()
-	if err != nil || st.Size() < 8 {
+	if err != nil || !st.Mode().IsRegular() || st.Size() < 8 || st.Size()-8 > maxIndex {
 		f.Close()
 		return nil, 0
 	}
@@ -75,16 +75,16 @@ func cachedIndexFile(l Layer) (*os.File, int64) {
 // cachedIndex is the encoded index the cache holds for l's tar-split,
 // or nil.
 func cachedIndex(l Layer) []byte {
-	hex, err := parseDigest(l.DiffID)
-	dir := cacheRoot("index")
-	if err != nil || dir == "" {
+	f, size := cachedIndexFile(l)
+	if f == nil {
 		return nil
 	}
-	data, err := readFile(filepath.Join(dir, hex), maxIndex)
-	if err != nil || len(data) < 8 || int64(binary.LittleEndian.Uint64(data)) != tarSplitSize(l) {
+	defer f.Close()
+	data := make([]byte, size-8)
+	if _, err := f.ReadAt(data, 8); err != nil {
 		return nil
 	}
-	return data[8:]
+	return data
 }
 
 // layerSurvey returns l's survey record, from the cache when it has one

@@ -161,7 +161,7 @@ func (e *env) inspectResolve(s *layerstore.Store, ref, typ string) (*layerstore.
 		t, err = s.ResolveKind(ref, inspectTypes[typ])
 		if errors.As(err, &nf) {
 			if other, oerr := s.Resolve(ref); oerr == nil {
-				return nil, fmt.Errorf("%s: no such %s (it names the %s %s)", ref, typ, kindName(other), other.Name)
+				return nil, fmt.Errorf("%s: no such %s (it names the %s %s)", ref, typ, other.Kind.String(), other.Name)
 			}
 		}
 	} else {

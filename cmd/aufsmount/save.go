@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore/save"
 )
 
@@ -133,7 +134,7 @@ func saveError(err error) error {
 	case errors.As(err, &changed):
 		n := len(changed.Layers)
 		return fmt.Errorf("save: %d %s no longer %s the original tars (nothing saved; --as-is saves them as they are now, with new ids)",
-			n, plural(n, "layer", "layers"), plural(n, "matches", "match"))
+			n, words.Plural(n, "layer", "layers"), words.Plural(n, "matches", "match"))
 	case errors.As(err, &tagErr):
 		return usageErrorf("save: --tag names the image made of a container: give exactly one container (got %d)", tagErr.Containers)
 	}

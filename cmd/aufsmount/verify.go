@@ -5,7 +5,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/verify"
 )
 
@@ -89,6 +88,3 @@ func (e *env) verifyAction(c *cli.Context) error {
 		return exitStatus(code)
 	}
 }
-
-// kindName is what messages call t: "image" or "container".
-func kindName(t *layerstore.Target) string { return t.Kind.String() }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/verify"
@@ -131,7 +131,7 @@ func findingLines(fs []layertar.Finding, verbose bool) []string {
 		}
 	}
 	if more > 0 {
-		out = append(out, fmt.Sprintf("    ... and %s more %s (--verbose lists every path)", groupDigits(more), plural(more, "change", "changes")))
+		out = append(out, fmt.Sprintf("    ... and %s more %s (--verbose lists every path)", words.Thousands(more), words.Plural(more, "change", "changes")))
 	}
 	return out
 }
@@ -140,23 +140,9 @@ func findingLines(fs []layertar.Finding, verbose bool) []string {
 func tally(fs []layertar.Finding) string {
 	var parts []string
 	for _, c := range layertar.Tally(fs) {
-		parts = append(parts, groupDigits(c.N)+" "+c.Kind.Noun(c.N))
+		parts = append(parts, words.Thousands(c.N)+" "+c.Kind.Noun(c.N))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// groupDigits writes n with its thousands apart: 2,413.
-func groupDigits(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
 }
 
 func (e *env) printVerify(res *verify.Result, verbose bool) error {

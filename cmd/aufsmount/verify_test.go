@@ -137,14 +137,6 @@ func TestFindingLines(t *testing.T) {
 	}
 }
 
-func TestGroupDigits(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 2413: "2,413", 100000: "100,000", 1234567: "1,234,567", -2413: "-2,413"} {
-		if got := groupDigits(n); got != want {
-			t.Errorf("groupDigits(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // TestVerifyHelp: verify --help and the man page say what --json prints
 // and every exit status.
 func TestVerifyHelp(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/fs/viewplan"
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
@@ -126,7 +127,7 @@ func (e *env) whichAction(c *cli.Context) error {
 		}
 	}
 	if ps[0].Hidden() {
-		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, quotePath(path), len(ps), plural(len(ps), "layer", "layers"))
+		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, quotePath(path), len(ps), words.Plural(len(ps), "layer", "layers"))
 	}
 	return nil
 }
@@ -156,11 +157,4 @@ func hiddenWhy(p fs.Provider, by string) string {
 		return fmt.Sprintf("%s mounted over by %s", at, by)
 	}
 	return p.Reason.String()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
@@ -55,7 +56,7 @@ func (a *Archive) check() error {
 		serious, meta := splitFindings(l.findings)
 		if meta > 0 {
 			a.warn("note: layer %s: its directory's metadata differs from its tar-split in %d %s (aufsmount verify lists them); its original stream is saved, as the tar-split records it",
-				l.name(), meta, plural(meta, "way", "ways"))
+				l.name(), meta, words.Plural(meta, "way", "ways"))
 		}
 		l.findings = serious
 		if len(serious) == 0 {
@@ -75,7 +76,7 @@ func (a *Archive) check() error {
 	if len(stop) > 0 {
 		e := &ChangedError{}
 		for _, l := range stop {
-			msg := fmt.Sprintf("layer %s no longer matches its tar-split: %d %s", l.name(), len(l.findings), plural(len(l.findings), "difference", "differences"))
+			msg := fmt.Sprintf("layer %s no longer matches its tar-split: %d %s", l.name(), len(l.findings), words.Plural(len(l.findings), "difference", "differences"))
 			a.warn("%s%s", msg, a.findingLines(l.findings))
 			e.Layers = append(e.Layers, l.name())
 		}

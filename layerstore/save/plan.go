@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
@@ -233,7 +234,7 @@ func (a *Archive) legacyIDs() error {
 		}
 		if l.asIs {
 			a.warn("warning: layer %s changed since it was unpacked (%d %s): saved as it is now, as a fresh tar; %s %s",
-				l.name(), len(l.findings), plural(len(l.findings), "difference", "differences"), strings.Join(names, ", "), what)
+				l.name(), len(l.findings), words.Plural(len(l.findings), "difference", "differences"), strings.Join(names, ", "), what)
 		} else {
 			a.warn("warning: layer %s: %s: saved as a fresh tar of its files; %s %s",
 				l.name(), l.note, strings.Join(names, ", "), what)

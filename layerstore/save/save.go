@@ -9,6 +9,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
@@ -59,7 +60,7 @@ func (e *ChangedError) Error() string {
 		return fmt.Sprintf("layer %s changed since it was unpacked (nothing saved)", e.Layers[0])
 	}
 	n := len(e.Layers)
-	return fmt.Sprintf("%d %s no longer %s the original tars (nothing saved)", n, plural(n, "layer", "layers"), plural(n, "matches", "match"))
+	return fmt.Sprintf("%d %s no longer %s the original tars (nothing saved)", n, words.Plural(n, "layer", "layers"), words.Plural(n, "matches", "match"))
 }
 
 // Archive is one save, planned: what is to be written, then the writing.
@@ -186,10 +187,3 @@ func (a *Archive) progress(n int64) {
 
 // name is how a message names a layer: its short id and directory.
 func (l *layer) name() string { return fmt.Sprintf("%s (%s)", layerstore.ShortID(l.l.ID), l.l.Dir) }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

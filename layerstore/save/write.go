@@ -10,6 +10,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
@@ -98,7 +99,7 @@ func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
 		case changed:
 			l.asIs = true
 			a.warn("warning: layer %s: its files changed since it was unpacked (found while writing it: %d %s): saved as it is now, with diff id %s",
-				l.name(), len(serious), plural(len(serious), "difference", "differences"), rep.Digest)
+				l.name(), len(serious), words.Plural(len(serious), "difference", "differences"), rep.Digest)
 			for _, x := range a.cascade(l) {
 				if x.size, x.entries, err = layertar.FreshSize(*x.fresh); err != nil {
 					return fmt.Errorf("layer %s: %w", x.name(), err)
