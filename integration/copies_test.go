@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,7 +81,18 @@ func TestLossyCopy(t *testing.T) {
 				if err := st.Compare(mnt, b.View(base), st.CompareOptions{}); err == nil {
 					t.Errorf("-o as-is shows the image as built, not the copy")
 				}
-				_ = filepath.Join
+				// The kernel path cannot restore: it says so, and the view
+				// (through FUSE) is the image's all the same.
+				kmnt := t.TempDir()
+				_, stderr, code = run(t, "--root", b.Root, "-o", "kernel", "app:v1", kmnt)
+				if code != 0 {
+					t.Fatalf("mount -o kernel: exit %d: %s", code, stderr)
+				}
+				defer unmountRef(t, kmnt)
+				if !strings.Contains(stderr, "aufsmount: note: -o kernel: kernel overlayfs cannot show this view exactly (metadata restored from a tar-split)") || !strings.Contains(stderr, "serving through FUSE") {
+					t.Errorf("mount -o kernel of a lossy copy: stderr does not say it serves through FUSE:\n%s", stderr)
+				}
+				compareView(t, kmnt, b.View(img))
 			})
 		}
 	}
