@@ -17,6 +17,10 @@ const (
 	LayoutGraph Layout = iota + 1
 	// LayoutCAS is the 1.10+ content-addressable store: image/aufs/.
 	LayoutCAS
+	// LayoutContainers is a containers/storage graphroot (Podman, CRI-O,
+	// Buildah): <driver>-layers/, <driver>-images/, <driver>-containers/
+	// (docs/containers-storage.md).
+	LayoutContainers
 )
 
 func (l Layout) String() string {
@@ -25,6 +29,8 @@ func (l Layout) String() string {
 		return "graph (pre-1.10)"
 	case LayoutCAS:
 		return "content-addressable (1.10+)"
+	case LayoutContainers:
+		return "containers/storage"
 	}
 	return fmt.Sprintf("Layout(%d)", int(l))
 }
