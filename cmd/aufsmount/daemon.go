@@ -76,10 +76,10 @@ var errNoPlan = errors.New("no mount plan from the command")
 
 // daemonize starts a copy of this process, with the same arguments, in a
 // new session with no terminal (like sshfs), resolves what to mount while
-// the copy starts, hands it over, waits for the copy to say whether the
-// mount answers, and returns that. The copy keeps serving after this
-// process exits.
-func (e *env) daemonize(req mountRequest) error {
+// the copy starts (unless plan, not nil, has it already), hands it over,
+// waits for the copy to say whether the mount answers, and returns that.
+// The copy keeps serving after this process exits.
+func (e *env) daemonize(req mountRequest, plan *mountPlan) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this program to start it in the background: %w", err)
@@ -123,7 +123,9 @@ func (e *env) daemonize(req mountRequest) error {
 	if err != nil {
 		return fmt.Errorf("starting the background process: %w", err)
 	}
-	plan, err := resolvePlan(req, e.stderr)
+	if plan == nil {
+		plan, err = resolvePlan(req, e.stderr)
+	}
 	if err == nil {
 		err = json.NewEncoder(planW).Encode(plan)
 	}

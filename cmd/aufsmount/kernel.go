@@ -9,39 +9,40 @@ import (
 
 // mountKernel mounts req's view through the kernel's overlayfs
 // (kernelview), in this process: the kernel serves it, nothing stays
-// behind. done is false when the kernel path cannot show the view
-// exactly (not root, too many layers, content overlayfs would read
-// itself ...): the reason is said on stderr and the caller serves the
-// view through FUSE instead.
-func (e *env) mountKernel(req mountRequest) (done bool, err error) {
+// behind. When the kernel path cannot show the view exactly (not root,
+// too many layers, content overlayfs would read itself ...), the reason
+// is said on stderr and the plan it resolved is returned, for the caller
+// to serve through FUSE without resolving again (and saying again what
+// it restored); plan is nil once mounted.
+func (e *env) mountKernel(req mountRequest) (fallback *mountPlan, err error) {
 	plan, err := resolvePlan(req, e.stderr)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if len(plan.Binds) > 0 {
 		fmt.Fprintln(e.stderr, "aufsmount: note: -o kernel: the container's bind-mounted files and volumes need the FUSE view; serving through FUSE")
-		return false, nil
+		return plan, nil
 	}
 	mnt, err := mounttable.CheckMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	kp, err := kernelview.Prepare(plan.Layers)
 	if r, refused := kernelview.IsRefused(err); refused {
 		fmt.Fprintf(e.stderr, "aufsmount: note: -o kernel: %v; serving through FUSE\n", r)
-		return false, nil
+		return plan, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer kp.Close()
 	_, err = kp.Mount(mnt, kernelview.Options{Source: req.ref, NoExec: req.opts.NoExec})
 	if r, refused := kernelview.IsRefused(err); refused {
 		fmt.Fprintf(e.stderr, "aufsmount: note: -o kernel: %v; serving through FUSE\n", r)
-		return false, nil
+		return plan, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
+		return nil, fmt.Errorf("mounting %s on %s: %w", req.ref, req.mountpoint, err)
 	}
-	return true, nil
+	return nil, nil
 }

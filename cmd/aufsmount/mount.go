@@ -158,24 +158,25 @@ func (e *env) mountAction(c *cli.Context) error {
 	if opts.Kernel && all && e.report == nil {
 		fmt.Fprintln(e.stderr, "aufsmount: note: -o kernel: mount-all is served through FUSE (its views share one tree)")
 	}
+	var plan *mountPlan // resolved by the kernel path, where it fell back
 	if opts.Kernel && !all && e.report == nil {
-		done, err := e.mountKernel(req)
-		if done || err != nil {
+		if plan, err = e.mountKernel(req); plan == nil || err != nil {
 			return err
 		}
 	}
 	switch {
 	case e.report != nil:
-		return e.serve(req, e.report)
+		return e.serve(req, e.report, nil)
 	case req.foreground:
-		return e.serve(req, nil)
+		return e.serve(req, nil, plan)
 	}
-	return e.daemonize(req)
+	return e.daemonize(req, plan)
 }
 
 // serve mounts and serves until unmounted or signalled. In the daemon
 // child, report gets "ok" or the error once the mount answers or fails.
-func (e *env) serve(req mountRequest, report *os.File) error {
+// plan, when not nil, is what to mount, resolved already.
+func (e *env) serve(req mountRequest, report *os.File, plan *mountPlan) error {
 	// Catch signals before the mount exists, so that one sent as soon as
 	// it shows in the mount table unmounts it rather than killing us.
 	sigs := make(chan os.Signal, 1)
@@ -184,7 +185,7 @@ func (e *env) serve(req mountRequest, report *os.File) error {
 	// A serving daemon holds a node for every entry the kernel knows:
 	// trade a little GC time for a smaller peak (about 10% less RSS).
 	debug.SetGCPercent(50)
-	srv, mnt, logger, err := mountView(req, e.plan)
+	srv, mnt, logger, err := mountView(req, plan, e.plan)
 	if report != nil {
 		msg := "ok"
 		if err != nil {
@@ -231,12 +232,12 @@ func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
 	return plan, nil
 }
 
-// mountView resolves the reference (or takes the plan the command sent
-// on planFile), checks the mount point and mounts.
-func mountView(req mountRequest, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
-	var plan *mountPlan
+// mountView mounts plan, or where it is nil the plan the command sent on
+// planFile, or resolves the reference; it checks the mount point first.
+func mountView(req mountRequest, plan *mountPlan, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
 	var err error
 	switch {
+	case plan != nil:
 	case planFile != nil:
 		plan, err = readPlan(planFile)
 	default:
