@@ -277,6 +277,46 @@ func FuzzStoreFile(f *testing.F) {
 		{c.root, "image/aufs/layerdb/mounts/" + cf.cid + "/parent"},
 		{c.root, "containers/" + cf.cid + "/config.v2.json"},
 	}
+	// Valid seeds: each file as the sound store has it, and sizes other
+	// than its own. A store with any of them opens and resolves what the
+	// fixture holds: the target's checks say nothing of a store that
+	// fails to open or of a ref that is not found.
+	type seed struct {
+		which uint8
+		data  []byte
+	}
+	var valid []seed
+	for i, tg := range targets {
+		data, err := os.ReadFile(filepath.Join(tg.root, tg.rel))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a file the store may have, that this one does not
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+		valid = append(valid, seed{uint8(i), data})
+	}
+	valid = append(valid, seed{3, []byte("12345")}, seed{13, []byte("999\n")})
+	for _, v := range valid {
+		tg := targets[v.which]
+		withContent(f, filepath.Join(tg.root, tg.rel), v.data, func() {
+			s, err := Open(tg.root)
+			if err != nil {
+				f.Errorf("valid seed %s = %q: %v", tg.rel, v.data, err)
+				return
+			}
+			top := gf.bbTop
+			if tg.root == c.root {
+				top = cf.bbTop
+			}
+			for _, ref := range []string{"busybox", "web", top} {
+				if _, err := s.Resolve(ref); err != nil {
+					f.Errorf("valid seed %s = %q: resolving %s: %v", tg.rel, v.data, ref, err)
+				}
+			}
+		})
+		f.Add(v.which, v.data)
+	}
 	f.Add(uint8(0), []byte(`{"Repositories":{"busybox":{"latest":"../../`+gf.bbTop+`"}}}`))
 	f.Add(uint8(1), []byte(`{"id":"`+gf.bbTop+`","parent":"`+gf.bbTop+`"}`))
 	f.Add(uint8(4), []byte(gf.bbTop+"\n"+gf.bbBase+"\n"))
@@ -286,50 +326,88 @@ func FuzzStoreFile(f *testing.F) {
 	f.Add(uint8(18), []byte(`{"ID":"`+cf.cid+`","Name":"/web","Image":"sha256:`+cf.bbBase+`"}`))
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		tg := targets[int(which)%len(targets)]
-		p := filepath.Join(tg.root, tg.rel)
-		old, err := os.ReadFile(p)
-		if err != nil {
-			old = nil
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if old == nil {
-				os.Remove(p)
-			} else if err := os.WriteFile(p, old, 0o644); err != nil {
+		withContent(t, filepath.Join(tg.root, tg.rel), data, func() {
+			s, err := Open(tg.root)
+			if err != nil {
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					t.Fatalf("Open: %v is not a *CorruptError", err)
+				}
+				return
+			}
+			s.Images()
+			s.Containers()
+			s.Problems()
+			if _, err := s.Layers(); err != nil {
 				t.Fatal(err)
 			}
-		}()
-		s, err := Open(tg.root)
-		if err != nil {
-			var ce *CorruptError
-			if !errors.As(err, &ce) {
-				t.Fatalf("Open: %v is not a *CorruptError", err)
+			for _, ref := range []string{"busybox", "web", gf.bbTop, cf.bbTop[:5], "user/app:v1"} {
+				checkResolve(t, s, ref)
 			}
-			return
-		}
-		s.Images()
-		s.Containers()
-		s.Problems()
-		if _, err := s.Layers(); err != nil {
-			t.Fatal(err)
-		}
-		for _, ref := range []string{"busybox", "web", gf.bbTop, cf.bbTop[:5], "user/app:v1"} {
-			checkResolve(t, s, ref)
-		}
+		})
 	})
+}
+
+// withContent runs fn with data in file p, then puts back what p held.
+func withContent(tb testing.TB, p string, data []byte, fn func()) {
+	tb.Helper()
+	old, err := os.ReadFile(p)
+	if err != nil {
+		old = nil
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	defer func() {
+		if old == nil {
+			os.Remove(p)
+		} else if err := os.WriteFile(p, old, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}()
+	fn()
 }
 
 func FuzzResolve(f *testing.F) {
 	g, gf := graphFixture(f)
 	gs := g.open()
-	c, _ := casFixture(f)
+	c, cf := casFixture(f)
 	cs := c.open()
+	// The seeds that name something resolve to it, in the store that has
+	// it ("" for one that has not): checkResolve says nothing of a ref
+	// that is not found.
+	for _, v := range []struct{ ref, graph, cas string }{
+		{"busybox", gf.bbTop, cf.bbTop},
+		{"busybox:latest", gf.bbTop, cf.bbTop},
+		{"docker.io/library/busybox:1.0", gf.bbTop, cf.bbTop},
+		{"busybox@" + bbDigest, gf.bbTop, cf.bbTop},
+		{"registry:5000/team/app:v2", gf.reg, cf.reg},
+		{gf.bbTop, gf.bbTop, ""},
+		{"sha256:" + gf.bbTop, gf.bbTop, ""},
+		{gf.bbTop[:4], gf.bbTop, ""},
+		{cf.bbTop[:5], "", cf.bbTop},
+		{"web", gf.cid, cf.cid},
+		{"/web", gf.cid, cf.cid},
+	} {
+		for _, st := range []struct {
+			s    *Store
+			want string
+		}{{gs, v.graph}, {cs, v.cas}} {
+			if st.want == "" {
+				continue
+			}
+			tg, err := st.s.Resolve(v.ref)
+			switch {
+			case err != nil:
+				f.Errorf("valid seed %q rejected by the %v store: %v", v.ref, st.s.Layout(), err)
+			case tg.Kind == KindContainer && tg.Container.ID != st.want, tg.Kind == KindImage && tg.Image.ID != st.want:
+				f.Errorf("valid seed %q in the %v store: resolved to %s, want %s", v.ref, st.s.Layout(), tg.Name, ShortID(st.want))
+			}
+		}
+		f.Add(v.ref)
+	}
 	for _, ref := range []string{
-		"busybox", "busybox:latest", "docker.io/library/busybox:1.0", "busybox@" + bbDigest,
-		"registry:5000/team/app:v2", gf.bbTop, "sha256:" + gf.bbTop, gf.bbTop[:4], "sha256:abc",
-		"web", "/web", "busybx", "", "/", "a:b:c", "@sha256:", strings.Repeat("a", 300),
+		"sha256:abc", "busybx", "", "/", "a:b:c", "@sha256:", strings.Repeat("a", 300),
 		"localhost/x", "UPPER", "x@sha256:zz", "\x00", "é",
 	} {
 		f.Add(ref)
