@@ -51,11 +51,15 @@ type Layer struct {
 	Restore *Restore
 	// TarSplit is the path of the layer's tar-split (1.10+ image layers),
 	// which may be missing; "" where there is none to look for.
-	TarSplit  string
-	CreatedBy string // the command that made it, where the metadata says; "" otherwise
-	Size      int64  // bytes, where the metadata says; -1 when unknown
-	DiffID    string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
-	ChainID   string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	TarSplit string
+	// EngineRoot says the directory's root is as the engine made it, not
+	// as the layer's tar has it: containers/storage makes every layer's
+	// root 0555 and does not apply the tar's ./ entry to it.
+	EngineRoot bool
+	CreatedBy  string // the command that made it, where the metadata says; "" otherwise
+	Size       int64  // bytes, where the metadata says; -1 when unknown
+	DiffID     string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
+	ChainID    string // "sha256:<hex>" for 1.10+ image layers; "" otherwise
 }
 
 // Image is one image of the store.
@@ -142,6 +146,8 @@ type Target struct {
 	// image config that cannot be read, whose chain came from the
 	// driver's own files instead (recover.go). One line each.
 	Warnings []string
+
+	drv driver // the driver that holds it: names alone are not unique across kinds of store
 }
 
 // NotFoundError says a reference names nothing in the store.

@@ -3,7 +3,10 @@ package layerstore
 // imageChain is an image's layers, top first, from its metadata. The
 // driver's own files and the directories are checked by the driver.
 func (s *store) imageChain(img *imageRec) ([]Layer, error) {
-	if s.layout == LayoutCAS {
+	switch s.layout {
+	case LayoutContainers:
+		return s.csChain(img)
+	case LayoutCAS:
 		return s.casChain(img)
 	}
 	return s.graphChain(img)

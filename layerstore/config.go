@@ -43,6 +43,13 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 	if t.Image == nil {
 		return nil, fmt.Errorf("%s: its image is not in the store", t.Ref)
 	}
+	if p.layout == LayoutContainers {
+		data, _, err := p.csConfig(t.Image.ID)
+		if err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
 	if p.layout != LayoutCAS {
 		return nil, fmt.Errorf("%s: a pre-1.10 image has no image config", t.Ref)
 	}
@@ -87,7 +94,9 @@ func (s *Store) GraphJSON(t *Target, id string) ([]byte, error) {
 
 // ContainerConfig returns the config file of container target t
 // (containers/<id>/config.v2.json, config.json before 1.10), byte for
-// byte, and its path.
+// byte, and its path. containers/storage keeps no such file: for its
+// containers it is a config of the same shape made from containers.json
+// and Podman's state (cstore_config.go), and containers.json's path.
 func (s *Store) ContainerConfig(t *Target) ([]byte, string, error) {
 	p, err := s.part(t)
 	if err != nil {
@@ -99,6 +108,9 @@ func (s *Store) ContainerConfig(t *Target) ([]byte, string, error) {
 	c := p.containers[t.Container.ID]
 	if c == nil {
 		return nil, "", &NotFoundError{Ref: t.Ref}
+	}
+	if p.layout == LayoutContainers {
+		return p.csContainerConfig(c), c.configFile, nil
 	}
 	data, err := readFile(c.configFile, maxJSON)
 	if err != nil {

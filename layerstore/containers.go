@@ -167,6 +167,9 @@ func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 // caller's. When the image's metadata is broken or gone, the chain comes
 // from the container's own files, and warning says so (recover.go).
 func (s *store) containerLayers(c *containerRec) (_ []Layer, warning string, _ error) {
+	if s.layout == LayoutContainers {
+		return s.csContainerLayers(c)
+	}
 	img, err := s.imageOf(c)
 	var chain []Layer
 	if err != nil {

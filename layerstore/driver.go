@@ -61,7 +61,7 @@ const (
 
 // ContainerDiff is how docker diff finds what the container t changed.
 func (t *Target) ContainerDiff() ContainerDiff {
-	if d := driverByName(t.Driver); d != nil {
+	if d := t.driver(); d != nil {
 		return d.containerDiff()
 	}
 	return CompareTrees
@@ -72,15 +72,24 @@ func (t *Target) ContainerDiff() ContainerDiff {
 // be made of, as the store has them now (nil for aufs and vfs, and for a
 // target without layers).
 func (t *Target) GraphDriver() (name string, data map[string]string) {
-	if d := driverByName(t.Driver); d != nil && len(t.Layers) > 0 {
+	if d := t.driver(); d != nil && len(t.Layers) > 0 {
 		data = d.graphDriverData(t)
 	}
 	return t.Driver, data
 }
 
+// driver is the driver that holds t: the one it was resolved in, or for
+// a Target made elsewhere, Docker's driver of its name.
+func (t *Target) driver() driver {
+	if t.drv != nil {
+		return t.drv
+	}
+	return driverByName(t.Driver)
+}
+
 // drivers are the supported drivers, in the order a multi-driver root
 // lists them.
-var drivers = []driver{aufsDriver{}, overlay2Driver{}, fuseOverlayfsDriver{}, overlayDriver{}, vfsDriver{}}
+var drivers = []driver{aufsDriver{}, overlay2Driver, fuseOverlayfsDriver, overlayDriver{}, vfsDriver{}}
 
 // driverByName returns the supported driver called name, or nil.
 func driverByName(name string) driver {

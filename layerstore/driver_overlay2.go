@@ -8,29 +8,37 @@ import (
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
-// overlay2Driver: overlay2/<id>/diff/ holds a layer's files with overlay
-// whiteouts; overlay2/<id>/link its short name, overlay2/<id>/lower the
-// short names of the layers below ("l/A:l/B", nearest first). The l/
-// symlinks are never read: the chain comes from the metadata, and lower
-// is checked against the link files of the chain's own layers.
-type overlay2Driver struct{}
+// stackedOverlay is a driver that keeps overlay2's layout under its home
+// directory: <home>/<id>/diff/ holds a layer's files, <home>/<id>/link its
+// short name, <home>/<id>/lower the short names of the layers below
+// ("l/A:l/B", nearest first). The l/ symlinks are never read: the chain
+// comes from the metadata, and lower is checked against the link files of
+// the chain's own layers. Docker's overlay2 and fuse-overlayfs, and
+// containers/storage's overlay, are each one of these.
+type stackedOverlay struct {
+	home string
+	enc  *whiteout.Encoding // how its layers mark whiteouts
+}
 
-func (overlay2Driver) name() string { return "overlay2" }
+// overlay2Driver is Docker's overlay2: what the kernel's overlayfs reads.
+var overlay2Driver = stackedOverlay{home: "overlay2", enc: whiteout.Overlay}
 
-func (overlay2Driver) layerDir(s *store, id string) string { return overlayDiffDir(s, "overlay2", id) }
+func (d stackedOverlay) name() string { return d.home }
 
-func (overlay2Driver) encoding(own bool) *whiteout.Encoding { return whiteout.Overlay }
+func (d stackedOverlay) layerDir(s *store, id string) string { return overlayDiffDir(s, d.home, id) }
 
-func (overlay2Driver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
+func (d stackedOverlay) encoding(own bool) *whiteout.Encoding { return d.enc }
+
+func (stackedOverlay) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
 	return stackAll(layers)
 }
 
-func (overlay2Driver) listLayers(s *store) ([]string, error) {
-	return listLayerNames(filepath.Join(s.root, "overlay2"))
+func (d stackedOverlay) listLayers(s *store) ([]string, error) {
+	return listLayerNames(filepath.Join(s.root, d.home))
 }
 
-func (overlay2Driver) check(s *store, layers []Layer, ctr *containerRec) error {
-	return checkLower(s, "overlay2", layers)
+func (d stackedOverlay) check(s *store, layers []Layer, ctr *containerRec) error {
+	return checkLower(s, d.home, layers)
 }
 
 func overlayDiffDir(s *store, home, id string) string {
@@ -111,11 +119,12 @@ func isShortName(s string) bool {
 	return true
 }
 
-func (overlay2Driver) keepsXattr(string) bool { return true } // not a whole-tree driver
+func (stackedOverlay) keepsXattr(string) bool { return true } // not a whole-tree driver
 
-func (overlay2Driver) containerDiff() ContainerDiff { return CompareTrees }
+func (stackedOverlay) containerDiff() ContainerDiff { return CompareTrees }
 
-func (overlay2Driver) graphDriverData(t *Target) map[string]string { return mountDirs(t, t.Layers[1:]) }
+// graphDriverData: the directories of the overlay mount of t's layers.
+func (stackedOverlay) graphDriverData(t *Target) map[string]string { return mountDirs(t, t.Layers[1:]) }
 
 // mountDirs is the GraphDriver.Data of an overlay mount of t: its top
 // layer's directory as UpperDir, merged/ and work/ beside it, and lower,

@@ -34,6 +34,10 @@ type store struct {
 	// graph json could be read, sound or not, and those whose could not.
 	graphRecs  map[string]*imageRec
 	unreadable map[string]bool
+
+	// containers/storage (cstore.go): layers.json, by layer id.
+	csLayers   map[string]*csLayer
+	layersFile string
 }
 
 // imageRec is an image and what is needed to build its chain.
@@ -52,6 +56,9 @@ type imageRec struct {
 
 	// Both: what docker history shows; before 1.10 the image's one step.
 	steps []historyStep
+
+	// containers/storage: its top layer's id, and its manifest's digest.
+	top, digest string
 }
 
 // openDriver reads the tag store and every image's and container's
@@ -82,10 +89,13 @@ func openDriver(abs string, drv driver, layout Layout) (*store, error) {
 
 func (s *store) load() error {
 	var err error
-	if s.layout == LayoutCAS {
+	switch s.layout {
+	case LayoutContainers:
+		err = s.loadCS() // its images' names and its containers too
+	case LayoutCAS:
 		s.tagFile = s.casPath("repositories.json")
 		err = s.loadCAS()
-	} else {
+	default:
 		s.tagFile = filepath.Join(s.root, "repositories-aufs")
 		err = s.loadGraph()
 	}
@@ -95,11 +105,13 @@ func (s *store) load() error {
 	for _, id := range sortedKeys(s.brokenImages) {
 		s.problem(s.brokenImages[id])
 	}
-	if err := s.loadTags(); err != nil {
-		return err
-	}
-	if err := s.loadContainers(); err != nil {
-		return err
+	if s.layout != LayoutContainers {
+		if err := s.loadTags(); err != nil {
+			return err
+		}
+		if err := s.loadContainers(); err != nil {
+			return err
+		}
 	}
 	s.markIntermediate()
 	for _, id := range sortedKeys(s.containers) {

@@ -36,6 +36,9 @@ const maxRecovered = 1 << 16
 // recoverImage works out the chain of the broken image id, whose fault
 // is cause. ok is false when it cannot be known unambiguously.
 func (s *store) recoverImage(id string, cause *CorruptError) (layers []Layer, warning string, ok bool) {
+	if s.layout == LayoutContainers {
+		return nil, "", false // its images' layers are known from layers.json alone through their config
+	}
 	if s.layout == LayoutGraph {
 		if !s.damagedChain(id) {
 			return nil, "", false

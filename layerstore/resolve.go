@@ -28,8 +28,16 @@ func (s *store) resolve(ref string, only Kind) (*Target, error) {
 	if kind, id := s.matchID(ref); kind != 0 && (only == 0 || kind == only) {
 		return s.target(ref, "", kind, id)
 	}
-	if named, err := normalizeRef(ref); err == nil && only != KindContainer {
-		if e, ok := s.tags[named.String()]; ok {
+	if only != KindContainer {
+		lookup := s.tagOf
+		if s.layout == LayoutContainers {
+			lookup = s.csLookup
+		}
+		e, ok, err := lookup(ref)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			if e.err != nil {
 				return nil, &CorruptError{File: s.tagFile, Err: e.err}
 			}
@@ -204,7 +212,7 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 // newTarget fills in what every target of the store has: its driver,
 // and its view's stack.
 func (s *store) newTarget(t *Target, c *containerRec) *Target {
-	t.Driver = s.drv.name()
+	t.Driver, t.drv = s.drv.name(), s.drv
 	if t.Image != nil {
 		t.Image.Driver = t.Driver
 	}

@@ -53,6 +53,10 @@ func OpenWith(root string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("unknown storage driver %q (supported: %s)", o.Driver, strings.Join(DriverNames(), ", "))
 	}
 	found := detect(abs)
+	var other []string // a graphroot's drivers that are not read
+	if len(found) == 0 {
+		found, other = detectContainers(abs)
+	}
 	s := &Store{root: abs}
 	for _, f := range found {
 		if o.Driver != "" && f.drv.name() != o.Driver {
@@ -69,6 +73,10 @@ func OpenWith(root string, o Options) (*Store, error) {
 			if dir := unreadable(abs); dir != "" {
 				return nil, fmt.Errorf("opening store %s: %w", root, &PermissionError{Dir: dir})
 			}
+		}
+		if len(found) == 0 && len(other) > 0 {
+			return nil, fmt.Errorf("opening store %s: a containers/storage graphroot whose layers are kept by the storage driver %s, which aufsmount does not read (it reads %s)",
+				root, strings.Join(other, ", "), strings.Join(csDrivers, ", "))
 		}
 		return nil, fmt.Errorf("opening store %s: %s", root, noDriver(abs, found, o.Driver))
 	}

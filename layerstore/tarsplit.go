@@ -28,10 +28,11 @@ const maxTarSplit = 16 << 30
 // OpenTarSplit fails with layertar.ErrNoTarSplit where l has none.
 func TarLayer(l Layer) layertar.Layer {
 	return layertar.Layer{
-		Dir:      l.Dir,
-		Encoding: l.Encoding,
-		Whole:    l.Encoding == whiteout.None,
-		DiffID:   l.DiffID,
+		Dir:        l.Dir,
+		Encoding:   l.Encoding,
+		Whole:      l.Encoding == whiteout.None,
+		EngineRoot: l.EngineRoot,
+		DiffID:     l.DiffID,
 		OpenTarSplit: func() (io.ReadCloser, error) {
 			if l.TarSplit == "" {
 				return nil, layertar.ErrNoTarSplit

@@ -114,6 +114,8 @@ func (c *checker) header(hdr *tar.Header) {
 	dir, base := parentOf(p), path.Base(p)
 	enc := c.l.Encoding
 	switch k, target := whiteout.Aufs.Classify(base, 0, 0); {
+	case p == "" && c.l.EngineRoot:
+		return
 	case p == "":
 	case k == whiteout.Opaque:
 		if !c.l.Whole && !HasOpaque(c.root, enc, dir) {

@@ -18,6 +18,10 @@ type Layer struct {
 	// overlay v1's root/): the lower layers' files are expected in it,
 	// and a whiteout is the absence of its name.
 	Whole bool
+	// EngineRoot says the directory's root is as the engine made it, not
+	// as the tar's ./ entry has it (containers/storage never applies that
+	// entry): its attributes are not compared.
+	EngineRoot bool
 	// DiffID is the "sha256:<hex>" the rebuilt stream should be, "" where
 	// it is not known: the rebuild holds its digest against it and says
 	// so in Report.Mismatch.

@@ -57,8 +57,10 @@ func (a *Archive) resolve(refs []string) error {
 		var tag reference.NamedTagged
 		if !strings.HasPrefix(ref, "sha256:") {
 			if named, err := reference.ParseNormalizedNamed(ref); err == nil {
-				if nt, ok := named.(reference.NamedTagged); ok && !isDigested(named) && hasName(t, nt) {
-					tag = nt
+				if nt, ok := named.(reference.NamedTagged); ok && !isDigested(named) {
+					if name, ok := hasName(t, nt); ok {
+						tag = name
+					}
 				}
 			}
 		}
@@ -92,17 +94,33 @@ func isDigested(n reference.Named) bool {
 }
 
 // hasName says whether image t is tagged tag (it was found by it, and
-// not by a container name or an id prefix that looks like a name).
-func hasName(t *layerstore.Target, tag reference.NamedTagged) bool {
+// not by a container name or an id prefix that looks like a name), and
+// with which of its names: a short name found as Podman finds one
+// (localhost/app:1, or quay.io/team/app:1 for app:1) is that name.
+func hasName(t *layerstore.Target, tag reference.NamedTagged) (reference.NamedTagged, bool) {
 	if t.Image == nil {
-		return false
+		return nil, false
 	}
+	tail := "/" + reference.Path(tag) + ":" + tag.Tag()
+	if d := reference.Domain(tag); d != "docker.io" {
+		tail = "/" + d + tail
+	}
+	var short reference.NamedTagged
 	for _, n := range t.Image.Names {
-		if named, err := reference.ParseNormalizedNamed(n); err == nil && named.String() == tag.String() {
-			return true
+		named, err := reference.ParseNormalizedNamed(n)
+		if err != nil {
+			continue
+		}
+		nt, ok := named.(reference.NamedTagged)
+		switch {
+		case !ok:
+		case named.String() == tag.String():
+			return nt, true
+		case short == nil && t.Name == n && strings.HasSuffix(named.String(), strings.TrimPrefix(tail, "/library")):
+			short = nt
 		}
 	}
-	return false
+	return short, short != nil
 }
 
 // nameOnly parses ref as a bare repository name, no tag or digest.

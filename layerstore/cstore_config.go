@@ -1,0 +1,56 @@
+package layerstore
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// csContainerConfig is the config of a containers/storage container in
+// the shape of Docker's config.v2.json, for what reads one (inspect, a
+// save of the container): made from containers.json and Podman's state,
+// with only what those record.
+func (s *store) csContainerConfig(c *containerRec) []byte {
+	type state struct {
+		Running, Paused       bool
+		Pid, ExitCode         int
+		StartedAt, FinishedAt string
+	}
+	type config struct {
+		Image  string
+		Cmd    []string          `json:",omitempty"`
+		Labels map[string]string `json:",omitempty"`
+	}
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return "0001-01-01T00:00:00Z"
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	var cmd []string
+	if c.Path != "" {
+		cmd = append([]string{c.Path}, c.Args...)
+	}
+	image := ""
+	if c.ImageID != "" {
+		image = sha256Prefix + c.ImageID
+	}
+	doc := struct {
+		ID, Created, Path string
+		Args              []string
+		State             state
+		Image, Name       string
+		Driver, OS        string
+		Config            config
+	}{
+		ID: c.ID, Created: stamp(c.Created), Path: c.Path, Args: c.Args,
+		State: state{Running: c.State.Running, Paused: c.State.Paused, Pid: c.State.Pid, ExitCode: c.State.ExitCode,
+			StartedAt: stamp(c.State.StartedAt), FinishedAt: stamp(c.State.FinishedAt)},
+		Image: image, Name: "/" + c.Name, Driver: s.drv.name(), OS: "linux",
+		Config: config{Image: c.ConfigImage, Cmd: cmd, Labels: c.Labels},
+	}
+	if doc.Args == nil {
+		doc.Args = []string{}
+	}
+	data, _ := json.Marshal(doc) // of plain strings, ints and maps: it cannot fail
+	return data
+}
