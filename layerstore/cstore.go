@@ -118,10 +118,10 @@ func (s *store) loadCS() error {
 		rec, cerr := s.readCSImage(e)
 		if cerr != nil {
 			s.brokenImages[e.ID] = cerr
-			continue
+		} else {
+			s.images[e.ID] = rec
 		}
-		s.images[e.ID] = rec
-		for _, name := range e.Names {
+		for _, name := range e.Names { // a broken image's too: naming it says what is wrong
 			s.addCSName(name, e.ID)
 		}
 	}
@@ -187,7 +187,9 @@ func (s *store) addCSName(name, id string) {
 		return
 	}
 	s.tags[e.key] = e
-	s.images[id].Names = append(s.images[id].Names, name)
+	if img := s.images[id]; img != nil {
+		img.Names = append(img.Names, name)
+	}
 }
 
 // readCSImage reads an image's config from its big data, checked against
@@ -341,7 +343,10 @@ func (s *store) loadCSContainers() error {
 		if len(e.Names) > 0 {
 			rec.Name = e.Names[0]
 		}
-		rec.details = states[e.ID]
+		var ok bool
+		if rec.details, ok = states[e.ID]; !ok {
+			rec.details = s.csSpecDetails(e.ID)
+		}
 		if rec.details.ConfigImage == "" {
 			var meta struct {
 				ImageName string `json:"image-name"`

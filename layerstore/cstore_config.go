@@ -5,6 +5,33 @@ import (
 	"time"
 )
 
+// csSpecDetails is what ps and inspect show of a container that Podman's
+// state does not record (CRI-O's, Buildah's): its OCI spec,
+// D-containers/<id>/userdata/config.json, where the engine wrote one. Its
+// annotations are its labels: CRI-O's io.kubernetes.* name the pod, its
+// namespace and the container. A spec that cannot be read gives nothing.
+func (s *store) csSpecDetails(id string) details {
+	var d details
+	data, err := readFile(s.csPath("containers", id, "userdata", "config.json"), maxJSON)
+	if err != nil {
+		return d
+	}
+	var spec struct {
+		Process *struct {
+			Args []string `json:"args"`
+		} `json:"process"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if json.Unmarshal(data, &spec) != nil {
+		return d
+	}
+	if spec.Process != nil && len(spec.Process.Args) > 0 {
+		d.Path, d.Args = spec.Process.Args[0], spec.Process.Args[1:]
+	}
+	d.Labels = spec.Annotations
+	return d
+}
+
 // csContainerConfig is the config of a containers/storage container in
 // the shape of Docker's config.v2.json, for what reads one (inspect, a
 // save of the container): made from containers.json and Podman's state,

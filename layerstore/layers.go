@@ -34,6 +34,21 @@ func (s *store) Layers() ([]Layer, error) {
 // layerMeta gathers what is known about each layer directory, by name.
 func (s *store) layerMeta() map[string]Layer {
 	known := map[string]Layer{}
+	if s.layout == LayoutContainers {
+		for _, r := range s.images {
+			if layers, err := s.csChain(r); err == nil {
+				for _, l := range layers {
+					known[l.ID] = l
+				}
+			}
+		}
+		for id, l := range s.csLayers {
+			if _, ok := known[id]; !ok {
+				known[id] = s.csLayerOf(l, l.DiffDigest, "", "")
+			}
+		}
+		return known
+	}
 	if s.layout == LayoutGraph {
 		for id, r := range s.images {
 			known[id] = Layer{CreatedBy: r.createdBy, Size: readSize(s.graphPath(id, "layersize"))}
