@@ -64,6 +64,21 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 	return data, nil
 }
 
+// ImageManifest is the manifest a containers/storage store keeps of t's
+// image (its big data "manifest"), checked against the image's digest;
+// nil for a store that keeps none, and for an image without one.
+func (s *Store) ImageManifest(t *Target) ([]byte, error) {
+	p, err := s.part(t)
+	if err != nil || t.Kind != KindImage || t.Image == nil || p.layout != LayoutContainers {
+		return nil, err
+	}
+	img := p.images[t.Image.ID]
+	if img == nil {
+		return nil, nil
+	}
+	return p.csManifest(img)
+}
+
 // GraphJSON returns graph/<id>/json of layer id of a pre-1.10 target,
 // byte for byte, checked to name id.
 func (s *Store) GraphJSON(t *Target, id string) ([]byte, error) {

@@ -1,9 +1,36 @@
 package layerstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
 	"time"
 )
+
+// csManifest is image img's manifest as the store keeps it (big data
+// "manifest"), checked to be the image's digest; nil when it has none.
+func (s *store) csManifest(img *imageRec) ([]byte, error) {
+	p, err := s.bigDataPath(img.ID, "manifest")
+	if err != nil {
+		return nil, corrupt(s.tagFile, err)
+	}
+	data, err := readFile(p, maxJSON)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, corrupt(p, err)
+	}
+	sum := sha256.Sum256(data)
+	if want := strings.TrimPrefix(img.digest, sha256Prefix); want != "" && hex.EncodeToString(sum[:]) != want {
+		return nil, corrupt(p, fmt.Errorf("content digest is sha256:%x, not the image's digest %s", sum, img.digest))
+	}
+	return data, nil
+}
 
 // csSpecDetails is what ps and inspect show of a container that Podman's
 // state does not record (CRI-O's, Buildah's): its OCI spec,

@@ -38,6 +38,10 @@ type Source interface {
 	ImageConfig(t *Target) ([]byte, error)
 	GraphJSON(t *Target, id string) ([]byte, error)
 	ContainerConfig(t *Target) ([]byte, string, error)
+	// ImageManifest is the manifest the store keeps of t's image, byte
+	// for byte and checked against its digest, where it keeps one
+	// (containers/storage); nil where it keeps none (Docker).
+	ImageManifest(t *Target) ([]byte, error)
 }
 
 var _ Source = (*Store)(nil)

@@ -56,6 +56,11 @@ func (a *Archive) chains() error {
 				return err
 			}
 			it.config = data
+			if t.Kind == layerstore.KindImage {
+				if it.manifest, err = a.s.ImageManifest(t); err != nil {
+					return err
+				}
+			}
 			var c struct{ Created time.Time }
 			if err := json.Unmarshal(data, &c); err == nil {
 				it.created = c.Created

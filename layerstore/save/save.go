@@ -85,6 +85,10 @@ type item struct {
 	// image's). Pre-1.10: graph json of each layer of the image, base first.
 	config    []byte
 	graphJSON [][]byte
+	// manifest is the image's own manifest where the store keeps one
+	// (containers/storage): written as it is when it describes what the
+	// archive holds, so that the image keeps its digest.
+	manifest []byte
 
 	// A container: its own layer, its Config, and its OS.
 	own       *layer

@@ -271,13 +271,16 @@ func (a *Archive) manifests(tw *imagetar.Writer) error {
 		if err != nil {
 			return err
 		}
+		if own, mt, ok := a.ownManifest(it, m); ok {
+			data, m.MediaType = own, mt
+		}
 		digest := imagetar.Digest(data)
 		if !tw.Has(imagetar.BlobPath(digest)) {
 			if err := tw.File(imagetar.BlobPath(digest), data, imagetar.Epoch); err != nil {
 				return err
 			}
 		}
-		desc := imagetar.Descriptor{MediaType: imagetar.MediaTypeManifest, Digest: digest, Size: int64(len(data)), Platform: plat}
+		desc := imagetar.Descriptor{MediaType: m.MediaType, Digest: digest, Size: int64(len(data)), Platform: plat}
 		if len(it.tags) == 0 {
 			index = append(index, desc)
 		}
@@ -313,6 +316,31 @@ func (a *Archive) manifests(tw *imagetar.Writer) error {
 		}
 	}
 	return tw.Close()
+}
+
+// ownManifest is the image's own manifest (item.manifest) where it
+// describes exactly what the archive holds, m: the same config and the
+// same layer blobs. Its media type is what it says, or the OCI one. One
+// that names other blobs (compressed layers of a pull) is not written,
+// and the user is told the image's digest changes.
+func (a *Archive) ownManifest(it *item, m imagetar.Manifest) ([]byte, string, bool) {
+	if it.manifest == nil {
+		return nil, "", false
+	}
+	var own imagetar.Manifest
+	fits := json.Unmarshal(it.manifest, &own) == nil && own.Config.Digest == m.Config.Digest && len(own.Layers) == len(m.Layers)
+	for i := 0; fits && i < len(own.Layers); i++ {
+		fits = own.Layers[i].Digest == m.Layers[i].Digest && own.Layers[i].Size == m.Layers[i].Size
+	}
+	if !fits {
+		a.warn("%s: its manifest names compressed layers, which the store does not keep: the archive holds a new manifest of its uncompressed layers (the image id stays, its digest changes)", it.t.Name)
+		return nil, "", false
+	}
+	mt := own.MediaType
+	if mt == "" {
+		mt = imagetar.MediaTypeManifest
+	}
+	return it.manifest, mt, true
 }
 
 // encodeJSON is v as json.Encoder writes it (Docker writes manifest.json
