@@ -3,10 +3,6 @@ package layerstore
 import (
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/aufsmount/aufsmount/internal/beneath"
 )
 
 // historyStep is one entry of an image's history as the store records
@@ -149,69 +145,4 @@ func (s *store) markIntermediate() {
 		n := len(r.chainIDs)
 		r.Intermediate = len(r.Names) == 0 && (parents[id] || n > 0 && inner[r.chainIDs[n-1]])
 	}
-}
-
-// LayerSize is the size of layer l as docker images and docker history
-// count it: what the store's size file says, or, when that says 0 or is
-// missing (a store whose sizes were never computed, or lost), what the
-// layer directory holds (DirSize).
-func LayerSize(l Layer) (int64, error) {
-	if l.Size > 0 {
-		return l.Size, nil
-	}
-	return DirSize(l.Dir)
-}
-
-// DirSize is the size Docker gives a layer directory: the bytes of
-// everything in it but directories, a hard-linked inode once. It is
-// walked without following a symlink and without leaving it (every
-// directory opened beneath its root, as the views open them).
-func DirSize(dir string) (int64, error) {
-	r, err := beneath.OpenRoot(dir)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	seen := map[uint64]bool{}
-	var total int64
-	buf := make([]byte, 64<<10)
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		fd, err := r.OpenDir(rel)
-		if err != nil {
-			return err
-		}
-		ents, err := beneath.ReadDirents(fd, buf)
-		var dirs []string
-		for _, de := range ents {
-			if de.Mode == unix.S_IFDIR {
-				dirs = append(dirs, de.Name)
-				continue
-			}
-			var st unix.Stat_t
-			if unix.Fstatat(fd, de.Name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Size <= 0 || seen[st.Ino] {
-				continue
-			}
-			seen[st.Ino] = true
-			total += st.Size
-		}
-		unix.Close(fd)
-		if err != nil {
-			return err
-		}
-		for _, d := range dirs {
-			sub := d
-			if rel != "" {
-				sub = rel + "/" + d
-			}
-			if err := walk(sub); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(""); err != nil {
-		return 0, err
-	}
-	return total, nil
 }

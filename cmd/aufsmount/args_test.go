@@ -44,28 +44,6 @@ func TestNormalizeArgs(t *testing.T) {
 	}
 }
 
-func TestImageRows(t *testing.T) {
-	digest := "sha256:" + strings.Repeat("ab", 32)
-	tests := []struct {
-		names []string
-		want  []imageRow
-	}{
-		{nil, []imageRow{{"<none>", "<none>"}}},
-		{[]string{"busybox:latest"}, []imageRow{{"busybox", "latest"}}},
-		{[]string{"busybox:1.36", "busybox:latest"}, []imageRow{{"busybox", "1.36"}, {"busybox", "latest"}}},
-		{[]string{"busybox@" + digest}, []imageRow{{"busybox", "<none>"}}},
-		{[]string{"busybox:latest", "busybox@" + digest}, []imageRow{{"busybox", "latest"}}},
-		{[]string{"alpine@" + digest, "busybox:latest"}, []imageRow{{"busybox", "latest"}, {"alpine", "<none>"}}},
-		{[]string{"registry:5000/team/app:v2", "user/app:v1"}, []imageRow{{"registry:5000/team/app", "v2"}, {"user/app", "v1"}}},
-		{[]string{"registry:5000/team/app@" + digest}, []imageRow{{"registry:5000/team/app", "<none>"}}},
-	}
-	for _, tt := range tests {
-		if got := imageRows(tt.names); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("imageRows(%q) = %q, want %q", tt.names, got, tt.want)
-		}
-	}
-}
-
 func TestHelperArgs(t *testing.T) {
 	tests := []struct {
 		in, want string

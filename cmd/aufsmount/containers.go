@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/layerstore"
@@ -148,26 +147,13 @@ func (e *env) containersAction(c *cli.Context) error {
 	return l.print(e.stdout, "containers", format, width)
 }
 
-// psImage is IMAGE as docker ps shows it: the image as the container was
-// made from it (Config.Image) while that name still means the image,
-// else the image's id.
+// psImage is IMAGE as docker ps shows it: the name the container was
+// made from while it still means its image, else the image's id.
 func psImage(s *layerstore.Store, ct *layerstore.Container, trunc bool) string {
-	name := ct.ConfigImage
-	if name != "" && s.ImageIDOf(ct.Driver, name) == ct.ImageID {
-		if !trunc {
-			return name
-		}
-		if ref, err := reference.ParseNormalizedNamed(name); err == nil {
-			if nt, ok := ref.(reference.NamedTagged); ok {
-				if tagged, err := reference.WithTag(reference.TrimNamed(nt), nt.Tag()); err == nil {
-					return reference.FamiliarString(tagged)
-				}
-			}
-			return reference.FamiliarString(reference.TrimNamed(ref))
-		}
+	switch name := layerstore.ConfigImage(s, ct, trunc); {
+	case name != "":
 		return name
-	}
-	if trunc {
+	case trunc:
 		return layerstore.ShortID(ct.ImageID)
 	}
 	return "sha256:" + ct.ImageID

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 )
 
 // daemonEnv marks the background copy of aufsmount: it holds the number
@@ -44,26 +44,11 @@ func takeFd(envName, name string) *os.File {
 	return os.NewFile(uintptr(fd), name)
 }
 
-// mountPlan is a resolved mount: the command resolves the reference while
-// its background copy starts, then hands the chain over, so that the two
-// process starts overlap the reading of the store instead of adding up.
-type mountPlan struct {
-	Root   string     `json:"root"`
-	Driver string     `json:"driver,omitempty"` // the storage driver of the view (for mount-all, of the store)
-	Layers []fs.Layer `json:"layers"`
-	Binds  []fs.Bind  `json:"binds,omitempty"` // a container's /etc/hosts, volumes ... over its layers
-	// Tree is, for mount-all, every view of the store.
-	Tree []fs.TreeEntry `json:"tree,omitempty"`
-	// Notes are what the command said of the mount (views left out,
-	// mount points not shown), for the log.
-	Notes []string `json:"notes,omitempty"`
-}
-
 // readPlan reads the plan the command sends; none (the pipe closed
 // empty) means the command failed and has said why.
-func readPlan(f *os.File) (*mountPlan, error) {
+func readPlan(f *os.File) (*viewplan.Mount, error) {
 	defer f.Close()
-	var p mountPlan
+	var p viewplan.Mount
 	if err := json.NewDecoder(f).Decode(&p); err != nil {
 		return nil, errNoPlan
 	}
@@ -79,7 +64,7 @@ var errNoPlan = errors.New("no mount plan from the command")
 // the copy starts (unless plan, not nil, has it already), hands it over,
 // waits for the copy to say whether the mount answers, and returns that.
 // The copy keeps serving after this process exits.
-func (e *env) daemonize(req mountRequest, plan *mountPlan) error {
+func (e *env) daemonize(req mountRequest, plan *viewplan.Mount) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this program to start it in the background: %w", err)

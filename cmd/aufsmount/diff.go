@@ -10,8 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/aufsmount/aufsmount/fs"
-	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/changes"
 )
@@ -86,13 +84,13 @@ func (e *env) diffAction(c *cli.Context) error {
 		if t1.Kind != layerstore.KindContainer {
 			return usageErrorf("diff: %s is an image: one REF must be a container (what it changed); compare an image with another REF (see aufsmount diff --help)", c.Args().Get(0))
 		}
-		cs, err = containerChanges(t1)
+		cs, err = changes.OfContainerTarget(t1)
 	} else {
 		var t2 *layerstore.Target
 		if t2, err = p.Resolve(c.Args().Get(1)); err != nil {
 			return err
 		}
-		cs, err = diffTargets(t1, t2)
+		cs, err = changes.BetweenTargets(t1, t2)
 	}
 	if err != nil {
 		return err
@@ -156,37 +154,4 @@ func quotePath(p string) string {
 		i += size
 	}
 	return b.String()
-}
-
-func openTargetView(t *layerstore.Target) (*fs.View, error) {
-	v, err := fs.OpenView(viewplan.Layers(t))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", t.Ref, err)
-	}
-	return v, nil
-}
-
-// diffTargets lists what differs from t1 to t2, sorted by path.
-func diffTargets(t1, t2 *layerstore.Target) ([]changes.Change, error) {
-	a, err := openTargetView(t1)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-	b, err := openTargetView(t2)
-	if err != nil {
-		return nil, err
-	}
-	defer b.Close()
-	return changes.Between(a, b)
-}
-
-// containerChanges is what docker diff lists for container t.
-func containerChanges(t *layerstore.Target) ([]changes.Change, error) {
-	v, err := openTargetView(t)
-	if err != nil {
-		return nil, err
-	}
-	defer v.Close()
-	return changes.OfContainer(t, v)
 }

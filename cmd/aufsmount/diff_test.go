@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/changes"
@@ -127,7 +128,7 @@ func TestDiffMatchesFullComparison(t *testing.T) {
 					if err1 != nil || err2 != nil {
 						t.Fatal(err1, err2)
 					}
-					fast, err := diffTargets(t1, t2)
+					fast, err := changes.BetweenTargets(t1, t2)
 					if err != nil {
 						t.Fatalf("diff %s %s: %v", pair[0], pair[1], err)
 					}
@@ -147,7 +148,7 @@ func TestDiffMatchesFullComparison(t *testing.T) {
 				}
 				t1, _ := store.Resolve("test/a:1")
 				t2, _ := store.Resolve("test/b:1")
-				got, _ := diffTargets(t1, t2)
+				got, _ := changes.BetweenTargets(t1, t2)
 				want := slices.Clone(diffAB)
 				sort.Slice(want, func(i, j int) bool { return want[i][2:] < want[j][2:] })
 				if !slices.Equal(showChanges(got), want) {
@@ -160,12 +161,12 @@ func TestDiffMatchesFullComparison(t *testing.T) {
 
 func fullDiffTargets(t *testing.T, t1, t2 *layerstore.Target) []changes.Change {
 	t.Helper()
-	a, err := openTargetView(t1)
+	a, err := viewplan.Open(t1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := openTargetView(t2)
+	b, err := viewplan.Open(t2)
 	if err != nil {
 		t.Fatal(err)
 	}

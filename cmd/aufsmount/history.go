@@ -75,18 +75,12 @@ func (e *env) historyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sizes := newSizer()
-	size := func(h layerstore.HistoryEntry) int64 {
-		if h.Layer == nil {
-			return 0
-		}
-		return sizes.layer(*h.Layer)
-	}
+	sizes := layerstore.NewSizes()
 	if c.Bool("json") {
 		out := make([]historyJSON, 0, len(steps))
 		for _, h := range steps {
 			j := historyJSON{ID: h.ImageID, Created: rfc3339(h.Created), CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.Empty}
-			if n := size(h); n >= 0 {
+			if n := sizes.Step(h); n >= 0 {
 				j.Size = &n
 			}
 			if h.Layer != nil {
@@ -131,7 +125,7 @@ func (e *env) historyAction(c *cli.Context) error {
 		}
 		l.rows = append(l.rows, map[string]string{
 			"ID": id(h), "CreatedSince": relativeTime(h.Created, now), "CreatedAt": created,
-			"CreatedBy": by, "Size": humanSize(size(h)), "Comment": h.Comment, "LayerID": layerID,
+			"CreatedBy": by, "Size": humanSize(sizes.Step(h)), "Comment": h.Comment, "LayerID": layerID,
 		})
 	}
 	width := 0

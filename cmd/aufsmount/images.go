@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/distribution/reference"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/layerstore"
@@ -100,7 +98,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 	}
 	digests := c.Bool("digests") || strings.Contains(format, ".Digest")
 	needSize := c.Bool("json") || !quiet && usesField(format, "Size", "VirtualSize")
-	sizes := newSizer()
+	sizes := layerstore.NewSizes()
 	type shown struct {
 		img   layerstore.Image
 		names []string
@@ -114,19 +112,18 @@ func (e *env) imagesAction(c *cli.Context) error {
 		}
 		names := img.Names
 		if pattern != "" {
-			if names = matchNames(pattern, names); len(names) == 0 {
+			if names = layerstore.MatchNames(pattern, names); len(names) == 0 {
 				continue
 			}
 		}
 		list = append(list, shown{img, names})
 	}
 	size := func(img layerstore.Image) int64 {
-		t, err := s.ResolveIn(img.Driver, img.ID)
+		n, err := sizes.Image(s, img)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "aufsmount: warning: image %s: %s\n", layerstore.ShortID(img.ID), oneLine(err.Error()))
-			return -1
 		}
-		return sizes.chain(t.Layers)
+		return n
 	}
 	if c.Bool("json") {
 		out := make([]imageJSON, 0, len(list))
@@ -175,9 +172,9 @@ func (e *env) imagesAction(c *cli.Context) error {
 			n := size(img)
 			sz, vsz = humanSize(n), humanSizeDigits(n, 4)
 		}
-		for _, r := range nameRows(sh.names, digests) {
+		for _, r := range layerstore.NameRows(sh.names, digests) {
 			l.rows = append(l.rows, map[string]string{
-				"Repository": r.repo, "Tag": r.tag, "Digest": r.digest, "ID": imageID(s, img.Driver, img.ID, trunc),
+				"Repository": r.Repo, "Tag": r.Tag, "Digest": r.Digest, "ID": imageID(s, img.Driver, img.ID, trunc),
 				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
 				"Size": sz, "VirtualSize": vsz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
 				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
@@ -210,135 +207,6 @@ func dockerTime(t time.Time) string {
 		return "N/A"
 	}
 	return t.Local().Format("2006-01-02 15:04:05 -0700 MST")
-}
-
-// matchNames keeps the names that match pattern as docker's reference
-// filter matches them: the whole short name, or, for a pattern without a
-// tag, the repository.
-func matchNames(pattern string, names []string) []string {
-	var out []string
-	for _, n := range names {
-		ref, err := reference.ParseNormalizedNamed(n)
-		if err != nil {
-			continue
-		}
-		if ok, _ := reference.FamiliarMatch(pattern, ref); ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// nameRow is one row of an image in docker images.
-type nameRow struct{ repo, tag, digest string }
-
-// nameRows lays an image's names out as docker images does: a row per
-// tag (with digests, one per tag and digest of its repository); a
-// repository known only by digest, one row with tag <none> (with
-// digests, one per digest); no names at all, <none> <none>.
-func nameRows(names []string, digests bool) []nameRow {
-	var repos []string
-	tags, dgsts := map[string][]string{}, map[string][]string{}
-	for _, n := range names {
-		repo, tag, digest := splitName(n)
-		if tags[repo] == nil && dgsts[repo] == nil {
-			repos = append(repos, repo)
-		}
-		if tag != "" {
-			tags[repo] = append(tags[repo], tag)
-		} else if digest != "" {
-			dgsts[repo] = append(dgsts[repo], digest)
-		}
-	}
-	var rows, digestOnly []nameRow
-	for _, repo := range repos {
-		ds := dgsts[repo]
-		if !digests {
-			ds = nil
-		}
-		if len(tags[repo]) == 0 {
-			if len(ds) == 0 {
-				digestOnly = append(digestOnly, nameRow{repo, "<none>", "<none>"})
-			}
-			for _, d := range ds {
-				digestOnly = append(digestOnly, nameRow{repo, "<none>", d})
-			}
-			continue
-		}
-		for _, tag := range tags[repo] {
-			if len(ds) == 0 {
-				rows = append(rows, nameRow{repo, tag, "<none>"})
-			}
-			for _, d := range ds {
-				rows = append(rows, nameRow{repo, tag, d})
-			}
-		}
-	}
-	rows = append(rows, digestOnly...)
-	if len(rows) == 0 {
-		rows = append(rows, nameRow{"<none>", "<none>", "<none>"})
-	}
-	return rows
-}
-
-// sizer adds up layer sizes (layerstore.LayerSize), each directory once
-// for the whole command.
-type sizer struct{ byDir map[string]int64 }
-
-func newSizer() *sizer { return &sizer{byDir: map[string]int64{}} }
-
-// layer is l's size; -1 when it cannot be told.
-func (z *sizer) layer(l layerstore.Layer) int64 {
-	if n, ok := z.byDir[l.Dir]; ok {
-		return n
-	}
-	n, err := layerstore.LayerSize(l)
-	if err != nil {
-		n = -1
-	}
-	z.byDir[l.Dir] = n
-	return n
-}
-
-// chain is the size of layers together; -1 when one cannot be told.
-func (z *sizer) chain(layers []layerstore.Layer) int64 {
-	var total int64
-	for _, l := range layers {
-		n := z.layer(l)
-		if n < 0 {
-			return -1
-		}
-		total += n
-	}
-	return total
-}
-
-type imageRow struct{ repo, tag string }
-
-// imageRows lays an image's names out the way docker images does: a row
-// per tag; a repository known only by digest gets one row with tag
-// <none>; no names at all gives <none> <none>.
-func imageRows(names []string) []imageRow {
-	var rows []imageRow
-	for _, r := range nameRows(names, false) {
-		rows = append(rows, imageRow{r.repo, r.tag})
-	}
-	return rows
-}
-
-// splitName splits a short name ("busybox:latest",
-// "registry:5000/team/app:v2", "busybox@sha256:<hex>") into repository and
-// tag or digest. A registry's port is not a tag: the tag follows the last
-// slash.
-func splitName(name string) (repo, tag, digest string) {
-	if i := strings.IndexByte(name, '@'); i >= 0 {
-		return name[:i], "", name[i+1:]
-	}
-	slash := strings.LastIndexByte(name, '/')
-	if i := strings.LastIndexByte(name, ':'); i > slash {
-		return name[:i], name[i+1:], ""
-	}
-	return name, "", ""
 }
 
 // warnProblems reports what Open left out, so that a missing image is

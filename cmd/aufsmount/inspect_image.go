@@ -51,7 +51,7 @@ func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInsp
 		out.Id = img.ID
 	}
 	for _, n := range img.Names {
-		if _, tag, _ := splitName(n); tag != "" {
+		if _, tag, _ := layerstore.SplitName(n); tag != "" {
 			out.RepoTags = append(out.RepoTags, n)
 		} else {
 			out.RepoDigests = append(out.RepoDigests, n)
@@ -90,7 +90,7 @@ func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInsp
 	if err != nil {
 		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
 	}
-	if n := newSizer().chain(t.Layers); n >= 0 {
+	if n := layerstore.NewSizes().Chain(t.Layers); n >= 0 {
 		out.Size, out.VirtualSize = &n, &n
 	}
 	if !graph {

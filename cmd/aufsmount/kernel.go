@@ -5,6 +5,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/fs/kernelview"
 	"github.com/aufsmount/aufsmount/fs/mounttable"
+	"github.com/aufsmount/aufsmount/fs/viewplan"
 )
 
 // mountKernel mounts req's view through the kernel's overlayfs
@@ -14,7 +15,7 @@ import (
 // is said on stderr and the plan it resolved is returned, for the caller
 // to serve through FUSE without resolving again (and saying again what
 // it restored); plan is nil once mounted.
-func (e *env) mountKernel(req mountRequest) (fallback *mountPlan, err error) {
+func (e *env) mountKernel(req mountRequest) (fallback *viewplan.Mount, err error) {
 	plan, err := resolvePlan(req, e.stderr)
 	if err != nil {
 		return nil, err

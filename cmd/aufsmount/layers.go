@@ -55,7 +55,7 @@ func (e *env) layersAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sizes := newSizer()
+	sizes := layerstore.NewSizes()
 	if c.Bool("json") {
 		return writeJSON(e.stdout, layersJSON(t.Layers, sizes))
 	}
@@ -74,16 +74,16 @@ func (e *env) layersAction(c *cli.Context) error {
 		if by == "" {
 			by = "-"
 		}
-		g.add(id, dir, by, humanSize(sizes.layer(l)))
+		g.add(id, dir, by, humanSize(sizes.Layer(l)))
 	}
 	return g.write(e.stdout)
 }
 
-func layersJSON(layers []layerstore.Layer, sizes *sizer) []layerJSON {
+func layersJSON(layers []layerstore.Layer, sizes *layerstore.Sizes) []layerJSON {
 	out := make([]layerJSON, 0, len(layers))
 	for _, l := range layers {
 		j := layerJSON{ID: l.ID, Dir: l.Dir, CreatedBy: l.CreatedBy, DiffID: l.DiffID, ChainID: l.ChainID}
-		if size := sizes.layer(l); size >= 0 {
+		if size := sizes.Layer(l); size >= 0 {
 			j.Size = &size
 		}
 		out = append(out, j)

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log"
 	"os"
 	"os/signal"
@@ -158,7 +156,7 @@ func (e *env) mountAction(c *cli.Context) error {
 	if opts.Kernel && all && e.report == nil {
 		fmt.Fprintln(e.stderr, "aufsmount: note: -o kernel: mount-all is served through FUSE (its views share one tree)")
 	}
-	var plan *mountPlan // resolved by the kernel path, where it fell back
+	var plan *viewplan.Mount // resolved by the kernel path, where it fell back
 	if opts.Kernel && !all && e.report == nil {
 		if plan, err = e.mountKernel(req); plan == nil || err != nil {
 			return err
@@ -176,7 +174,7 @@ func (e *env) mountAction(c *cli.Context) error {
 // serve mounts and serves until unmounted or signalled. In the daemon
 // child, report gets "ok" or the error once the mount answers or fails.
 // plan, when not nil, is what to mount, resolved already.
-func (e *env) serve(req mountRequest, report *os.File, plan *mountPlan) error {
+func (e *env) serve(req mountRequest, report *os.File, plan *viewplan.Mount) error {
 	// Catch signals before the mount exists, so that one sent as soon as
 	// it shows in the mount table unmounts it rather than killing us.
 	sigs := make(chan os.Signal, 1)
@@ -207,34 +205,25 @@ func (e *env) serve(req mountRequest, report *os.File, plan *mountPlan) error {
 // resolvePlan opens the store and resolves the reference to its chain
 // and binds, or for mount-all lays out the whole tree; warnings go to
 // warn.
-func resolvePlan(req mountRequest, warn io.Writer) (*mountPlan, error) {
+func resolvePlan(req mountRequest, warn io.Writer) (*viewplan.Mount, error) {
 	s, err := layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver})
 	if err != nil {
 		return nil, err
 	}
 	p := planner(s, warn, req.opts.AsIs)
-	if req.all {
-		tree, notes := p.Tree()
-		for i, n := range notes {
-			notes[i] = oneLine(n)
-		}
-		return &mountPlan{Root: s.Root(), Driver: strings.Join(s.Drivers(), ","), Tree: tree, Notes: notes}, nil
+	if !req.all {
+		return p.Mount(req.ref)
 	}
-	t, err := p.Resolve(req.ref)
-	if err != nil {
-		return nil, err
+	m := p.MountAll()
+	for i, n := range m.Notes {
+		m.Notes[i] = oneLine(n)
 	}
-	plan := &mountPlan{Root: s.Root(), Driver: t.Driver, Layers: viewplan.Layers(t), Binds: viewplan.Binds(t, s.Root())}
-	if note := viewplan.Unshown(t); note != "" {
-		fmt.Fprintf(warn, "aufsmount: note: %s\n", note)
-		plan.Notes = append(plan.Notes, note)
-	}
-	return plan, nil
+	return m, nil
 }
 
 // mountView mounts plan, or where it is nil the plan the command sent on
 // planFile, or resolves the reference; it checks the mount point first.
-func mountView(req mountRequest, plan *mountPlan, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
+func mountView(req mountRequest, plan *viewplan.Mount, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
 	var err error
 	switch {
 	case plan != nil:
@@ -254,7 +243,7 @@ func mountView(req mountRequest, plan *mountPlan, planFile *os.File) (*fuse.Serv
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if err := checkFUSE(); err != nil {
+	if err := mounttable.CheckFUSE(); err != nil {
 		return nil, "", nil, err
 	}
 	logger := log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
@@ -305,25 +294,6 @@ func mountView(req mountRequest, plan *mountPlan, planFile *os.File) (*fuse.Serv
 
 // within says whether path is dir or below it, for the checks of save.
 func within(path, dir string) bool { return mounttable.Within(path, dir) }
-
-// checkFUSE says clearly what is missing before go-fuse says it obscurely.
-func checkFUSE() error {
-	fi, err := os.Stat("/dev/fuse")
-	switch {
-	case errors.Is(err, iofs.ErrNotExist):
-		return errors.New("/dev/fuse is missing: load the fuse kernel module (modprobe fuse), or in a container pass --device /dev/fuse")
-	case err != nil:
-		return fmt.Errorf("checking FUSE: %w", err)
-	case fi.Mode()&os.ModeCharDevice == 0:
-		return errors.New("/dev/fuse is not a character device")
-	}
-	if os.Geteuid() != 0 {
-		if _, err := mounttable.FusermountPath(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // waitServing returns when the view is unmounted from outside (aufsmount
 // umount, fusermount3 -u, umount), or unmounts it on SIGINT, SIGTERM or

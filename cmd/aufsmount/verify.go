@@ -76,7 +76,7 @@ func (e *env) verifyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	switch code := verifyExit(res); code {
+	switch code := verifyExits[res.Verdict()]; code {
 	case verifyIntact:
 		return nil
 	case verifyChanged:

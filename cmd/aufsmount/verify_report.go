@@ -46,38 +46,9 @@ func verifyStatusText(head, line string) string {
 // --verbose: a chmod -R is thousands, and the counts say what they are.
 const verifyListed = 10
 
-// verifyExit is the exit status of a run that found res.
-func verifyExit(res *verify.Result) int {
-	statuses := make([]verify.Status, len(res.Layers))
-	for i, l := range res.Layers {
-		statuses[i] = l.Status
-	}
-	return exitOf(statuses, res.Unresolved())
-}
-
-// exitOf is the exit status of a run whose layers ended with statuses,
-// where some ref could not be resolved when unresolved.
-func exitOf(statuses []verify.Status, unresolved bool) int {
-	checked, lossy := false, false
-	for _, st := range statuses {
-		switch st {
-		case verify.Modified, verify.Error:
-			return verifyChanged
-		case verify.Lossy:
-			checked, lossy = true, true
-		case verify.OK:
-			checked = true
-		}
-	}
-	switch {
-	case unresolved:
-		return verifyChanged
-	case lossy:
-		return verifyLossy
-	case !checked:
-		return verifyUnchecked
-	}
-	return verifyIntact
+// verifyExits are verify's exit statuses by verdict.
+var verifyExits = map[verify.Verdict]int{
+	verify.Intact: verifyIntact, verify.Changed: verifyChanged, verify.LossyCopy: verifyLossy, verify.Unchecked: verifyUnchecked,
 }
 
 // layerLine is a layer's line: its status, and for a checked layer its

@@ -19,31 +19,6 @@ func lost(p string, k layertar.Kind, what string) layertar.Finding {
 	return layertar.Finding{Path: p, Kind: k, What: what, Loss: true}
 }
 
-// TestVerifyExit: 1 for any change or error, 3 where the losses are all,
-// 4 where nothing could be checked, 0 else.
-func TestVerifyExit(t *testing.T) {
-	tests := []struct {
-		statuses   []verify.Status
-		unresolved bool
-		want       int
-	}{
-		{[]verify.Status{"OK", "OK"}, false, 0},
-		{[]verify.Status{"OK", "UNVERIFIABLE"}, false, 0},
-		{[]verify.Status{"LOSSY", "OK", "UNVERIFIABLE"}, false, 3},
-		{[]verify.Status{"LOSSY", "MODIFIED"}, false, 1},
-		{[]verify.Status{"OK", "ERROR"}, false, 1},
-		{[]verify.Status{"LOSSY"}, true, 1},
-		{[]verify.Status{"UNVERIFIABLE", "UNVERIFIABLE"}, false, 4},
-		{nil, false, 4},
-		{[]verify.Status{"UNVERIFIABLE"}, true, 1},
-	}
-	for _, tt := range tests {
-		if got := exitOf(tt.statuses, tt.unresolved); got != tt.want {
-			t.Errorf("exitOf(%q, %v) = %d, want %d", tt.statuses, tt.unresolved, got, tt.want)
-		}
-	}
-}
-
 // TestLayerLine: a layer's line says its contents and its directory
 // apart, the differences counted by kind, changes before a copy's losses.
 func TestLayerLine(t *testing.T) {

@@ -75,9 +75,9 @@ func (e *env) whichAction(c *cli.Context) error {
 		return err
 	}
 	// The container's binds too, as its mount shows them.
-	v, err := fs.OpenViewWith(viewplan.Layers(t), viewplan.Binds(t, s.Root()))
+	v, err := viewplan.OpenWithBinds(t, s.Root())
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", t.Ref, err)
+		return err
 	}
 	defer v.Close()
 	ps, err := v.Which(path)
