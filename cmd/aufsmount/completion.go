@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -203,24 +202,7 @@ func printRefs(c *cli.Context) {
 	if err != nil {
 		return
 	}
-	seen := map[string]bool{}
-	var names []string
-	add := func(n string) {
-		if n != "" && !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
-	for _, img := range s.Images() {
-		for _, n := range img.Names {
-			add(n)
-		}
-	}
-	for _, ct := range s.Containers() {
-		add(ct.Name)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range layerstore.RefNames(s) {
 		fmt.Fprintln(c.App.Writer, n)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"text/template"
 	"time"
@@ -151,25 +150,10 @@ func unescapeHTML(b []byte) []byte {
 // inspectTypes are what --type takes.
 var inspectTypes = map[string]layerstore.Kind{"": 0, "image": layerstore.KindImage, "container": layerstore.KindContainer}
 
-// inspectResolve finds ref as docker inspect does: among containers
-// first, then among images, or with typ among those only.
+// inspectResolve finds ref as docker inspect does
+// (layerstore.ResolveInspect), and says what was worked around.
 func (e *env) inspectResolve(s *layerstore.Store, ref, typ string) (*layerstore.Target, error) {
-	var t *layerstore.Target
-	var err error
-	var nf *layerstore.NotFoundError
-	if typ != "" {
-		t, err = s.ResolveKind(ref, inspectTypes[typ])
-		if errors.As(err, &nf) {
-			if other, oerr := s.Resolve(ref); oerr == nil {
-				return nil, fmt.Errorf("%s: no such %s (it names the %s %s)", ref, typ, other.Kind.String(), other.Name)
-			}
-		}
-	} else {
-		t, err = s.ResolveKind(ref, layerstore.KindContainer)
-		if errors.As(err, &nf) {
-			t, err = s.ResolveKind(ref, layerstore.KindImage)
-		}
-	}
+	t, err := layerstore.ResolveInspect(s, ref, inspectTypes[typ])
 	if err != nil {
 		return nil, err
 	}
