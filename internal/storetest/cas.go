@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -51,14 +52,9 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 	for _, img := range w.s.Images {
 		var diffIDs []digest.Digest
 		var real []*Layer // the layers with a directory
-		var hist []history
-		var where []int // index in img.Layers of each of real
-		newest := DefaultTime
+		var where []int   // index in img.Layers of each of real
+		hist, imgCreated := imageHistory(img)
 		for i, l := range img.Layers {
-			hist = append(hist, history{Created: layerCreated(l), CreatedBy: shellForm(l), EmptyLayer: l.Empty})
-			if layerCreated(l).After(newest) {
-				newest = layerCreated(l)
-			}
 			if l.Empty {
 				continue
 			}
@@ -95,10 +91,6 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 			chainStrs = append(chainStrs, cl.chainID)
 		}
 		dirs[img] = imgDirs
-		imgCreated := img.Created
-		if imgCreated.IsZero() {
-			imgCreated = newest
-		}
 		top := &Layer{}
 		if len(img.Layers) > 0 {
 			top = img.Layers[len(img.Layers)-1]
@@ -143,6 +135,23 @@ func (w *storeWriter) cas(dirs map[*Image][]string) error {
 		return err
 	}
 	return writeLayers(w.jobs)
+}
+
+// imageHistory is the history of an image's config, and its created
+// time: the image's, or its newest layer's.
+func imageHistory(img *Image) ([]history, time.Time) {
+	var hist []history
+	newest := DefaultTime
+	for _, l := range img.Layers {
+		hist = append(hist, history{Created: layerCreated(l), CreatedBy: shellForm(l), EmptyLayer: l.Empty})
+		if layerCreated(l).After(newest) {
+			newest = layerCreated(l)
+		}
+	}
+	if !img.Created.IsZero() {
+		return hist, img.Created
+	}
+	return hist, newest
 }
 
 // shellForm is a history's created_by for a layer.

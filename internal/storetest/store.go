@@ -35,11 +35,21 @@ type Container struct {
 	Init    *Layer // nil: what docker puts there (.dockerenv, etc/hosts ...)
 	RW      *Layer // the writable layer; nil: empty
 	Created time.Time
+	// Command, Volumes and Ran are what a containers/storage store's
+	// engine records of the container (KindContainersStorage: Podman's
+	// database); Docker's containers have none. Command nil means
+	// ["sh"]; Ran says it ran and exited (else it was only created).
+	Command []string
+	Volumes []Volume
+	Ran     bool
 }
 
 // Store describes a Docker root directory, or the part of one that a
 // storage driver keeps.
 type Store struct {
+	// Kind is whose store it is: Docker's (the zero value) or a
+	// containers/storage graphroot (cstorage.go).
+	Kind       StoreKind
 	Images     []*Image
 	Containers []*Container
 	// Driver is the storage driver: "" or DriverAufs, DriverOverlay2,
@@ -61,6 +71,14 @@ type Store struct {
 	// files .wh.<name> and .wh..wh..opq (real fuse-overlayfs writes
 	// either).
 	FuseOverlayfsDevices bool
+	// MountProgram (KindContainersStorage, overlay) writes the layers as
+	// containers/storage keeps them with fuse-overlayfs as its
+	// mount_program: whiteouts and opaque directories as the files
+	// .wh.<name> and .wh..wh..opq.
+	MountProgram bool
+	// RunRoot (KindContainersStorage) is the run root Podman's database
+	// records; "" means /run/containers/storage.
+	RunRoot string
 }
 
 // Built tells where Write put everything. Every directory is absolute.
@@ -93,6 +111,11 @@ type Built struct {
 	// Chain; set for LayoutCAS only.
 	DiffIDs  map[*Image][]string
 	ChainIDs map[*Image][]string
+	// LayerIDs (LayoutContainers) are the containers/storage ids of an
+	// image's layers, top first, aligned with Chain; VolumeDir the
+	// _data directory of each named volume.
+	LayerIDs  map[*Image][]string
+	VolumeDir map[string]string
 	// ContainerChain is the directories of the writable layer, the init
 	// layer, then the image's chain; ContainerLayers the layers they
 	// hold (Init and RW filled in when the Container left them nil).
@@ -112,6 +135,10 @@ type Built struct {
 	// LayerDir is the directory of img.Layers[i] (base first, as in the
 	// description): "" for an Empty layer with LayoutCAS.
 	LayerDir func(img *Image, i int) string
+	// form is the Docker driver whose layer form the layers have, where
+	// it is not Driver (a containers/storage store's overlay layers are
+	// in overlay2's or fuse-overlayfs' form).
+	form string
 }
 
 // Write lays the store out under root in the given layout.
@@ -126,6 +153,9 @@ type Built struct {
 // pre-1.10 aufs store; <driver>/ for a driver other than aufs), and a
 // container whose directory is taken (same name, driver and layout).
 func (s *Store) Write(root string, layout layerstore.Layout) (*Built, error) {
+	if s.Kind == KindContainersStorage || layout == layerstore.LayoutContainers {
+		return s.writeContainersStorage(root, layout)
+	}
 	if layout != layerstore.LayoutGraph && layout != layerstore.LayoutCAS {
 		return nil, fmt.Errorf("writing store %s: unknown layout %v", root, layout)
 	}

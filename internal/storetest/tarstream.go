@@ -129,10 +129,10 @@ func tarHeader(x *expanded, r *raw) *tar.Header {
 // store does when it applies a layer (asm.NewInputTarStream with a JSON
 // packer into gzip), writing the tar-split to path; it returns the diff
 // id. Nothing but buffers is held: the content streams from Content.
-func writeTarSplit(path string, mode os.FileMode, x *expanded, buf []byte) (diffID string, err error) {
+func writeTarSplit(path string, mode os.FileMode, x *expanded, buf []byte) (diffID string, size int64, err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer func() {
 		if cerr := f.Close(); err == nil {
@@ -150,7 +150,7 @@ func writeTarSplit(path string, mode os.FileMode, x *expanded, buf []byte) (diff
 	}()
 	stream, _ := asm.NewInputTarStream(pr, storage.NewJSONPacker(z), nil) // never fails
 	h := sha256.New()
-	_, err = io.Copy(h, stream)
+	size, err = io.Copy(h, stream)
 	pr.Close() // a writer the packer stopped reading from returns
 	if werr := <-werr; err == nil {
 		err = werr
@@ -162,14 +162,15 @@ func writeTarSplit(path string, mode os.FileMode, x *expanded, buf []byte) (diff
 		err = bw.Flush()
 	}
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	return digestOf(h), nil
+	return digestOf(h), size, nil
 }
 
 // layerTar is the tar stream of one layer description.
 type layerTar struct {
 	diffID string
+	size   int64  // of the tar stream
 	file   string // where its tar-split is
 	placed bool   // file is in the store: another place gets a copy
 }
@@ -198,11 +199,11 @@ func (w *storeWriter) tars(layers []*Layer, tmp string, mode os.FileMode) error 
 		return func(i int) error {
 			l := todo[i]
 			t := w.tar[l]
-			d, err := writeTarSplit(t.file, mode, w.expanded[l], buf)
+			d, n, err := writeTarSplit(t.file, mode, w.expanded[l], buf)
 			if err != nil {
 				return fmt.Errorf("tar stream of layer %s: %w", l.name(), err)
 			}
-			t.diffID = d
+			t.diffID, t.size = d, n
 			return nil
 		}
 	})

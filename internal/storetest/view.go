@@ -1,6 +1,10 @@
 package storetest
 
-import "maps"
+import (
+	"maps"
+
+	"github.com/aufsmount/aufsmount/layerstore"
+)
 
 // View is the merged view of img as its Stack shows it: Merge of its
 // layers, the same whatever the driver but for two things the driver
@@ -16,18 +20,28 @@ func (b *Built) View(img *Image) []Node { return b.view(b.ChainLayers[img], 0) }
 // ContainerView is View for a container: Merge of ContainerLayers. Its
 // own two layers keep an opaque root (the kernel, which wrote them, never
 // makes one: it whites out every name below instead).
-func (b *Built) ContainerView(c *Container) []Node { return b.view(b.ContainerLayers[c], 2) }
+func (b *Built) ContainerView(c *Container) []Node {
+	own := 2
+	if b.Layout == layerstore.LayoutContainers {
+		own = 1 // no init layer
+	}
+	return b.view(b.ContainerLayers[c], own)
+}
 
 // view is the view of layers (top first), the first own of them a
 // container's.
 func (b *Built) view(layers []*Layer, own int) []Node {
+	form := b.Driver
+	if b.form != "" {
+		form = b.form
+	}
 	xs := make([]*expanded, len(layers))
 	for i, l := range layers {
 		x, err := expand(l)
 		if err != nil {
 			panic(err) // Write checked them
 		}
-		if b.Driver == DriverOverlay2 && i >= own && x.byPath[opqName] != nil {
+		if form == DriverOverlay2 && i >= own && x.byPath[opqName] != nil {
 			y := *x
 			y.byPath = maps.Clone(x.byPath)
 			delete(y.byPath, opqName)
@@ -43,7 +57,7 @@ func (b *Built) view(layers []*Layer, own int) []Node {
 		if n.Entry.Kind == Dir {
 			continue
 		}
-		switch b.Driver {
+		switch form {
 		case DriverOverlay2, DriverFuseOverlayfs:
 			if kept[n.Layer] == nil {
 				_, kept[n.Layer] = overlayForm(xs[n.Layer], encoding{}, nil)
@@ -55,7 +69,7 @@ func (b *Built) view(layers []*Layer, own int) []Node {
 			n.Nlink = 0
 		}
 	}
-	if b.Driver == DriverVFS {
+	if form == DriverVFS {
 		for i := range nodes {
 			if nodes[i].Entry.Kind != Dir {
 				nodes[i].Nlink = names[keyOf(nodes[i])]
