@@ -176,22 +176,11 @@ type engineContainerInfo struct {
 func (e *engine) makeStore(rootfs, helper string) *engineStore {
 	t := e.t
 	s := &engineStore{driver: e.driver, root: e.root, dir: e.dir}
-	e.docker("import", rootfs, engineBase)
-	ctx := filepath.Join(e.dir, "context")
-	if err := os.Mkdir(ctx, 0755); err != nil {
-		t.Fatal(err)
-	}
-	dockerfile := fmt.Sprintf(engineDockerfile, hex.EncodeToString([]byte(capNetRaw())))
-	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0644); err != nil {
-		t.Fatal(err)
-	}
-	copyFile(t, helper, filepath.Join(ctx, "xattrs"), 0755)
-	e.docker("build", "-t", engineImage, ctx)
+	e.makeImages(rootfs, helper)
 	// SYS_ADMIN for the dumps: without it, listxattr hides trusted.* names.
 	s.imageDump = e.docker("run", "--rm", "--network", "none", "--cap-add", "SYS_ADMIN", engineImage, "/usr/local/bin/xattrs", "dump")
 	s.ranDump = e.docker("run", "--network", "none", "--cap-add", "SYS_ADMIN", "--name", engineRan, engineImage, "sh", "-c", engineRanScript)
 	e.docker("create", "--network", "none", "--name", engineMade, engineImage, "true")
-	e.docker("load", "-i", writeEngineArchive(t, rootfs, helper))
 	s.loadedDump = e.docker("run", "--rm", "--network", "none", "--cap-add", "SYS_ADMIN", engineLoaded, "/usr/local/bin/xattrs", "dump")
 	e.docker("create", "--network", "none", "--name", engineLoadedC, engineLoaded, "true")
 	s.ranExport = filepath.Join(e.dir, "ran.tar")
@@ -223,6 +212,26 @@ func (e *engine) makeStore(rootfs, helper string) *engineStore {
 		t.Fatalf("docker inspect does not list the container %s: %+v", engineMade, s.containers)
 	}
 	return s
+}
+
+// makeImages has the engine make the test's images: engineBase imported
+// from rootfs, engineImage built on it by engineDockerfile, and
+// engineLoaded loaded from an archive the test writes.
+func (e *engine) makeImages(rootfs, helper string) {
+	t := e.t
+	t.Helper()
+	e.docker("import", rootfs, engineBase)
+	ctx := filepath.Join(e.dir, "context")
+	if err := os.Mkdir(ctx, 0755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := fmt.Sprintf(engineDockerfile, hex.EncodeToString([]byte(capNetRaw())))
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0644); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, helper, filepath.Join(ctx, "xattrs"), 0755)
+	e.docker("build", "-t", engineImage, ctx)
+	e.docker("load", "-i", writeEngineArchive(t, rootfs, helper))
 }
 
 // keep copies the store for a person to look at, when asked to.
@@ -582,26 +591,10 @@ func checkEngineView(t *testing.T, mnt string, want map[string]info, x xattrDump
 // cannot make a comparison pass.
 func checkEngineBuilt(t *testing.T, image map[string]info, imageX xattrDump, ran map[string]info, ranX xattrDump, loaded map[string]info) {
 	t.Helper()
-	kind := func(tree map[string]info, p string, mode uint32) {
-		t.Helper()
-		if in, ok := tree[p]; !ok || in.Mode&unix.S_IFMT != mode {
-			t.Fatalf("the engine's view has no %q of type %o (%+v, present %v)", p, mode, in, ok)
-		}
-	}
-	absent := func(tree map[string]info, ps ...string) {
-		t.Helper()
-		for _, p := range ps {
-			if _, ok := tree[p]; ok {
-				t.Fatalf("the engine's view still has %q, which a step deleted", p)
-			}
-		}
-	}
-	linked := func(tree map[string]info, a, b string) {
-		t.Helper()
-		if tree[a].Ino == 0 || tree[a].Ino != tree[b].Ino {
-			t.Fatalf("the engine's view does not have %q and %q as one file", a, b)
-		}
-	}
+	const what = "the engine's view"
+	kind := func(tree map[string]info, p string, mode uint32) { t.Helper(); wantKind(t, what, tree, p, mode) }
+	absent := func(tree map[string]info, ps ...string) { t.Helper(); wantAbsent(t, what, tree, ps...) }
+	linked := func(tree map[string]info, a, b string) { t.Helper(); wantLinked(t, what, tree, a, b) }
 	absent(image, "etc/motd", "var/lib/app/a", "var/lib/app/b", "opt/gone", "opt/gone/x", "opt/app/sub/data")
 	kind(image, "var/lib/app/c", unix.S_IFREG)
 	kind(image, "opt/app/pw", unix.S_IFLNK)
@@ -634,6 +627,34 @@ func checkEngineBuilt(t *testing.T, image map[string]info, imageX xattrDump, ran
 	kind(loaded, "usr/bin/hl2", unix.S_IFREG)
 	kind(loaded, "usr/local/bin/xattrs", unix.S_IFREG)
 	kind(loaded, "etc/passwd", unix.S_IFREG)
+}
+
+// wantKind fails the test unless tree, what an engine showed, has p of
+// type mode: a step that silently did nothing cannot make a comparison
+// pass.
+func wantKind(t *testing.T, what string, tree map[string]info, p string, mode uint32) {
+	t.Helper()
+	if in, ok := tree[p]; !ok || in.Mode&unix.S_IFMT != mode {
+		t.Fatalf("%s has no %q of type %o (%+v, present %v)", what, p, mode, in, ok)
+	}
+}
+
+// wantAbsent fails the test if tree has any of ps, which a step deleted.
+func wantAbsent(t *testing.T, what string, tree map[string]info, ps ...string) {
+	t.Helper()
+	for _, p := range ps {
+		if _, ok := tree[p]; ok {
+			t.Fatalf("%s still has %q, which a step deleted", what, p)
+		}
+	}
+}
+
+// wantLinked fails the test unless tree has a and b as one file.
+func wantLinked(t *testing.T, what string, tree map[string]info, a, b string) {
+	t.Helper()
+	if tree[a].Ino == 0 || tree[a].Ino != tree[b].Ino {
+		t.Fatalf("%s does not have %q and %q as one file", what, a, b)
+	}
 }
 
 // readExport reads a docker export into the entries a walk of the same

@@ -251,10 +251,12 @@ func (s *Store) ImageIDOf(driver, ref string) string {
 		if kind, id := p.matchID(ref); kind == KindImage {
 			return id
 		}
-		if named, err := normalizeRef(ref); err == nil {
-			if e, ok := p.tags[named.String()]; ok && e.err == nil {
-				return e.id
-			}
+		lookup := p.tagOf
+		if p.layout == LayoutContainers {
+			lookup = p.csLookup
+		}
+		if e, ok, _ := lookup(ref); ok && e.err == nil {
+			return e.id
 		}
 		if imgs, _ := p.matchPrefix(ref); len(imgs) == 1 {
 			return imgs[0]

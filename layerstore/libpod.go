@@ -121,9 +121,10 @@ func libpodContainer(config, state []byte) details {
 		if c.Spec != nil && c.Spec.Process != nil && len(c.Spec.Process.Args) > 0 {
 			d.Path, d.Args = c.Spec.Process.Args[0], c.Spec.Process.Args[1:]
 		}
-		d.ConfigImage = c.RawImageName
+		// The name it was made from, in full as podman ps shows it.
+		d.ConfigImage = c.RootfsImageName
 		if d.ConfigImage == "" {
-			d.ConfigImage = c.RootfsImageName
+			d.ConfigImage = c.RawImageName
 		}
 		d.Labels = c.Labels
 		for _, v := range c.NamedVolumes {

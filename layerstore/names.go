@@ -98,14 +98,15 @@ func NameRows(names []string, digests bool) []NameRow {
 // ConfigImage is IMAGE of a container as docker ps shows it: the name
 // it was made from (Config.Image) while that name still means its image
 // in s, short as docker prints it when familiar ("busybox:latest", a
-// digest dropped); "" when the name means another image now or none,
-// where docker shows the image's id.
+// digest dropped; in full as Podman shows it for a containers/storage
+// store); "" when the name means another image now or none, where docker
+// shows the image's id.
 func ConfigImage(s *Store, ct *Container, familiar bool) string {
 	name := ct.ConfigImage
 	if name == "" || s.ImageIDOf(ct.Driver, name) != ct.ImageID {
 		return ""
 	}
-	if !familiar {
+	if !familiar || s.LayoutOfDriver(ct.Driver) == LayoutContainers { // Podman shows names in full
 		return name
 	}
 	ref, err := reference.ParseNormalizedNamed(name)

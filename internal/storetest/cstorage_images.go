@@ -61,10 +61,11 @@ type ociManifest struct {
 
 // fullName is an image name as containers/storage keeps it: full
 // ("localhost/app:1", "docker.io/library/busybox:latest"), ":latest"
-// when it has neither tag nor digest. A short name is refused: Podman
-// never stores one.
+// when it has neither tag nor digest. A short name is what podman load
+// makes of an archive's RepoTags: docker.io's ("busybox:1" is
+// docker.io/library/busybox:1).
 func fullName(s string) (string, error) {
-	named, err := reference.ParseNamed(s)
+	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
 		return "", fmt.Errorf("image name %q (containers/storage keeps full names, such as localhost/app:1 or docker.io/library/busybox:latest): %w", s, err)
 	}

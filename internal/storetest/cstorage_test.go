@@ -53,8 +53,11 @@ func TestFullName(t *testing.T) {
 		"docker.io/library/busybox":                      "docker.io/library/busybox:latest",
 		"registry:5000/team/app":                         "registry:5000/team/app:latest",
 		"quay.io/x/y@sha256:" + strings.Repeat("ab", 32): "quay.io/x/y@sha256:" + strings.Repeat("ab", 32),
-		"busybox":        "error",
-		"library/app:v1": "error",
+		// As podman load stores an archive's short RepoTags.
+		"busybox":        "docker.io/library/busybox:latest",
+		"library/app:v1": "docker.io/library/app:v1",
+		"team/app:2":     "docker.io/team/app:2",
+		"Bad:name":       "error",
 	} {
 		got, err := fullName(in)
 		if err != nil {
@@ -338,7 +341,7 @@ func TestWriteContainersStorageErrors(t *testing.T) {
 		{"docker layout", func(*Store) {}, layerstore.LayoutCAS, "written with Kind KindContainersStorage and layout LayoutContainers together"},
 		{"driver", func(s *Store) { s.Driver = DriverOverlay2 }, layerstore.LayoutContainers, `containers/storage driver "overlay2"`},
 		{"vfs mount program", func(s *Store) { s.Driver, s.MountProgram = DriverVFS, true }, layerstore.LayoutContainers, "MountProgram is for driver"},
-		{"short name", func(s *Store) { s.Images[0].Names = []string{"app:1"} }, layerstore.LayoutContainers, `image name "app:1" (containers/storage keeps full names`},
+		{"bad name", func(s *Store) { s.Images[0].Names = []string{"App:1"} }, layerstore.LayoutContainers, `image name "App:1": invalid reference format`},
 		{"init layer", func(s *Store) { s.Containers[0].Init = &Layer{} }, layerstore.LayoutContainers, `container "web": containers/storage has no init layer`},
 		{"volume name", func(s *Store) { s.Containers[0].Volumes[0].Name = "../x" }, layerstore.LayoutContainers, `bad volume name "../x"`},
 		{"volume dest", func(s *Store) { s.Containers[0].Volumes[0].Dest = "data" }, layerstore.LayoutContainers, `destination "data" is not absolute`},
