@@ -58,7 +58,7 @@ func TestMountAllDrivers(t *testing.T) {
 				for _, img := range imgs {
 					ref, path := img.Names[0], "images/"+img.Names[0]
 					if dc.layout == layerstore.LayoutContainers {
-						path = "images/docker.io/" + ref // as podman load names it
+						path = "images/localhost/" + ref // as podman load names it
 					}
 					for _, p := range []string{path, "ids/" + b.ImageID[img]} {
 						view := filepath.Join(all, p)

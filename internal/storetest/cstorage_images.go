@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/distribution/reference"
@@ -61,11 +62,15 @@ type ociManifest struct {
 
 // fullName is an image name as containers/storage keeps it: full
 // ("localhost/app:1", "docker.io/library/busybox:latest"), ":latest"
-// when it has neither tag nor digest. A short name is what podman load
-// makes of an archive's RepoTags: docker.io's ("busybox:1" is
-// docker.io/library/busybox:1).
+// when it has neither tag nor digest. A name without a registry is what
+// Podman 4's podman load makes of an archive's RepoTags: localhost's
+// ("busybox:1" is localhost/busybox:1; seen with a real Podman 4.3).
 func fullName(s string) (string, error) {
-	named, err := reference.ParseNormalizedNamed(s)
+	first, _, ok := strings.Cut(s, "/")
+	if !ok || !strings.ContainsAny(first, ".:") && first != "localhost" {
+		s = "localhost/" + s
+	}
+	named, err := reference.ParseNamed(s)
 	if err != nil {
 		return "", fmt.Errorf("image name %q (containers/storage keeps full names, such as localhost/app:1 or docker.io/library/busybox:latest): %w", s, err)
 	}

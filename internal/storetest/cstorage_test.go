@@ -53,10 +53,10 @@ func TestFullName(t *testing.T) {
 		"docker.io/library/busybox":                      "docker.io/library/busybox:latest",
 		"registry:5000/team/app":                         "registry:5000/team/app:latest",
 		"quay.io/x/y@sha256:" + strings.Repeat("ab", 32): "quay.io/x/y@sha256:" + strings.Repeat("ab", 32),
-		// As podman load stores an archive's short RepoTags.
-		"busybox":        "docker.io/library/busybox:latest",
-		"library/app:v1": "docker.io/library/app:v1",
-		"team/app:2":     "docker.io/team/app:2",
+		// As Podman 4.3's podman load stores an archive's short RepoTags.
+		"busybox":        "localhost/busybox:latest",
+		"library/app:v1": "localhost/library/app:v1",
+		"team/app:2":     "localhost/team/app:2",
 		"Bad:name":       "error",
 	} {
 		got, err := fullName(in)
