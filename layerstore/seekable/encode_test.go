@@ -1,0 +1,93 @@
+package seekable
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestIndexEncoding(t *testing.T) {
+	data := compressible(8, 1<<20)
+	blob := gzipMembers(t, 6, data)
+	x, err := build(t, blob, Options{Span: 128 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := x.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(enc[:9]) != "SEEKIDX\n\x01" {
+		t.Fatalf("index starts %q", enc[:9])
+	}
+	var y Index
+	if err := y.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(x, &y) {
+		t.Fatalf("decoded index differs: %d points, %d decoded", x.Points(), y.Points())
+	}
+	readsMatch(t, open(t, blob, &y, ""), data, 9, 50)
+
+	flip := func(i int) []byte {
+		b := append([]byte(nil), enc...)
+		b[i] ^= 0x40
+		return b
+	}
+	version2 := append([]byte(nil), enc...)
+	version2[8] = 2
+	for _, tc := range []struct {
+		name string
+		data []byte
+		msg  string
+	}{
+		{"another version", version2, "index version 2, this program reads version 1: unusable index"},
+		{"a damaged byte", flip(len(enc) / 2), ""},
+		{"a damaged checksum", flip(len(enc) - 1), ""},
+		{"cut short", enc[:len(enc)-10], ""},
+		{"not an index", []byte("{\"json\": true}"), `not an index (no "SEEKIDX"): unusable index`},
+		{"empty", nil, `not an index (no "SEEKIDX"): unusable index`},
+		{"magic and version only", []byte("SEEKIDX\n\x01"), "index of 9 bytes: unusable index"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var z Index
+			err := z.UnmarshalBinary(tc.data)
+			if !errors.Is(err, ErrIndex) {
+				t.Fatalf("error %v, want ErrIndex", err)
+			}
+			if tc.msg != "" && err.Error() != tc.msg {
+				t.Fatalf("error %q, want %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// A checksum that matches does not make a bad index usable: the points
+// must hold together.
+func TestIndexEncodingChecksPoints(t *testing.T) {
+	x := &Index{Compression: Gzip, CompressedSize: 100, Size: 1000, Span: DefaultSpan,
+		Digest: sha([]byte("a")), DiffID: sha([]byte("b")),
+		points: []point{{in: 80, out: 0}, {in: 400, out: 500}, {in: 300, out: 600}}}
+	enc, err := x.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var y Index
+	err = y.UnmarshalBinary(enc)
+	if err == nil || err.Error() != "decoding the index: point 2 is not past point 1: unusable index" {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestOpenChecksSize(t *testing.T) {
+	blob := []byte("hello")
+	x, err := build(t, blob, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(nil, int64(len(blob))+1, x, "")
+	want := "the blob has 6 bytes, its index says 5: unusable index"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
