@@ -21,6 +21,10 @@ const (
 	// Buildah): <driver>-layers/, <driver>-images/, <driver>-containers/
 	// (docs/containers-storage.md).
 	LayoutContainers
+	// LayoutContainerd is a containerd root (Docker 29's image store,
+	// Kubernetes nodes, nerdctl and ctr): io.containerd.metadata.v1.bolt/
+	// meta.db, the content store and a snapshotter (docs/containerd.md).
+	LayoutContainerd
 )
 
 func (l Layout) String() string {
@@ -31,6 +35,8 @@ func (l Layout) String() string {
 		return "content-addressable (1.10+)"
 	case LayoutContainers:
 		return "containers/storage"
+	case LayoutContainerd:
+		return "containerd"
 	}
 	return fmt.Sprintf("Layout(%d)", int(l))
 }
@@ -77,6 +83,12 @@ type Image struct {
 	// it has no name, and another image is built on it (its Parent), or
 	// its chain is the start of another image's.
 	Intermediate bool
+	// Namespace is the containerd namespace that holds it ("moby",
+	// "k8s.io", "default"); "" in other stores.
+	Namespace string
+	// Note says why the image cannot be mounted as the store has it,
+	// where that is so: a containerd image whose layers are not unpacked.
+	Note string
 }
 
 // Container is one container of the store.
@@ -98,6 +110,12 @@ type Container struct {
 	Labels      map[string]string // Config.Labels
 	Networks    []string          // NetworkSettings.Networks, by name, sorted
 	Mounts      []MountPoint      // MountPoints (Volumes before 1.7), by destination
+
+	Namespace string // the containerd namespace that holds it; "" in other stores
+	// Sandbox marks a Kubernetes pod's sandbox ("pause") container
+	// (io.cri-containerd.kind=sandbox), which ps shows only with -a, as
+	// crictl ps does.
+	Sandbox bool
 }
 
 // Kind tells what a reference resolved to.

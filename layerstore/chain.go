@@ -6,6 +6,8 @@ func (s *store) imageChain(img *imageRec) ([]Layer, error) {
 	switch s.layout {
 	case LayoutContainers:
 		return s.csChain(img)
+	case LayoutContainerd:
+		return s.cdChain(img)
 	case LayoutCAS:
 		return s.casChain(img)
 	}

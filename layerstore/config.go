@@ -15,7 +15,7 @@ import (
 // part is the driver tree that holds t.
 func (s *Store) part(t *Target) (*store, error) {
 	for _, p := range s.parts {
-		if p.drv.name() == t.Driver {
+		if t.drv != nil && p.drv == t.drv || t.drv == nil && p.drv.name() == t.Driver {
 			return p, nil
 		}
 	}
@@ -43,6 +43,9 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 	if t.Image == nil {
 		return nil, fmt.Errorf("%s: its image is not in the store", t.Ref)
 	}
+	if p.layout == LayoutContainerd {
+		return p.cdConfig(t.Image.ID)
+	}
 	if p.layout == LayoutContainers {
 		data, _, err := p.csConfig(t.Image.ID)
 		if err != nil {
@@ -69,12 +72,15 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 // nil for a store that keeps none, and for an image without one.
 func (s *Store) ImageManifest(t *Target) ([]byte, error) {
 	p, err := s.part(t)
-	if err != nil || t.Kind != KindImage || t.Image == nil || p.layout != LayoutContainers {
+	if err != nil || t.Kind != KindImage || t.Image == nil || p.layout != LayoutContainers && p.layout != LayoutContainerd {
 		return nil, err
 	}
 	img := p.images[t.Image.ID]
 	if img == nil {
 		return nil, nil
+	}
+	if p.layout == LayoutContainerd {
+		return p.cdManifest(img)
 	}
 	return p.csManifest(img)
 }
@@ -124,7 +130,7 @@ func (s *Store) ContainerConfig(t *Target) ([]byte, string, error) {
 	if c == nil {
 		return nil, "", &NotFoundError{Ref: t.Ref}
 	}
-	if p.layout == LayoutContainers {
+	if p.cdOwnConfig(c) {
 		return p.csContainerConfig(c), c.configFile, nil
 	}
 	data, err := readFile(c.configFile, maxJSON)

@@ -71,7 +71,7 @@ func (s *store) loadContainers() error {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}
 	cfgName := "config.json"
-	if s.layout == LayoutCAS {
+	if s.layout != LayoutGraph {
 		cfgName = "config.v2.json"
 	}
 	for _, e := range entries {
@@ -129,7 +129,7 @@ func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 	if m.id != cid {
 		return rec, false, corrupt(p, fmt.Errorf("ID %s does not match its directory %s", m.id, cid))
 	}
-	if s.layout == LayoutGraph {
+	if s.layout == LayoutGraph || s.layout == LayoutContainerd { // Docker 29's snapshot keys are these too
 		rec.mountID, rec.initID = cid, cid+"-init"
 		return rec, false, nil
 	}
@@ -169,6 +169,9 @@ func (s *store) readContainer(cid, p string) (rec *containerRec, skip bool, _ *C
 func (s *store) containerLayers(c *containerRec) (_ []Layer, warning string, _ error) {
 	if s.layout == LayoutContainers {
 		return s.csContainerLayers(c)
+	}
+	if s.layout == LayoutContainerd {
+		return s.cdContainerLayers(c)
 	}
 	img, err := s.imageOf(c)
 	var chain []Layer

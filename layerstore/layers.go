@@ -34,6 +34,9 @@ func (s *store) Layers() ([]Layer, error) {
 // layerMeta gathers what is known about each layer directory, by name.
 func (s *store) layerMeta() map[string]Layer {
 	known := map[string]Layer{}
+	if s.layout == LayoutContainerd {
+		return s.cdLayerMeta()
+	}
 	if s.layout == LayoutContainers {
 		for _, r := range s.images {
 			if layers, err := s.csChain(r); err == nil {

@@ -3,13 +3,10 @@ package layerstore
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"syscall"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -24,9 +21,6 @@ import (
 
 // libpodDB is where Podman 4 keeps its state under the graphroot.
 const libpodDB = "libpod/bolt_state.db"
-
-// libpodWait is how long to wait for a live Podman's lock.
-const libpodWait = 500 * time.Millisecond
 
 // libpodConfig is the part of libpod's ContainerConfig that is shown.
 type libpodConfig struct {
@@ -75,21 +69,7 @@ func (s *store) libpodDetails() map[string]details {
 
 // readLibpod reads the containers of a Podman 4 state database.
 func readLibpod(p string) (map[string]details, error) {
-	st, err := os.Lstat(p)
-	if err != nil {
-		return nil, err
-	}
-	// bbolt would take an empty file for a new database.
-	if !st.Mode().IsRegular() || st.Size() < 4096 {
-		return nil, fmt.Errorf("not a bbolt database (%s, %d bytes)", st.Mode().Type(), st.Size())
-	}
-	db, err := bolt.Open(p, 0, &bolt.Options{ReadOnly: true, Timeout: libpodWait,
-		OpenFile: func(name string, flag int, _ os.FileMode) (*os.File, error) {
-			return openNoatime(name, flag&^(os.O_CREATE|os.O_RDWR|os.O_WRONLY)|os.O_RDONLY|syscall.O_NOFOLLOW)
-		}})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, errors.New("in use: a live Podman holds it")
-	}
+	db, err := openBolt(p, "Podman")
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,8 @@ type store struct {
 	// containers/storage (cstore.go): layers.json, by layer id.
 	csLayers   map[string]*csLayer
 	layersFile string
+
+	cdImages map[string]*cdImage // containerd (containerd_images.go): by image id
 }
 
 // imageRec is an image and what is needed to build its chain.
@@ -92,6 +94,8 @@ func (s *store) load() error {
 	switch s.layout {
 	case LayoutContainers:
 		err = s.loadCS() // its images' names and its containers too
+	case LayoutContainerd:
+		err = s.loadCD() // the same
 	case LayoutCAS:
 		s.tagFile = s.casPath("repositories.json")
 		err = s.loadCAS()
@@ -105,7 +109,7 @@ func (s *store) load() error {
 	for _, id := range sortedKeys(s.brokenImages) {
 		s.problem(s.brokenImages[id])
 	}
-	if s.layout != LayoutContainers {
+	if s.layout == LayoutGraph || s.layout == LayoutCAS {
 		if err := s.loadTags(); err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ const maxRecovered = 1 << 16
 // recoverImage works out the chain of the broken image id, whose fault
 // is cause. ok is false when it cannot be known unambiguously.
 func (s *store) recoverImage(id string, cause *CorruptError) (layers []Layer, warning string, ok bool) {
-	if s.layout == LayoutContainers {
+	if s.layout == LayoutContainers || s.layout == LayoutContainerd {
 		return nil, "", false // its images' layers are known from layers.json alone through their config
 	}
 	if s.layout == LayoutGraph {

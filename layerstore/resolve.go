@@ -33,6 +33,9 @@ func (s *store) resolve(ref string, only Kind) (*Target, error) {
 		if s.layout == LayoutContainers {
 			lookup = s.csLookup
 		}
+		if s.layout == LayoutContainerd {
+			lookup = s.cdLookup
+		}
 		e, ok, err := lookup(ref)
 		if err != nil {
 			return nil, err

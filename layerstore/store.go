@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -23,6 +24,12 @@ type Store struct {
 type Options struct {
 	// Driver, when set, reads only that storage driver's tree.
 	Driver string
+	// Namespace, when set, reads only that containerd namespace (a
+	// Docker root's is moby); Platform is the os/arch[/variant] whose
+	// manifest of a containerd index is taken ("": the host's);
+	// ContainerdRoot is where a Docker root's containerd keeps its
+	// images, when not in <root>/containerd/daemon or ../containerd.
+	Namespace, Platform, ContainerdRoot string
 }
 
 // Open opens the Docker root directory root with every driver it holds;
@@ -56,6 +63,11 @@ func OpenWith(root string, o Options) (*Store, error) {
 	var other []string // a graphroot's drivers that are not read
 	if len(found) == 0 {
 		found, other = detectContainers(abs)
+	}
+	if len(found) == 0 && len(other) == 0 {
+		if found, err = detectContainerd(abs, o); err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", root, err)
+		}
 	}
 	s := &Store{root: abs}
 	for _, f := range found {
@@ -141,9 +153,11 @@ func (s *Store) Root() string { return s.root }
 
 // Drivers lists the storage drivers opened, in a fixed order.
 func (s *Store) Drivers() []string {
-	out := make([]string, len(s.parts))
-	for i, p := range s.parts {
-		out[i] = p.drv.name()
+	var out []string
+	for _, p := range s.parts {
+		if !slices.Contains(out, p.drv.name()) { // containerd's namespaces share theirs
+			out = append(out, p.drv.name())
+		}
 	}
 	return out
 }
@@ -247,7 +261,7 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 			suggestions = append(suggestions, nf.Suggestions...)
 			continue
 		}
-		matches = append(matches, match{p.drv.name(), t, err})
+		matches = append(matches, match{p.label(), t, err})
 	}
 	switch len(matches) {
 	case 0:
@@ -256,6 +270,9 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 		return matches[0].t, matches[0].err
 	}
 	amb := &AmbiguousError{Ref: ref, Hint: "name the driver with --driver"}
+	if s.parts[0].layout == LayoutContainerd {
+		amb.Hint = "name the namespace with --namespace"
+	}
 	for _, m := range matches {
 		var a *AmbiguousError
 		switch {
@@ -274,12 +291,18 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 
 // ResolveIn is Resolve in the tree of one driver only.
 func (s *Store) ResolveIn(driver, ref string) (*Target, error) {
+	var miss error = &NotFoundError{Ref: ref}
 	for _, p := range s.parts {
 		if p.drv.name() == driver {
-			return p.resolve(ref, 0)
+			// containerd's namespaces are parts of one snapshotter each
+			t, err := p.resolve(ref, 0)
+			if _, nf := err.(*NotFoundError); !nf {
+				return t, err
+			}
+			miss = err
 		}
 	}
-	return nil, &NotFoundError{Ref: ref}
+	return nil, miss
 }
 
 func targetID(t *Target) string {

@@ -192,16 +192,22 @@ func storeFlags() []cli.Flag {
 			Usage:  "read only the images and containers of storage driver `NAME` (" + strings.Join(layerstore.DriverNames(), ", ") + ")",
 			Action: func(_ *cli.Context, name string) error { return checkDriver("--driver ", name) },
 		},
+		&cli.StringFlag{Name: "namespace", Usage: "read only the containerd namespace `NS` (moby, k8s.io, default ...)"},
+		&cli.StringFlag{Name: "platform", Usage: "take a multi-platform image's manifest for `OS/ARCH[/VARIANT]` (default: this host's)"},
+		&cli.StringFlag{Name: "containerd-root", Usage: "a Docker root's images are in the containerd root `DIR`"},
 	}
 }
 
 // isStoreFlag says whether a flag name is one of storeFlags.
-func isStoreFlag(name string) bool { return name == "root" || name == "driver" }
+func isStoreFlag(name string) bool {
+	return name == "root" || name == "driver" || name == "namespace" || name == "platform" || name == "containerd-root"
+}
 
 // openStore opens the store the command line names.
 func openStore(c *cli.Context) (*layerstore.Store, error) {
 	noteStore(c, c.String("root"))
-	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver")})
+	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver"),
+		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root")})
 }
 
 // normalizeArgs rearranges a command line for cli/v2, whose parser stops

@@ -1,0 +1,235 @@
+package layerstore_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aufsmount/aufsmount/internal/storetest"
+	"github.com/aufsmount/aufsmount/layerstore"
+)
+
+// cdFixture is a containerd root of three namespaces written by
+// storetest: default (ctr's: busybox, a container "web" of it, and an
+// image imported without unpacking), k8s.io (an index, a pod's sandbox
+// and its container) and moby (Docker 29's, with a Docker container in a
+// Docker root beside it).
+type cdFixture struct {
+	b                 *storetest.CDBuilt
+	docker            string
+	busybox, app, raw *storetest.CDImage
+	pause, moby       *storetest.CDImage
+	web, sandbox, ctr *storetest.CDContainer
+	dockerCtr         *storetest.CDContainer
+}
+
+func newCDFixture(t *testing.T) *cdFixture {
+	t.Helper()
+	base := storetest.NewLayer("base", storetest.D("bin"), storetest.F("bin/sh", "#!sh"), storetest.D("etc"), storetest.F("etc/passwd", "root:x:0:0"),
+		storetest.D("a"), storetest.F("a/x", "x"))
+	top := storetest.NewLayer("top", storetest.WH("etc/passwd"), storetest.OPQ("a"), storetest.F("a/y", "y"))
+	f := &cdFixture{
+		busybox: &storetest.CDImage{Names: []string{"docker.io/library/busybox:latest"}, Layers: []*storetest.Layer{base, top}},
+		raw:     &storetest.CDImage{Names: []string{"docker.io/library/raw:1"}, Layers: []*storetest.Layer{storetest.NewLayer("raw", storetest.F("r", "r"))}, NoUnpack: true},
+		app:     &storetest.CDImage{Names: []string{"registry.k8s.io/app:2"}, Layers: []*storetest.Layer{base, storetest.NewLayer("app", storetest.F("app", "app"))}, Index: true},
+		pause:   &storetest.CDImage{Names: []string{"registry.k8s.io/pause:3.9"}, Layers: []*storetest.Layer{storetest.NewLayer("pause", storetest.F("pause", "p"))}},
+		moby:    &storetest.CDImage{Names: []string{"docker.io/library/busybox:latest", "moby-dangling@sha256:" + strings.Repeat("0", 64)}, Layers: []*storetest.Layer{base}},
+	}
+	f.web = &storetest.CDContainer{ID: "web", Image: f.busybox, RW: storetest.NewLayer("", storetest.F("a/new", "n"), storetest.WH("bin/sh"))}
+	pod := map[string]string{"io.kubernetes.pod.namespace": "kube-system", "io.kubernetes.pod.name": "app-1"}
+	f.sandbox = &storetest.CDContainer{ID: strings.Repeat("5", 64), Image: f.pause, Labels: with(pod, "io.cri-containerd.kind", "sandbox")}
+	f.ctr = &storetest.CDContainer{ID: strings.Repeat("c", 64), Image: f.app, Labels: with(with(pod, "io.cri-containerd.kind", "container"), "io.kubernetes.container.name", "app")}
+	f.dockerCtr = &storetest.CDContainer{ID: strings.Repeat("d", 64), Image: f.moby, Docker: true, RW: storetest.NewLayer("", storetest.F("etc/motd", "hi")),
+		Init: storetest.NewLayer("", storetest.F(".dockerenv", ""))}
+	dir := t.TempDir()
+	f.docker = filepath.Join(dir, "docker")
+	c := &storetest.Containerd{DockerRoot: f.docker, Namespaces: []*storetest.CDNamespace{
+		{Name: "default", Images: []*storetest.CDImage{f.busybox, f.raw}, Containers: []*storetest.CDContainer{f.web}},
+		{Name: "k8s.io", Images: []*storetest.CDImage{f.app, f.pause}, Containers: []*storetest.CDContainer{f.sandbox, f.ctr}},
+		{Name: "moby", Images: []*storetest.CDImage{f.moby}, Containers: []*storetest.CDContainer{f.dockerCtr}},
+	}}
+	var err error
+	if f.b, err = c.Write(filepath.Join(f.docker, "containerd", "daemon")); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		out[a] = b
+	}
+	return out
+}
+
+func TestContainerdImages(t *testing.T) {
+	f := newCDFixture(t)
+	s, err := layerstore.Open(f.b.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Layout(); got != layerstore.LayoutContainerd {
+		t.Errorf("layout %v", got)
+	}
+	if p := s.Problems(); len(p) != 0 {
+		t.Errorf("problems: %v", p)
+	}
+	type row struct{ ns, names, id, note string }
+	var got []row
+	for _, img := range s.Images() {
+		got = append(got, row{img.Namespace, strings.Join(img.Names, ","), img.ID, img.Note})
+	}
+	hexOf := func(d string) string { return strings.TrimPrefix(d, "sha256:") }
+	want := map[string]row{
+		"busybox:latest":            {"default", "busybox:latest", hexOf(f.b.Targets[f.busybox]), ""},
+		"raw:1":                     {"default", "raw:1", hexOf(f.b.Targets[f.raw]), "not unpacked: no overlayfs snapshot holds its layers (imported without unpacking, or garbage-collected); its blobs remain"},
+		"registry.k8s.io/app:2":     {"k8s.io", "registry.k8s.io/app:2", hexOf(f.b.Targets[f.app]), ""},
+		"registry.k8s.io/pause:3.9": {"k8s.io", "registry.k8s.io/pause:3.9", hexOf(f.b.Targets[f.pause]), ""},
+		"busybox:latest (moby)":     {"moby", "busybox:latest", hexOf(f.b.Targets[f.moby]), ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("images: %v", got)
+	}
+	for _, r := range got {
+		key := r.names
+		if r.ns == "moby" {
+			key += " (moby)"
+		}
+		if want[key] != r {
+			t.Errorf("image %s: got %+v, want %+v", key, r, want[key])
+		}
+	}
+
+	// A name in two namespaces is ambiguous; narrowed to one it is not.
+	_, err = s.Resolve("busybox")
+	var amb *layerstore.AmbiguousError
+	if !errors.As(err, &amb) || len(amb.Candidates) != 2 || !strings.Contains(amb.Candidates[0], "namespace default") || !strings.Contains(amb.Candidates[1], "namespace moby") {
+		t.Errorf("busybox: %v", err)
+	}
+	one, err := layerstore.OpenWith(f.b.Root, layerstore.Options{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := one.Resolve("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Layers) != 2 || tg.Layers[0].DiffID == "" || tg.Layers[0].TarSplit != "" || tg.Driver != "overlayfs" || len(tg.Stack) != 2 {
+		t.Errorf("busybox target: %+v", tg)
+	}
+	for _, l := range tg.Layers {
+		if !strings.HasPrefix(l.Dir, filepath.Join(f.b.Root, "io.containerd.snapshotter.v1.overlayfs", "snapshots")+"/") || filepath.Base(l.Dir) != "fs" {
+			t.Errorf("layer dir %s", l.Dir)
+		}
+	}
+	// The config's digest names the image too; its config is its blob.
+	if tg2, err := one.Resolve(f.b.Configs[f.busybox]); err != nil || tg2.Image.ID != tg.Image.ID {
+		t.Errorf("by config digest: %v", err)
+	}
+	if cfg, err := one.ImageConfig(tg); err != nil || !strings.Contains(string(cfg), `"diff_ids"`) {
+		t.Errorf("config: %v", err)
+	}
+	if _, err := one.Resolve("raw:1"); err == nil || !strings.Contains(err.Error(), "not unpacked") {
+		t.Errorf("raw:1: %v", err)
+	}
+	// The index's manifest for this platform is taken.
+	if tg, err := s.Resolve("registry.k8s.io/app:2"); err != nil || len(tg.Layers) != 2 {
+		t.Errorf("app: %v", err)
+	}
+}
+
+func TestContainerdContainers(t *testing.T) {
+	f := newCDFixture(t)
+	s, err := layerstore.Open(f.b.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ns, name, image string
+		sandbox         bool
+	}
+	got := map[string]row{}
+	for _, c := range s.Containers() {
+		got[c.ID] = row{c.Namespace, c.Name, c.Image, c.Sandbox}
+	}
+	want := map[string]row{
+		"web":                   {"default", "web", "busybox:latest", false},
+		strings.Repeat("5", 64): {"k8s.io", "kube-system/app-1", "registry.k8s.io/pause:3.9", true},
+		strings.Repeat("c", 64): {"k8s.io", "kube-system/app-1/app", "registry.k8s.io/app:2", false},
+	}
+	if len(got) != len(want) {
+		t.Errorf("containers: %v", got)
+	}
+	for id, r := range want {
+		if got[id] != r {
+			t.Errorf("container %s: got %+v, want %+v", id, got[id], r)
+		}
+	}
+	tg, err := s.Resolve("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Layers) != 3 || tg.Kind != layerstore.KindContainer {
+		t.Errorf("web: %d layers", len(tg.Layers))
+	}
+	if tg, err := s.Resolve("kube-system/app-1/app"); err != nil || len(tg.Layers) != 3 {
+		t.Errorf("app: %v", err)
+	}
+
+	// A Docker root: namespace moby, and Docker's containers.
+	d, err := layerstore.Open(f.docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := d.Containers()
+	if len(cs) != 1 || cs[0].ID != f.dockerCtr.ID || cs[0].Namespace != "moby" || cs[0].Image != "busybox:latest" {
+		t.Fatalf("Docker containers: %+v", cs)
+	}
+	tg, err = d.Resolve(f.dockerCtr.ID[:12])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Layers) != 3 {
+		t.Errorf("Docker container: %d layers", len(tg.Layers))
+	}
+	if _, p, err := d.ContainerConfig(tg); err != nil || p != filepath.Join(f.docker, "containers", f.dockerCtr.ID, "config.v2.json") {
+		t.Errorf("config: %s %v", p, err)
+	}
+}
+
+// TestContainerdEvidence: opening and resolving everything writes
+// nothing: both databases keep their times and sizes.
+func TestContainerdEvidence(t *testing.T) {
+	f := newCDFixture(t)
+	files := []string{
+		filepath.Join(f.b.Root, "io.containerd.metadata.v1.bolt", "meta.db"),
+		filepath.Join(f.b.Root, "io.containerd.snapshotter.v1.overlayfs", "metadata.db"),
+	}
+	before := map[string]os.FileInfo{}
+	for _, p := range files {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p] = st
+	}
+	s, err := layerstore.Open(f.b.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range s.Images() {
+		s.ResolveIn(img.Driver, img.ID)
+	}
+	for _, c := range s.Containers() {
+		s.ResolveIn(c.Driver, c.ID)
+	}
+	for _, p := range files {
+		st, _ := os.Stat(p)
+		if st.Size() != before[p].Size() || !st.ModTime().Equal(before[p].ModTime()) {
+			t.Errorf("%s changed: %v %d -> %v %d", p, before[p].ModTime(), before[p].Size(), st.ModTime(), st.Size())
+		}
+	}
+}
