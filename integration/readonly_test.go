@@ -629,3 +629,34 @@ func TestStoreUntouchedByCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphrootUntouchedByCommands: a containers/storage graphroot, with
+// its lock files and Podman's state database, is left as it was by every
+// command, atimes included: its locks are never opened or taken.
+func TestGraphrootUntouchedByCommands(t *testing.T) {
+	testenv.FUSE(t)
+	for _, dc := range driverCasesNamed(t, "podman-overlay", "podman-vfs") {
+		t.Run(dc.name, func(t *testing.T) {
+			rs := refStoreOf(t, dc)
+			root := rs.b.Root
+			for _, f := range []string{"storage.lock", "libpod/bolt_state.db", dc.store.Driver + "-layers/layers.lock", dc.store.Driver + "-images/images.lock"} {
+				if _, err := os.Lstat(filepath.Join(root, f)); err != nil {
+					t.Fatalf("the fixture's graphroot lacks %s: %v", f, err)
+				}
+			}
+			snap := roSnap(t, root)
+			for _, args := range [][]string{
+				{"images"}, {"ps", "-a"}, {"inspect", "web"}, {"layers", "user/app:v2"}, {"history", "user/app:v2"},
+				{"verify", "--all"}, {"diff", "web"}, {"which", "web", "/app/main"},
+				{"save", "-o", filepath.Join(t.TempDir(), "s.tar"), "user/app:v2"},
+			} {
+				run(t, append([]string{"--root", root}, args...)...)
+				checkStoreUnchanged(t, root, "aufsmount "+strings.Join(args, " "), snap)
+			}
+			mnt := mountRef(t, root, "web")
+			roReadAll(t, mnt)
+			umountNow(t, mnt)
+			checkStoreUnchanged(t, root, "mounting web, reading everything through it and unmounting", snap)
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // TestVerifyCommand runs verify on every driver's store: intact, every
@@ -17,11 +19,15 @@ func TestVerifyCommand(t *testing.T) {
 	for _, dc := range driverCases {
 		t.Run(dc.name, func(t *testing.T) {
 			rs := refStoreOf(t, dc)
+			named := func(n string) string { return n }
+			if dc.layout == layerstore.LayoutContainers {
+				named = func(n string) string { return "localhost/" + n } // as podman load names it
+			}
 			out, stderr, code := run(t, "--root", rs.b.Root, "verify")
 			if code != 0 || stderr != "" {
 				t.Fatalf("verify of an intact store: exit %d, stderr %q\n%s", code, stderr, out)
 			}
-			if strings.Contains(out, "MODIFIED") || strings.Contains(out, "ERROR") || !strings.Contains(out, "OK            image busybox:1.36") {
+			if strings.Contains(out, "MODIFIED") || strings.Contains(out, "ERROR") || !strings.Contains(out, "OK            image "+named("busybox:1.36")) {
 				t.Fatalf("verify of an intact store:\n%s", out)
 			}
 			if !strings.Contains(out, "UNVERIFIABLE  layer "+rs.b.MountID[rs.web][:12]+": a container's writable layer: no tar-split") {
@@ -49,7 +55,7 @@ func TestVerifyCommand(t *testing.T) {
 			for _, want := range []string{
 				"MODIFIED      layer " + filepath.Base(layerID(base)) + ": contents changed: 1 file's bytes",
 				"; directory as unpacked\n    /etc/os-release: content changed (crc64 differs)\n",
-				"MODIFIED      image busybox:latest",
+				"MODIFIED      image " + named("busybox:latest"),
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("verify after a change lacks %q:\n%s", want, out)
