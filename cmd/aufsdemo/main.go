@@ -2,7 +2,7 @@
 // sample Docker store it writes itself with the storetest builder: a
 // debian:jessie-like base, app:v1 and app:v2 built on it, and a stopped
 // container of app:v1, in the 1.10+ layout, then the same store in the
-// pre-1.10 layout. It lists the store, mounts the images and the
+// pre-1.10 layout, overlay2, a lossy copy, and a Podman store. It lists the store, mounts the images and the
 // container, looks inside, diffs the two images, and unmounts everything,
 // also when it fails or is interrupted. It needs root (the store has
 // device nodes and files of other owners) and /dev/fuse.
@@ -314,8 +314,28 @@ func (s *session) demo(repo string) error {
 	})
 	s.sh(0, "ls", "mixed-all", "mixed-all/aufs/images", "mixed-all/overlay2/images")
 
+	s.comment("The same images and container in a Podman store (containers/storage, overlay\n" +
+		"driver), as podman load would have named them: localhost/app:v1 ... A short name\n" +
+		"is found as podman finds it, and the view is the same tree.")
+	s.step(func() error {
+		pm, _, _ := sampleStore()
+		pm.Kind, pm.Driver = st.KindContainersStorage, st.DriverOverlay
+		if _, err := pm.Write(filepath.Join(s.dir, "containers-storage"), layerstore.LayoutContainers); err != nil {
+			return fmt.Errorf("writing the Podman sample store: %w", err)
+		}
+		return nil
+	})
+	s.sh(0, "aufsmount", "--root", "containers-storage", "images")
+	s.sh(0, "aufsmount", "--root", "containers-storage", "ps", "-a")
+	s.mkdirs("v1-podman", "web-podman")
+	s.mount("containers-storage", "app:v1", "v1-podman")
+	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v1", "v1-podman")
+	s.mount("containers-storage", "web", "web-podman")
+	s.sh(0, "cat", "web-podman/var/log/app.log")
+	s.sh(0, "aufsmount", "--root", "containers-storage", "verify", "localhost/app:v2")
+
 	s.comment("Done: unmount everything.")
-	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all"} {
+	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all", "v1-podman", "web-podman"} {
 		s.sh(0, "aufsmount", "umount", m)
 	}
 	s.step(s.checkUnmounted)
