@@ -62,7 +62,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	bin := flag.String("bin", "bin/aufsmount", "the aufsmount binary")
 	smoke := flag.Bool("smoke", false, "a tiny store and one round: checks the benchmark runs")
-	drivers := flag.String("drivers", "aufs,overlay2", "the storage drivers to write the store for, each measured apart; DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
+	drivers := flag.String("drivers", "aufs,overlay2,podman", "the storage drivers to write the store for, each measured apart (podman: a containers/storage graphroot, overlay driver); DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
 	flag.Parse()
 	if *smoke {
 		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
@@ -125,8 +125,8 @@ func run(dir string, p params, rounds int, bin string) (*report, error) {
 	}
 	lowers := map[string]string{"a": la, "b": lb}
 	kernel := kernelOverlay(lowers, "")
-	if p.Driver == "overlay2" {
-		// The same chain as Docker mounts it.
+	if p.Driver == "overlay2" || p.Driver == podmanDriver {
+		// The same chain as Docker (or Podman) mounts it.
 		home, a, err := dockerLowers(bs.ChainA)
 		if err != nil {
 			return nil, err
@@ -242,7 +242,7 @@ func measure(s system, bs *benchStore, mntA, mntB string) (map[string]float64, i
 		return nil, 0, err
 	}
 	diff := fmt.Sprintf("diff -r --no-dereference %q %q > /dev/null", mntA, mntB)
-	if s.name == "kernel overlayfs" && bs.Params.Driver == "overlay2" {
+	if s.name == "kernel overlayfs" && (bs.Params.Driver == "overlay2" || bs.Params.Driver == podmanDriver) {
 		// The kernel lists an overlay2 whiteout that hides nothing (in a
 		// directory no lower layer has) and then cannot stat it: diff
 		// says so and exits 2, as it would on Docker's own mount.

@@ -22,6 +22,10 @@ type benchStore struct {
 	Params  params
 }
 
+// podmanDriver is what -drivers calls a containers/storage graphroot of
+// the overlay driver.
+const podmanDriver = "podman"
+
 type params struct {
 	Entries, Layers, Wide int
 	Big                   int64
@@ -63,7 +67,13 @@ func buildStore(dir string, p params) (*benchStore, error) {
 	imgA := &st.Image{Names: []string{"bench:a"}, Layers: append(append([]*st.Layer{}, layers...), topA)}
 	imgB := &st.Image{Names: []string{"bench:b"}, Layers: append(append([]*st.Layer{}, layers...), topB)}
 	s := &st.Store{Images: []*st.Image{imgA, imgB}, Driver: p.Driver}
-	b, err := s.Write(root, layerstore.LayoutCAS)
+	layout := layerstore.LayoutCAS
+	if p.Driver == podmanDriver {
+		// A Podman graphroot, overlay driver: names are localhost/bench:a ...,
+		// found by their short names as podman finds them.
+		s.Kind, s.Driver, layout = st.KindContainersStorage, st.DriverOverlay, layerstore.LayoutContainers
+	}
+	b, err := s.Write(root, layout)
 	if err != nil {
 		return nil, fmt.Errorf("writing the benchmark store: %w", err)
 	}
