@@ -259,7 +259,7 @@ func uvarint(v []byte) (uint64, error) {
 	case l < 0:
 		return 0, fmt.Errorf("varint of %d bytes overflows 64 bits", len(v))
 	case l == 0:
-		return 0, fmt.Errorf("varint % x is truncated", v)
+		return 0, fmt.Errorf("varint of %d bytes is truncated", len(v))
 	case l != len(v):
 		return 0, fmt.Errorf("%d bytes after the varint", len(v)-l)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
+	bolt "go.etcd.io/bbolt"
 )
 
 // cdFixture is a containerd root of three namespaces written by
@@ -231,5 +232,158 @@ func TestContainerdEvidence(t *testing.T) {
 		if st.Size() != before[p].Size() || !st.ModTime().Equal(before[p].ModTime()) {
 			t.Errorf("%s changed: %v %d -> %v %d", p, before[p].ModTime(), before[p].Size(), st.ModTime(), st.Size())
 		}
+	}
+}
+
+// cdPatch changes a database of the fixture, as a hostile or damaged
+// store would have it.
+func cdPatch(t *testing.T, p string, f func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(p, 0600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bucket is the bucket at path, which must exist.
+func bucket(tx *bolt.Tx, path ...string) *bolt.Bucket {
+	b := tx.Bucket([]byte(path[0]))
+	for _, p := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(p))
+	}
+	return b
+}
+
+// TestContainerdHostile: a hostile or damaged containerd root gives an
+// error naming what is wrong, never a panic or a view of a host file.
+func TestContainerdHostile(t *testing.T) {
+	meta := func(f *cdFixture) string { return filepath.Join(f.b.Root, "io.containerd.metadata.v1.bolt", "meta.db") }
+	snaps := func(f *cdFixture) string {
+		return filepath.Join(f.b.Root, "io.containerd.snapshotter.v1.overlayfs", "metadata.db")
+	}
+	// backendOf is the snapshotter's key of namespace default's key.
+	backendOf := func(tx *bolt.Tx, key string) []byte {
+		return bucket(tx, "v1", "default", "snapshots", "overlayfs", key).Get([]byte("name"))
+	}
+	for _, c := range []struct {
+		name  string
+		ref   string // resolved in namespace default
+		patch func(t *testing.T, f *cdFixture)
+		want  string // in the error of Open (when ref is "") or of Resolve
+	}{
+		{"parent cycle", "web", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, meta(f), func(tx *bolt.Tx) error {
+				ns := bucket(tx, "v1", "default")
+				ns.Bucket([]byte("containers")).Bucket([]byte("web")).Put([]byte("image"), []byte("docker.io/library/gone:1"))
+				sb := ns.Bucket([]byte("snapshots")).Bucket([]byte("overlayfs"))
+				loop, _ := sb.CreateBucket([]byte("loop"))
+				loop.Put([]byte("name"), backendOf(tx, "web"))
+				loop.Put([]byte("parent"), []byte("web"))
+				return sb.Bucket([]byte("web")).Put([]byte("parent"), []byte("loop"))
+			})
+		}, "parents loop back to it"},
+		{"id naming no directory", "busybox", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, snaps(f), func(tx *bolt.Tx) error {
+				var key []byte
+				bucket(tx, "v1", "snapshots").ForEach(func(k, v []byte) error {
+					if strings.HasPrefix(string(k), "default/") && key == nil {
+						key = append([]byte(nil), k...)
+					}
+					return nil
+				})
+				return bucket(tx, "v1", "snapshots", string(key)).Put([]byte("id"), []byte{0x8f, 0x4e}) // 9999
+			})
+		}, "snapshots/9999/fs"},
+		{"oversized varint", "busybox", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, snaps(f), func(tx *bolt.Tx) error {
+				return bucket(tx, "v1", "snapshots").ForEach(func(k, v []byte) error {
+					return bucket(tx, "v1", "snapshots", string(k)).Put([]byte("id"), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+				})
+			})
+		}, "overflows 64 bits"},
+		{"snapshot key with ..", "web", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, meta(f), func(tx *bolt.Tx) error {
+				return bucket(tx, "v1", "default", "containers", "web").Put([]byte("snapshotKey"), []byte("../../../../etc"))
+			})
+		}, `no overlayfs snapshot "../../../../etc"`},
+		{"backend key with ..", "busybox", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, meta(f), func(tx *bolt.Tx) error {
+				return bucket(tx, "v1", "default", "snapshots", "overlayfs").ForEach(func(k, v []byte) error {
+					return bucket(tx, "v1", "default", "snapshots", "overlayfs", string(k)).Put([]byte("name"), []byte("../../etc"))
+				})
+			})
+		}, `snapshot "../../etc"`},
+		{"target not hex", "", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, meta(f), func(tx *bolt.Tx) error {
+				return bucket(tx, "v1", "default", "images", "docker.io/library/busybox:latest", "target").Put([]byte("digest"), []byte("sha256:../../../../etc/passwd"))
+			})
+		}, `is not a sha256 digest`},
+		{"missing blob", "busybox", func(t *testing.T, f *cdFixture) {
+			h := strings.TrimPrefix(f.b.Configs[f.busybox], "sha256:")
+			if err := os.Remove(filepath.Join(f.b.Root, "io.containerd.content.v1.content", "blobs", "sha256", h)); err != nil {
+				t.Fatal(err)
+			}
+		}, "no such file or directory"},
+		{"blob not its digest", "busybox", func(t *testing.T, f *cdFixture) {
+			h := strings.TrimPrefix(f.b.Configs[f.busybox], "sha256:")
+			if err := os.WriteFile(filepath.Join(f.b.Root, "io.containerd.content.v1.content", "blobs", "sha256", h), []byte("{}"), 0644); err != nil {
+				t.Fatal(err)
+			}
+		}, "not its name"},
+		{"parent not the layer below", "busybox", func(t *testing.T, f *cdFixture) {
+			cdPatch(t, snaps(f), func(tx *bolt.Tx) error {
+				return bucket(tx, "v1", "snapshots").ForEach(func(k, v []byte) error {
+					return bucket(tx, "v1", "snapshots", string(k)).Delete([]byte("parent"))
+				})
+			})
+		}, "the layer below it"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newCDFixture(t)
+			c.patch(t, f)
+			s, err := layerstore.OpenWith(f.b.Root, layerstore.Options{Namespace: "default"})
+			if c.ref == "" {
+				if err == nil {
+					for _, p := range s.Problems() {
+						err = errors.Join(err, p)
+					}
+				}
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "meta.db") {
+					t.Fatalf("got %v, want a problem of meta.db with %q", err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Resolve(c.ref)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%s: got %v, want %q", c.ref, err, c.want)
+			}
+		})
+	}
+}
+
+// TestContainerdEmptyDatabase: a zero-length meta.db is refused, naming
+// it, and left as it is (bbolt would make it a new database).
+func TestContainerdEmptyDatabase(t *testing.T) {
+	f := newCDFixture(t)
+	p := filepath.Join(f.b.Root, "io.containerd.metadata.v1.bolt", "meta.db")
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := layerstore.Open(f.b.Root)
+	if err == nil || !strings.Contains(err.Error(), p+": not a bbolt database") {
+		t.Fatalf("got %v", err)
+	}
+	if st, _ := os.Stat(p); st.Size() != 0 {
+		t.Errorf("%s was written: %d bytes", p, st.Size())
 	}
 }
