@@ -27,7 +27,9 @@ func TestIndexEncoding(t *testing.T) {
 	if !reflect.DeepEqual(x, &y) {
 		t.Fatalf("decoded index differs: %d points, %d decoded", x.Points(), y.Points())
 	}
-	readsMatch(t, open(t, blob, &y, ""), data, 9, 50)
+	if err := readsMatch(open(t, blob, &y, ""), data, 9, 50); err != nil {
+		t.Fatal(err)
+	}
 
 	flip := func(i int) []byte {
 		b := append([]byte(nil), enc...)

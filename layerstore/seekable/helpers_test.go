@@ -3,7 +3,6 @@ package seekable
 import (
 	"bytes"
 	"compress/gzip"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -75,6 +74,5 @@ func spillFiles(t testing.TB, dir string) []string {
 	for i := range m {
 		m[i] = filepath.Base(m[i])
 	}
-	_ = os.Remove
 	return m
 }

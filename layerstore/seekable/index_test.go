@@ -3,14 +3,14 @@ package seekable
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
 )
 
 // readsMatch reads n random ranges of rd and compares them with want.
-func readsMatch(t *testing.T, rd *Reader, want []byte, seed uint64, n int) {
-	t.Helper()
+func readsMatch(rd *Reader, want []byte, seed uint64, n int) error {
 	r := rand.New(rand.NewPCG(seed, 7))
 	for i := 0; i < n; i++ {
 		off := r.Int64N(int64(len(want)) + 1)
@@ -18,19 +18,18 @@ func readsMatch(t *testing.T, rd *Reader, want []byte, seed uint64, n int) {
 		got := make([]byte, size)
 		m, err := rd.ReadAt(got, off)
 		end := min(int64(len(want)), off+int64(size))
-		if int64(m) != end-off {
-			t.Fatalf("ReadAt(%d bytes at %d): %d bytes, %v", size, off, m, err)
-		}
-		if end < off+int64(size) && err != io.EOF {
-			t.Fatalf("ReadAt(%d bytes at %d) past the end: error %v, want io.EOF", size, off, err)
-		}
-		if end == off+int64(size) && err != nil {
-			t.Fatalf("ReadAt(%d bytes at %d): %v", size, off, err)
-		}
-		if !bytes.Equal(got[:m], want[off:end]) {
-			t.Fatalf("ReadAt(%d bytes at %d): wrong bytes", size, off)
+		switch {
+		case int64(m) != end-off:
+			return fmt.Errorf("ReadAt(%d bytes at %d): %d bytes, %v", size, off, m, err)
+		case end < off+int64(size) && err != io.EOF:
+			return fmt.Errorf("ReadAt(%d bytes at %d) past the end: error %v, want io.EOF", size, off, err)
+		case end == off+int64(size) && err != nil:
+			return fmt.Errorf("ReadAt(%d bytes at %d): %v", size, off, err)
+		case !bytes.Equal(got[:m], want[off:end]):
+			return fmt.Errorf("ReadAt(%d bytes at %d): wrong bytes", size, off)
 		}
 	}
+	return nil
 }
 
 // Round trips at random offsets against the plainly decompressed stream,
@@ -65,7 +64,9 @@ func TestReadAtRandomOffsets(t *testing.T) {
 			if x.Points() < tc.points || x.Points() > tc.points*5/2 {
 				t.Fatalf("%d points, want %d to %d", x.Points(), tc.points, tc.points*5/2)
 			}
-			readsMatch(t, open(t, tc.blob, x, ""), data, 1, 200)
+			if err := readsMatch(open(t, tc.blob, x, ""), data, 1, 200); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
@@ -141,7 +142,9 @@ func TestZstd(t *testing.T) {
 		if len(files) != 1 || files[0] != "sha256-"+sha(data).Encoded() {
 			t.Fatalf("spill directory holds %q", files)
 		}
-		readsMatch(t, open(t, blob, x, dir), data, 2, 100)
+		if err := readsMatch(open(t, blob, x, dir), data, 2, 100); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("one frame without a spill directory", func(t *testing.T) {
 		_, err := build(t, zstdFramesOf(t, data), Options{Span: 64 << 10})
@@ -159,7 +162,9 @@ func TestZstd(t *testing.T) {
 		if x.Spilled || x.Points() != 1 {
 			t.Fatalf("spilled %v, %d points", x.Spilled, x.Points())
 		}
-		readsMatch(t, open(t, blob, x, ""), small, 3, 50)
+		if err := readsMatch(open(t, blob, x, ""), small, 3, 50); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("several frames and a skippable one", func(t *testing.T) {
 		parts := chunks(data, 100<<10)
@@ -175,7 +180,9 @@ func TestZstd(t *testing.T) {
 		if x.Spilled || x.Points() != 16 {
 			t.Fatalf("spilled %v, %d points", x.Spilled, x.Points())
 		}
-		readsMatch(t, open(t, blob, x, ""), data, 4, 100)
+		if err := readsMatch(open(t, blob, x, ""), data, 4, 100); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -187,7 +194,9 @@ func TestBuildIndexErrors(t *testing.T) {
 	corrupt[len(corrupt)/2] ^= 0x55
 	badCRC := append([]byte(nil), gz...)
 	badCRC[len(badCRC)-8] ^= 1
-	zeros := make([]byte, 200<<20)
+	// Past the 64 MiB below which the ratio is not applied.
+	zeros := make([]byte, 72<<20)
+	gzZeros := gzipMembers(t, 9, zeros)
 	for _, tc := range []struct {
 		name string
 		blob []byte
@@ -210,10 +219,10 @@ func TestBuildIndexErrors(t *testing.T) {
 		{"trailing garbage", append(append([]byte(nil), gz...), "junk"...), Options{}, ErrCorrupt, ""},
 		{"a second member cut short", append(append([]byte(nil), gz...), 0x1f, 0x8b, 8), Options{}, ErrTruncated, ""},
 		{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0, 1, 2}, Options{}, ErrCorrupt, "xz compression: not supported (gzip, zstd or none): corrupt compressed data"},
-		{"gzip bomb by size", gzipMembers(t, 9, zeros), Options{MaxSize: 100 << 20}, ErrTooLarge, ""},
+		{"gzip bomb by size", gzZeros, Options{MaxSize: 32 << 20}, ErrTooLarge, ""},
 		{"uncompressed over the size limit", data, Options{MaxSize: 512 << 10}, ErrTooLarge,
 			"the uncompressed stream passes 524288 bytes, the limit for a 1048576-byte blob (at most 1100 times its size, 524288 bytes in all): uncompressed stream over the limit"},
-		{"gzip bomb by ratio", gzipMembers(t, 9, zeros), Options{MaxRatio: 10}, ErrTooLarge, ""},
+		{"gzip bomb by ratio", gzZeros, Options{MaxRatio: 10}, ErrTooLarge, ""},
 		{"zstd bomb by ratio", zstdFramesOf(t, zeros), Options{SpillDir: t.TempDir()}, ErrTooLarge, ""},
 		{"bad expected digest", gz, Options{Digest: "sha256:1234"}, nil, `expected digest "sha256:1234": invalid checksum digest length`},
 	} {
@@ -241,5 +250,28 @@ func TestSmallLayerOfZerosIsNoBomb(t *testing.T) {
 	}
 	if x.Size != 32<<20 {
 		t.Fatalf("%d bytes", x.Size)
+	}
+}
+
+// Readers share one Reader: each read takes its own cursor.
+func TestConcurrentReads(t *testing.T) {
+	data := compressible(10, 2<<20)
+	blob := gzipMembers(t, 6, data)
+	x, err := build(t, blob, Options{Span: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := open(t, blob, x, "")
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := readsMatch(rd, data, uint64(g), 30); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
 	}
 }

@@ -78,6 +78,7 @@ func TestInflateBlockKinds(t *testing.T) {
 		{"reserved block type", []byte{0x07}, "", ErrCorrupt},
 		{"stored length not complemented", []byte{0x01, 0x05, 0x00, 0x00, 0x00}, "", ErrCorrupt},
 		{"stored cut short", []byte{0x01, 0x05, 0x00, 0xfa, 0xff, 'h', 'e'}, "", ErrTruncated},
+		// Fixed Huffman: length 3 (code 257) at distance 1 (code 0), with no output before it.
 		{"distance before the start", []byte{0x03, 0x02, 0x00}, "", ErrCorrupt},
 		{"empty input", []byte{}, "", ErrTruncated},
 	} {
