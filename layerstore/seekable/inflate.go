@@ -1,6 +1,7 @@
 package seekable
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -308,26 +309,40 @@ func (f *inflater) dynamicTables() error {
 
 // symbols decodes a Huffman block's symbols until its end or until
 // the output reaches limit. A match is at most maxMatch bytes, so one
-// never straddles a call.
+// never straddles a call. The bit buffer lives in locals here, the hot
+// loop of the package.
 func (f *inflater) symbols(limit int) error {
 	br := &f.br
-	lit, dist := f.cur.lit, f.cur.dist
+	lit, dist := f.cur.lit.t, f.cur.dist.t
 	out := f.out[:limit+maxMatch]
 	w := f.wpos
+	bitbuf, nbits := br.bits, br.nbits
 	var err error
 	for w < limit {
 		// 48 bits cover a length code with its extra bits and a
 		// distance code with its extra bits.
-		if br.nbits < 48 {
-			br.refill()
+		if nbits < 48 {
+			if br.pos+8 <= br.n {
+				bitbuf |= binary.LittleEndian.Uint64(br.buf[br.pos:]) << nbits
+				br.pos += int(63-nbits) >> 3
+				nbits |= 56
+			} else {
+				br.bits, br.nbits = bitbuf, nbits
+				br.refill()
+				bitbuf, nbits = br.bits, br.nbits
+			}
 		}
-		e := lit.lookup(br.bits)
-		n := e & 0xf
+		e := lit[bitbuf&(1<<litRoot-1)]
+		if e&linkFlag != 0 {
+			e = lit[int(e>>16)+int((bitbuf>>litRoot)&(1<<(e&0xf)-1))]
+		}
+		n := uint(e & 0xf)
 		if n == 0 {
 			err = fmt.Errorf("invalid literal/length code: %w", ErrCorrupt)
 			break
 		}
-		br.drop(uint(n))
+		bitbuf >>= n
+		nbits -= n
 		sym := e >> 16
 		if sym < 256 {
 			out[w] = byte(sym)
@@ -345,16 +360,21 @@ func (f *inflater) symbols(limit int) error {
 		}
 		length := int(lenBase[sym])
 		if x := uint(lenExtra[sym]); x > 0 {
-			length += int(br.bits & (1<<x - 1))
-			br.drop(x)
+			length += int(bitbuf & (1<<x - 1))
+			bitbuf >>= x
+			nbits -= x
 		}
-		e = dist.lookup(br.bits)
-		n = e & 0xf
+		e = dist[bitbuf&(1<<distRoot-1)]
+		if e&linkFlag != 0 {
+			e = dist[int(e>>16)+int((bitbuf>>distRoot)&(1<<(e&0xf)-1))]
+		}
+		n = uint(e & 0xf)
 		if n == 0 {
 			err = fmt.Errorf("invalid distance code: %w", ErrCorrupt)
 			break
 		}
-		br.drop(uint(n))
+		bitbuf >>= n
+		nbits -= n
 		ds := e >> 16
 		if ds >= 30 {
 			err = fmt.Errorf("invalid distance symbol %d: %w", ds, ErrCorrupt)
@@ -362,8 +382,9 @@ func (f *inflater) symbols(limit int) error {
 		}
 		d := int(distBase[ds])
 		if x := uint(distExtra[ds]); x > 0 {
-			d += int(br.bits & (1<<x - 1))
-			br.drop(x)
+			d += int(bitbuf & (1<<x - 1))
+			bitbuf >>= x
+			nbits -= x
 		}
 		if d > w {
 			err = fmt.Errorf("distance %d reaches before the window: %w", d, ErrCorrupt)
@@ -381,6 +402,7 @@ func (f *inflater) symbols(limit int) error {
 			w += copy(out[w:end], out[src:w])
 		}
 	}
+	br.bits, br.nbits = bitbuf, nbits
 	f.wpos = w
 	if err == nil && br.overrun() {
 		err = br.failure()
