@@ -14,10 +14,10 @@ import (
 // Podman keeps what a container is (its command, volumes, labels) and its
 // state in a database of its own beside the graphroot's: Podman 4's
 // libpod/bolt_state.db, a bbolt file with a bucket "ctr" holding, per
-// container id, the JSON "config" and "state". Podman 5's libpod db.sql
-// (SQLite) is not read. The database is opened read-only, without
-// updating its atime, and given up on after a short wait when a live
-// Podman holds it.
+// container id, the JSON "config" and "state"; without it, Podman 5's
+// libpod/db.sql (libpod_sqlite.go). Either is opened read-only, without
+// updating its atime; Podman 4's is given up on after a short wait when a
+// live Podman holds its lock.
 
 // libpodDB is where Podman 4 keeps its state under the graphroot.
 const libpodDB = "libpod/bolt_state.db"
@@ -61,7 +61,10 @@ const (
 func (s *store) libpodDetails() map[string]details {
 	p := filepath.Join(s.root, libpodDB)
 	out, err := readLibpod(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) {
+		return s.libpodSQLDetails(filepath.Join(s.root, libpodSQL))
+	}
+	if err != nil {
 		s.problem(corrupt(p, err))
 	}
 	return out
