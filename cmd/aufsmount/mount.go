@@ -102,6 +102,7 @@ type mountRequest struct {
 	all               bool // the whole store: mountAll
 	logFile           string
 	opts              mountOptions
+	store             layerstore.Options // the other store flags: --namespace ... (--root, --driver: root, driver)
 }
 
 func (e *env) mountAction(c *cli.Context) error {
@@ -142,6 +143,7 @@ func (e *env) mountAction(c *cli.Context) error {
 		debug:      c.Bool("debug"),
 		logFile:    c.String("log"),
 		opts:       opts,
+		store:      layerstore.Options{Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root")},
 	}
 	if all {
 		req.ref, req.mountpoint = "", c.Args().Get(0)
@@ -206,7 +208,9 @@ func (e *env) serve(req mountRequest, report *os.File, plan *viewplan.Mount) err
 // and binds, or for mount-all lays out the whole tree; warnings go to
 // warn.
 func resolvePlan(req mountRequest, warn io.Writer) (*viewplan.Mount, error) {
-	s, err := layerstore.OpenWith(req.root, layerstore.Options{Driver: req.driver})
+	o := req.store
+	o.Driver = req.driver
+	s, err := layerstore.OpenWith(req.root, o)
 	if err != nil {
 		return nil, err
 	}
