@@ -1,7 +1,10 @@
 package seekable
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"reflect"
 	"testing"
 )
@@ -92,4 +95,37 @@ func TestOpenChecksSize(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
 	}
+}
+
+// FuzzIndex feeds UnmarshalBinary indexes whose checksum is right but
+// whose body the fuzzer chose: none may panic, and one that decodes
+// must read without panicking (an error is fine: the blob is the judge).
+func FuzzIndex(f *testing.F) {
+	data := compressible(11, 300<<10)
+	blob := gzipMembers(f, 6, data)
+	x, err := build(f, blob, Options{Span: 64 << 10})
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc, err := x.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc[:len(enc)-4])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b := binary.LittleEndian.AppendUint32(append([]byte(nil), body...), crc32.Checksum(body, castagnoli))
+		var y Index
+		if y.UnmarshalBinary(b) != nil {
+			return
+		}
+		rd, err := Open(bytes.NewReader(blob), int64(len(blob)), &y, t.TempDir())
+		if err != nil {
+			return
+		}
+		defer rd.Close()
+		buf := make([]byte, 50<<10)
+		for _, off := range []int64{0, y.Size / 3, y.Size - 10} {
+			rd.ReadAt(buf, off)
+		}
+	})
 }
