@@ -58,6 +58,10 @@ type Layer struct {
 	// TarSplit is the path of the layer's tar-split (1.10+ image layers),
 	// which may be missing; "" where there is none to look for.
 	TarSplit string
+	// Blob is, for a containerd image layer, its blob in the content
+	// store, of media type BlobType: containerd keeps no tar-split, and
+	// the blob's tar stream stands in for one. "" where there is none.
+	Blob, BlobType string
 	// EngineRoot says the directory's root is as the engine made it, not
 	// as the layer's tar has it: containers/storage makes every layer's
 	// root 0555 and does not apply the tar's ./ entry to it.

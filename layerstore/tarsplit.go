@@ -34,6 +34,9 @@ func TarLayer(l Layer) layertar.Layer {
 		EngineRoot: l.EngineRoot,
 		DiffID:     l.DiffID,
 		OpenTarSplit: func() (io.ReadCloser, error) {
+			if l.TarSplit == "" && l.Blob != "" {
+				return blobTarSplit(l.Blob, l.BlobType)
+			}
 			if l.TarSplit == "" {
 				return nil, layertar.ErrNoTarSplit
 			}
@@ -41,6 +44,10 @@ func TarLayer(l Layer) layertar.Layer {
 		},
 	}
 }
+
+// HasTarSplit says whether l has a tar-split to look for: its own, or
+// (containerd) a blob that stands in for one.
+func (l Layer) HasTarSplit() bool { return l.TarSplit != "" || l.Blob != "" }
 
 // openTarSplit opens the gzipped tar-split at p, uncompressed.
 func openTarSplit(p string) (io.ReadCloser, error) {

@@ -28,7 +28,7 @@ func (a *Archive) check() error {
 		if l.fresh != nil {
 			continue
 		}
-		if l.l.TarSplit == "" {
+		if !l.l.HasTarSplit() {
 			a.freshen(l, "it has no tar-split")
 			continue
 		}
@@ -91,7 +91,7 @@ func (a *Archive) check() error {
 func (a *Archive) lostMarkers() error {
 	done := map[*item]bool{}
 	for _, l := range a.layers {
-		if !l.asIs || l.l.TarSplit == "" || l.fresh == nil {
+		if !l.asIs || !l.l.HasTarSplit() || l.fresh == nil {
 			continue
 		}
 		for _, it := range a.items {

@@ -175,7 +175,7 @@ func (r *Result) plan(t *layerstore.Target, dirs map[string]*Layer) []*Layer {
 				lc.Status, lc.Reason = Unverifiable, "a container's writable layer: no tar-split"
 			case j < own:
 				lc.Status, lc.Reason = Unverifiable, "a container's init layer: no tar-split"
-			case l.TarSplit == "":
+			case !l.HasTarSplit():
 				lc.Status, lc.Reason = Unverifiable, "no tar-split"
 			}
 			dirs[l.Dir] = lc
