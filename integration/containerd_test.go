@@ -260,6 +260,19 @@ func TestRealContainerd(t *testing.T) {
 			t.Errorf("the container's changes are not in its view")
 		}
 	}
+	// verify checks each snapshot against its layer blob; save keeps the
+	// image's own manifest, config and layer blobs.
+	if stdout, stderr, code := run(t, "--root", root, "--namespace", "default", "verify", engineLoaded); code != 0 || !strings.Contains(stdout, "OK            image "+engineLoaded) {
+		t.Errorf("verify: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	inspect, _, _ := run(t, "--root", root, "--namespace", "default", "inspect", "--format", "{{.Id}}", engineLoaded)
+	target := strings.TrimPrefix(strings.TrimSpace(inspect), "sha256:")
+	archiveOut := filepath.Join(t.TempDir(), "saved.tar")
+	if _, stderr, code := run(t, "--root", root, "--namespace", "default", "save", "-o", archiveOut, engineLoaded); code != 0 {
+		t.Errorf("save: exit %d: %s", code, stderr)
+	} else if list, err := exec.Command("tar", "-tf", archiveOut).Output(); err != nil || len(target) != 64 || !strings.Contains(string(list), "blobs/sha256/"+target+"\n") {
+		t.Errorf("the saved archive lacks the image's manifest %q (%v):\n%s", target, err, list)
+	}
 	after := statAll(t, dbs)
 	for _, p := range dbs {
 		if before[p] != after[p] {

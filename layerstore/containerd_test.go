@@ -9,6 +9,7 @@ import (
 
 	"github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -385,5 +386,40 @@ func TestContainerdEmptyDatabase(t *testing.T) {
 	}
 	if st, _ := os.Stat(p); st.Size() != 0 {
 		t.Errorf("%s was written: %d bytes", p, st.Size())
+	}
+}
+
+// TestContainerdVerify: a snapshot is checked against its layer blob,
+// which stands in for the tar-split containerd does not keep: intact, a
+// file changed since, and the blob gone.
+func TestContainerdVerify(t *testing.T) {
+	f := newCDFixture(t)
+	s, err := layerstore.OpenWith(f.b.Root, layerstore.Options{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := s.Resolve("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := tg.Layers[1]
+	if !base.HasTarSplit() || base.BlobType != "application/vnd.oci.image.layer.v1.tar" {
+		t.Fatalf("base layer: blob %q of %q", base.Blob, base.BlobType)
+	}
+	if fs, err := layertar.Check(layerstore.TarLayer(base)); err != nil || len(fs) != 0 {
+		t.Errorf("intact: %v %v", fs, err)
+	}
+	if err := os.WriteFile(filepath.Join(base.Dir, "a", "x"), []byte("changed"), 0644); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := layertar.Check(layerstore.TarLayer(base)); err != nil || len(fs) != 2 || fs[0].Path != "a/x" || fs[1].Path != "a/x" { // its mtime and its size
+		t.Errorf("a/x changed: %v %v", fs, err)
+	}
+	if err := os.Remove(base.Blob); err != nil {
+		t.Fatal(err)
+	}
+	_, err = layertar.Check(layerstore.TarLayer(base))
+	if !errors.Is(err, layertar.ErrNoTarSplit) || !strings.Contains(err.Error(), "is gone") {
+		t.Errorf("blob gone: %v", err)
 	}
 }

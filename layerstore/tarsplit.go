@@ -33,6 +33,8 @@ func TarLayer(l Layer) layertar.Layer {
 		Whole:      l.Encoding == whiteout.None,
 		EngineRoot: l.EngineRoot,
 		DiffID:     l.DiffID,
+		// A layer with a blob is containerd's, which refuses trusted.*.
+		NoTrustedXattrs: l.Blob != "",
 		OpenTarSplit: func() (io.ReadCloser, error) {
 			if l.TarSplit == "" && l.Blob != "" {
 				return blobTarSplit(l.Blob, l.BlobType)

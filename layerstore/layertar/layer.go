@@ -22,6 +22,10 @@ type Layer struct {
 	// as the tar's ./ entry has it (containers/storage never applies that
 	// entry): its attributes are not compared.
 	EngineRoot bool
+	// NoTrustedXattrs says the engine never applies trusted.* attributes
+	// from a layer's tar (containerd's archive.Apply refuses them): their
+	// absence is the layer as unpacked.
+	NoTrustedXattrs bool
 	// DiffID is the "sha256:<hex>" the rebuilt stream should be, "" where
 	// it is not known: the rebuild holds its digest against it and says
 	// so in Report.Mismatch.
