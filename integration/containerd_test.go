@@ -158,9 +158,9 @@ func (e *cdEngine) stop() {
 // snapshots mounts): a bind of one directory is that directory; an
 // overlay is mounted read-only by the kernel, its upper directory as the
 // top lower one, so that nothing is written.
-func (e *cdEngine) plan(ns, key string) []string {
+func (e *cdEngine) plan(ns, snapshotter, key string) []string {
 	e.t.Helper()
-	line := strings.Fields(e.ctr(ns, "snapshots", "--snapshotter", "overlayfs", "mounts", "/mnt", key))
+	line := strings.Fields(e.ctr(ns, "snapshots", "--snapshotter", snapshotter, "mounts", "/mnt", key))
 	if len(line) < 6 || line[0] != "mount" || line[1] != "-t" {
 		e.t.Fatalf("ctr snapshots mounts %s: %q", key, line)
 	}
@@ -194,7 +194,7 @@ func kernelTree(t *testing.T, dirs []string) map[string]info {
 }
 
 // TestRealContainerd imports an archive into a private containerd, in two
-// namespaces, runs a container that changes files, and checks each image
+// namespaces of the overlayfs snapshotter and one of the native one, runs a container that changes files, and checks each image
 // and container whole against containerd's own mount plan of it, mounted
 // by the kernel; a live containerd is reported as in use, and the store's
 // databases are left as they were.
@@ -207,6 +207,7 @@ func TestRealContainerd(t *testing.T) {
 	for _, ns := range []string{"default", "k8s.io"} {
 		e.ctr(ns, "images", "import", archive)
 	}
+	e.ctr("native", "images", "import", "--snapshotter", "native", archive)
 	e.ctr("default", "run", ref, "ran", "sh", "-c", "echo ran > /ran && rm -rf /opt && echo new > /etc/added")
 	var top string
 	for _, l := range strings.Split(e.ctr("default", "snapshots", "ls"), "\n") {
@@ -217,10 +218,10 @@ func TestRealContainerd(t *testing.T) {
 	if top == "" {
 		t.Fatal("no snapshot ran in ctr snapshots ls")
 	}
-	plans := map[string][]string{"container": e.plan("default", "ran")}
-	for _, ns := range []string{"default", "k8s.io"} {
-		e.ctr(ns, "snapshots", "view", "image-view", top) // top is a chain id: the same key in each
-		plans[ns] = e.plan(ns, "image-view")
+	plans := map[string][]string{"container": e.plan("default", "overlayfs", "ran")}
+	for ns, sn := range map[string]string{"default": "overlayfs", "k8s.io": "overlayfs", "native": "native"} {
+		e.ctr(ns, "snapshots", "--snapshotter", sn, "view", "image-view", top) // top is a chain id: the same key in each
+		plans[ns] = e.plan(ns, sn, "image-view")
 	}
 	root := filepath.Join(e.dir, "root")
 
@@ -229,11 +230,12 @@ func TestRealContainerd(t *testing.T) {
 		t.Errorf("images while containerd runs: exit %d: %s", code, stderr)
 	}
 	e.stop()
-	dbs := []string{filepath.Join(root, "io.containerd.metadata.v1.bolt", "meta.db"), filepath.Join(root, "io.containerd.snapshotter.v1.overlayfs", "metadata.db")}
+	dbs := []string{filepath.Join(root, "io.containerd.metadata.v1.bolt", "meta.db"), filepath.Join(root, "io.containerd.snapshotter.v1.overlayfs", "metadata.db"),
+		filepath.Join(root, "io.containerd.snapshotter.v1.native", "metadata.db")}
 	before := statAll(t, dbs)
 
 	stdout, stderr, code := run(t, "--root", root, "images")
-	if code != 0 || strings.Count(stdout, "test/loaded") != 2 {
+	if code != 0 || strings.Count(stdout, "test/loaded") != 3 {
 		t.Errorf("images: exit %d:\n%s%s", code, stdout, stderr)
 	}
 	if _, stderr, code := run(t, "--root", root, "mount", engineLoaded, t.TempDir()); code == 0 || !strings.Contains(stderr, "ambiguous") {
@@ -249,6 +251,7 @@ func TestRealContainerd(t *testing.T) {
 	for _, c := range []struct{ ns, ref, plan string }{
 		{"default", engineLoaded, "default"},
 		{"k8s.io", engineLoaded, "k8s.io"},
+		{"native", engineLoaded, "native"},
 		{"default", "ran", "container"},
 	} {
 		theirs := kernelTree(t, plans[c.plan])
