@@ -64,7 +64,8 @@ func TestContainerdDocker29(t *testing.T) {
 	base := st.NewLayer("base", st.D("etc"), st.F("etc/motd", "hello"), st.F("etc/passwd", "root"))
 	img := &st.CDImage{Names: []string{"docker.io/library/app:1"}, Layers: []*st.Layer{base, st.NewLayer("top", st.WH("etc/motd"))}, Index: true}
 	ct := &st.CDContainer{ID: strings.Repeat("ab", 32), Image: img, Docker: true,
-		Init: st.NewLayer("", st.F(".dockerenv", "")), RW: st.NewLayer("", st.F("etc/new", "n"))}
+		Init: st.NewLayer("", st.F(".dockerenv", ""), st.F("etc/hostname", ""), st.F("etc/hosts", ""), st.F("etc/resolv.conf", "")),
+		RW:   st.NewLayer("", st.F("etc/new", "n"))}
 	docker := filepath.Join(t.TempDir(), "docker")
 	b, err := (&st.Containerd{DockerRoot: docker, Namespaces: []*st.CDNamespace{
 		{Name: "moby", Images: []*st.CDImage{img}, Containers: []*st.CDContainer{ct}},
@@ -78,7 +79,10 @@ func TestContainerdDocker29(t *testing.T) {
 		t.Errorf("images of the Docker root (namespace moby only): exit %d\n%s%s", code, stdout, stderr)
 	}
 	compareView(t, mountRef(t, docker, "app:1"), b.View(img))
-	compareView(t, mountRef(t, docker, ct.ID[:12]), b.ContainerView(ct))
+	// Its /etc/hostname ... are Docker's binds of its files.
+	c := &st.Container{}
+	want := withBindNodes(t, &st.Built{Root: docker, ContainerID: map[*st.Container]string{c: ct.ID}}, c, b.ContainerView(ct))
+	compareView(t, mountRef(t, docker, ct.ID[:12]), want)
 }
 
 // cdEngine is a private containerd (stores.md section 8).

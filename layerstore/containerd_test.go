@@ -197,6 +197,14 @@ func TestContainerdContainers(t *testing.T) {
 	if len(tg.Layers) != 3 {
 		t.Errorf("Docker container: %d layers", len(tg.Layers))
 	}
+	var binds []string
+	for _, b := range tg.Binds {
+		binds = append(binds, b.Dest+" "+b.Source)
+	}
+	id := f.dockerCtr.ID
+	if want := "/etc/hostname containers/" + id + "/hostname,/etc/hosts containers/" + id + "/hosts,/etc/resolv.conf containers/" + id + "/resolv.conf"; strings.Join(binds, ",") != want {
+		t.Errorf("binds: %q, want %q", binds, want)
+	}
 	if _, p, err := d.ContainerConfig(tg); err != nil || p != filepath.Join(f.docker, "containers", f.dockerCtr.ID, "config.v2.json") {
 		t.Errorf("config: %s %v", p, err)
 	}

@@ -107,7 +107,7 @@ type cdNS struct {
 // Write writes the root into root (which must not exist or be empty).
 func (c *Containerd) Write(root string) (*CDBuilt, error) {
 	w := &cdWriter{c: c, root: root, snDir: filepath.Join(root, "io.containerd.snapshotter.v1.overlayfs"),
-		b: &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}},
+		b:   &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}},
 		enc: encoding{devices: true, opaque: "trusted.overlay.opaque"}}
 	for _, d := range []string{"io.containerd.metadata.v1.bolt", "io.containerd.content.v1.content/blobs/sha256", "io.containerd.snapshotter.v1.overlayfs/snapshots"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0700); err != nil {
@@ -290,13 +290,21 @@ func (w *cdWriter) container(ns string, n *cdNS, ct *CDContainer) error {
 	if w.c.DockerRoot == "" {
 		return fmt.Errorf("a Docker container, but no DockerRoot")
 	}
-	cfg, _ := json.Marshal(map[string]any{"ID": ct.ID, "Created": DefaultTime.UTC().Format(time.RFC3339Nano), "Path": "sh", "Args": []string{},
-		"Image": w.b.Targets[ct.Image], "Name": "/" + ct.ID[:12], "Driver": "overlayfs", "ImagePlatform": map[string]string{"os": "linux", "architecture": runtime.GOARCH},
-		"State": map[string]any{"Running": false, "ExitCode": 0}, "Config": map[string]any{"Image": ct.Image.Names[0], "Cmd": []string{"sh"}, "Labels": ct.Labels}})
+	// Its /etc/hostname, /etc/hosts and /etc/resolv.conf, which Docker
+	// bind-mounts from its directory, as before Docker 29.
 	dir := filepath.Join(w.c.DockerRoot, "containers", ct.ID)
 	if err := os.MkdirAll(dir, 0700); err != nil {
 		return err
 	}
+	for name, data := range map[string]string{"hostname": ct.ID[:12] + "\n", "hosts": "127.0.0.1\tlocalhost\n", "resolv.conf": "nameserver 192.0.2.53\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0644); err != nil {
+			return err
+		}
+	}
+	cfg, _ := json.Marshal(map[string]any{"ID": ct.ID, "Created": DefaultTime.UTC().Format(time.RFC3339Nano), "Path": "sh", "Args": []string{},
+		"Image": w.b.Targets[ct.Image], "Name": "/" + ct.ID[:12], "Driver": "overlayfs", "ImagePlatform": map[string]string{"os": "linux", "architecture": runtime.GOARCH},
+		"HostnamePath": filepath.Join(dir, "hostname"), "HostsPath": filepath.Join(dir, "hosts"), "ResolvConfPath": filepath.Join(dir, "resolv.conf"),
+		"State": map[string]any{"Running": false, "ExitCode": 0}, "Config": map[string]any{"Image": ct.Image.Names[0], "Cmd": []string{"sh"}, "Labels": ct.Labels}})
 	return os.WriteFile(filepath.Join(dir, "config.v2.json"), cfg, 0600)
 }
 
