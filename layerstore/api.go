@@ -46,6 +46,7 @@ type Layer struct {
 	ID       string             // the layer's directory name in the driver's tree (graph id, cache id, mount id, "<id>-init")
 	Dir      string             // absolute path of its files: aufs/diff/<ID>, overlay2/<ID>/diff, overlay/<ID>/root or upper, vfs/dir/<ID>
 	Driver   string             // the storage driver that wrote it
+	Store    string             // in a host's filesystem, the store that holds it; "" otherwise
 	Encoding *whiteout.Encoding // in a Target's Stack: how the layer marks whiteouts; nil elsewhere
 	// Markers, in a Target's Stack: the whiteouts and opaque directories
 	// of an image layer's tar-split that its directory lost (see
@@ -79,6 +80,7 @@ type Image struct {
 	Created time.Time // zero when unknown
 	Layers  int       // number of layers in its chain (from metadata, without resolving the chain)
 	Driver  string    // the storage driver whose tree holds it
+	Store   string    // in a host's filesystem, the store that holds it ("docker", "podman:alice"); "" otherwise
 	// Parent is the id of the image it was built on, where the store
 	// records one (imagedb/metadata/sha256/<id>/parent; before 1.10,
 	// every image but a base); "" otherwise.
@@ -103,6 +105,7 @@ type Container struct {
 	Image   string // what docker ps prints: the first name of the image, or its 12-hex short id
 	Created time.Time
 	Driver  string // the storage driver of its layers
+	Store   string // in a host's filesystem, the store that holds it; "" otherwise
 
 	// What its config says, for ps and inspect (details.go); a field of
 	// the wrong shape is left empty.
@@ -154,6 +157,7 @@ type Target struct {
 	// upper over its image's top root.
 	Stack  []Layer
 	Driver string // the storage driver whose tree holds it
+	Store  string // in a host's filesystem, the store that holds it; "" otherwise
 	// Below is, for a container, the stack of its view without its
 	// writable layer: its init layer over its image, what docker diff
 	// compares it with. Nil for images.
@@ -219,4 +223,18 @@ type Restore struct {
 	From []Layer
 	// Copier is who copied the directory, and whether owners were kept.
 	Copier layertar.Copier
+}
+
+// Tree names the driver tree that holds the image, for ResolveIn: its
+// driver's name, after its store's in a host's filesystem.
+func (img Image) Tree() string { return treeKey(img.Store, img.Driver) }
+
+// Tree names the driver tree that holds the container, for ResolveIn.
+func (c Container) Tree() string { return treeKey(c.Store, c.Driver) }
+
+func treeKey(store, driver string) string {
+	if store == "" {
+		return driver
+	}
+	return store + "/" + driver
 }

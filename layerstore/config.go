@@ -15,6 +15,9 @@ import (
 // part is the driver tree that holds t.
 func (s *Store) part(t *Target) (*store, error) {
 	for _, p := range s.parts {
+		if p.name != t.Store {
+			continue
+		}
 		if t.drv != nil && p.drv == t.drv || t.drv == nil && p.drv.name() == t.Driver {
 			return p, nil
 		}

@@ -21,7 +21,7 @@ func (s *store) Layers() ([]Layer, error) {
 		if !ok {
 			l = Layer{Size: -1}
 		}
-		l.ID, l.Dir, l.Driver = id, s.diffDir(id), s.drv.name()
+		l.ID, l.Dir, l.Driver, l.Store = id, s.diffDir(id), s.drv.name(), s.name
 		if !isDir(l.Dir) {
 			continue // an overlay2 layer being made or removed, with no diff/ yet
 		}

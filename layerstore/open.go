@@ -17,6 +17,9 @@ type store struct {
 	root   string
 	layout Layout
 	drv    driver
+	// In a host's filesystem: the name of the store it is part of, and
+	// its root relative to the host's (binds are relative to that).
+	name, rel string
 
 	images       map[string]*imageRec     // by id: images whose own metadata is sound
 	brokenImages map[string]*CorruptError // by id: images left out, and why

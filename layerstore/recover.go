@@ -230,7 +230,7 @@ func (s *store) damagedImages() []Image {
 	for _, id := range sortedKeys(s.brokenImages) {
 		n := names[id]
 		sort.Strings(n)
-		out = append(out, Image{ID: id, Names: n, Driver: s.drv.name()})
+		out = append(out, Image{ID: id, Names: n, Driver: s.drv.name(), Store: s.name})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package layerstore
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -200,7 +201,7 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 		name = ShortID(c.ID)
 	}
 	ctr := c.Container
-	ctr.Driver = s.drv.name()
+	ctr.Driver, ctr.Store = s.drv.name(), s.name
 	t := &Target{Kind: KindContainer, Ref: ref, Name: name, Container: &ctr, Layers: layers}
 	if img := s.images[c.ImageID]; img != nil {
 		t.Image = copyImage(img)
@@ -209,15 +210,18 @@ func (s *store) containerTarget(ref, id string) (*Target, error) {
 		t.Warnings = append(t.Warnings, warning)
 	}
 	t.Binds, t.Unshown = s.binds(c)
+	for i := range t.Binds { // relative to the host's root, in a host
+		t.Binds[i].Source = filepath.Join(s.rel, t.Binds[i].Source)
+	}
 	return s.newTarget(t, c), nil
 }
 
 // newTarget fills in what every target of the store has: its driver,
 // and its view's stack.
 func (s *store) newTarget(t *Target, c *containerRec) *Target {
-	t.Driver, t.drv = s.drv.name(), s.drv
+	t.Driver, t.drv, t.Store = s.drv.name(), s.drv, s.name
 	if t.Image != nil {
-		t.Image.Driver = t.Driver
+		t.Image.Driver, t.Image.Store = t.Driver, s.name
 	}
 	own := 0
 	if c != nil {

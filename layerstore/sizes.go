@@ -55,7 +55,7 @@ func (z *Sizes) Step(h HistoryEntry) int64 {
 // its own driver (an id may be in the trees of several), added up. The
 // error is why its chain cannot be resolved.
 func (z *Sizes) Image(s Source, img Image) (int64, error) {
-	t, err := s.ResolveIn(img.Driver, img.ID)
+	t, err := s.ResolveIn(img.Tree(), img.ID)
 	if err != nil {
 		return -1, err
 	}

@@ -16,8 +16,9 @@ import (
 // every storage driver found in it (docs/drivers.md). It is safe for
 // concurrent use once opened. Nothing under Root is ever written.
 type Store struct {
-	root  string
-	parts []*store // one per driver, in the order of drivers
+	root   string
+	parts  []*store // one per driver, in the order of drivers; a host's, per store
+	unread []Unread // a host's stores found but not read
 }
 
 // Options narrow what Open reads.
@@ -30,6 +31,9 @@ type Options struct {
 	// ContainerdRoot is where a Docker root's containerd keeps its
 	// images, when not in <root>/containerd/daemon or ../containerd.
 	Namespace, Platform, ContainerdRoot string
+	// Store, for a host's filesystem, reads only the store of that name
+	// ("docker", "podman", "podman:alice", "containerd", "k3s").
+	Store string
 }
 
 // Open opens the Docker root directory root with every driver it holds;
@@ -44,7 +48,24 @@ func Open(root string) (*Store, error) { return OpenWith(root, Options{}) }
 // A tag store that cannot be parsed is a *CorruptError naming it. An
 // image or container whose own metadata is broken does not fail Open: it
 // is left out of Images and Containers and recorded in Problems.
+//
+// A directory that is no store but a host's filesystem (var/lib/ and
+// etc/ beneath it) is opened with every store it holds (host.go).
 func OpenWith(root string, o Options) (*Store, error) {
+	s, err := openStore(root, o)
+	if err != nil || o.Store != "" {
+		if abs, aerr := filepath.Abs(root); aerr == nil && isHost(abs) {
+			return openHost(abs, o)
+		}
+	}
+	if err == nil && o.Store != "" {
+		return nil, fmt.Errorf("opening store %s: --store %s names a store of a host's filesystem, and this is one store", root, o.Store)
+	}
+	return s, err
+}
+
+// openStore opens the one store at root.
+func openStore(root string, o Options) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", root, err)
@@ -174,7 +195,7 @@ func (s *Store) Images() []Image {
 		for _, r := range p.images {
 			img := r.Image
 			img.Names = append([]string(nil), r.Names...)
-			img.Driver = p.drv.name()
+			img.Driver, img.Store = p.drv.name(), p.name
 			out = append(out, img)
 		}
 	}
@@ -189,7 +210,7 @@ func (s *Store) Containers() []Container {
 	for _, p := range s.parts {
 		for _, r := range p.containers {
 			c := r.Container
-			c.Driver = p.drv.name()
+			c.Driver, c.Store = p.drv.name(), p.name
 			out = append(out, c)
 		}
 	}
@@ -261,7 +282,11 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 			suggestions = append(suggestions, nf.Suggestions...)
 			continue
 		}
-		matches = append(matches, match{p.label(), t, err})
+		label := p.label()
+		if p.name != "" {
+			label = p.name + ", " + label
+		}
+		matches = append(matches, match{label, t, err})
 	}
 	switch len(matches) {
 	case 0:
@@ -272,6 +297,9 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 	amb := &AmbiguousError{Ref: ref, Hint: "name the driver with --driver"}
 	if s.parts[0].layout == LayoutContainerd {
 		amb.Hint = "name the namespace with --namespace"
+	}
+	if len(s.Stores()) > 1 {
+		amb.Hint = "name the store with --store"
 	}
 	for _, m := range matches {
 		var a *AmbiguousError
@@ -289,11 +317,13 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 	return nil, amb // in the fixed order of drivers
 }
 
-// ResolveIn is Resolve in the tree of one driver only.
-func (s *Store) ResolveIn(driver, ref string) (*Target, error) {
+// ResolveIn is Resolve in the tree of one driver only: tree is the
+// driver's name, or in a host's filesystem an Image's or a Container's
+// Tree (store/driver).
+func (s *Store) ResolveIn(tree, ref string) (*Target, error) {
 	var miss error = &NotFoundError{Ref: ref}
 	for _, p := range s.parts {
-		if p.drv.name() == driver {
+		if p.drv.name() == tree && p.name == "" || treeKey(p.name, p.drv.name()) == tree {
 			// containerd's namespaces are parts of one snapshotter each
 			t, err := p.resolve(ref, 0)
 			if _, nf := err.(*NotFoundError); !nf {

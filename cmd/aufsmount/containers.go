@@ -60,12 +60,13 @@ type containerJSON struct {
 	Layers   []string `json:"layers"`            // layer_ids, under the name it had first; kept for the scripts that use it
 	Error    string   `json:"error,omitempty"`   // why LayerIDs could not be resolved
 	Driver   string   `json:"driver"`            // the storage driver of its layers
+	Store    string   `json:"store,omitempty"`   // in a host's filesystem, the store that holds it
 }
 
 var containerHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
 	"RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE", "Names": "NAMES",
-	"Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE", "Driver": "DRIVER",
+	"Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE", "Driver": "DRIVER", "Store": "STORE",
 }
 
 // commandWidth is where docker ps cuts COMMAND.
@@ -91,9 +92,9 @@ func (e *env) containersAction(c *cli.Context) error {
 		for _, ct := range containers {
 			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: psImage(s, &ct, false), ImageID: ct.ImageID,
 				Command: ct.Command(), Created: rfc3339(ct.Created), State: ct.State.StateString(),
-				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver}
+				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver, Store: ct.Store}
 			// The full id cannot be ambiguous, and Resolve checks the chain.
-			t, err := s.ResolveIn(ct.Driver, ct.ID)
+			t, err := s.ResolveIn(ct.Tree(), ct.ID)
 			if err != nil {
 				j.Error = err.Error()
 				fmt.Fprintf(e.stderr, "aufsmount: warning: container %s: %s\n", layerstore.ShortID(ct.ID), oneLine(err.Error()))
@@ -126,6 +127,9 @@ func (e *env) containersAction(c *cli.Context) error {
 	if len(s.Drivers()) > 1 {
 		l.def += "\t{{.Driver}}"
 	}
+	if len(s.Stores()) > 1 { // a host's filesystem
+		l.def = strings.Replace(l.def, "table ", "table {{.Store}}\t", 1)
+	}
 	for i := range containers {
 		ct := &containers[i]
 		cmd := ct.Command()
@@ -137,7 +141,7 @@ func (e *env) containersAction(c *cli.Context) error {
 			"CreatedAt": dockerTime(ct.Created), "RunningFor": relativeTime(ct.Created, now),
 			"Ports": layerstore.DisplayPorts(ct.Ports), "Status": ct.State.Status(now), "State": ct.State.StateString(),
 			"Names": ct.Name, "Labels": joinLabels(ct.Labels), "Mounts": mountNames(ct.Mounts, trunc),
-			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver,
+			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver, "Store": ct.Store,
 		})
 	}
 	width := 0

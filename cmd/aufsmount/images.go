@@ -67,14 +67,15 @@ type imageJSON struct {
 	Size         *int64   `json:"size"`             // bytes; null when unknown
 	Parent       string   `json:"parent,omitempty"` // the parent image's id, where the store records one
 	Intermediate bool     `json:"intermediate"`
-	Driver       string   `json:"driver"` // the storage driver whose tree holds it
+	Driver       string   `json:"driver"`          // the storage driver whose tree holds it
+	Store        string   `json:"store,omitempty"` // in a host's filesystem, the store that holds it
 }
 
 var imageHeaders = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
 	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "VirtualSize": "VIRTUAL SIZE",
 	"SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
-	"LayerCount": "LAYERS", "Driver": "DRIVER",
+	"LayerCount": "LAYERS", "Driver": "DRIVER", "Store": "STORE",
 }
 
 func (e *env) imagesAction(c *cli.Context) error {
@@ -157,6 +158,9 @@ func (e *env) imagesAction(c *cli.Context) error {
 	}
 	l := &listing{headers: imageHeaders}
 	l.def = "table {{.Repository}}\t{{.Tag}}"
+	if len(s.Stores()) > 1 { // a host's filesystem
+		l.def = "table {{.Store}}\t{{.Repository}}\t{{.Tag}}"
+	}
 	if c.Bool("digests") {
 		l.def += "\t{{.Digest}}"
 	}
@@ -177,7 +181,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 				"Repository": r.Repo, "Tag": r.Tag, "Digest": r.Digest, "ID": imageID(s, img.Driver, img.ID, trunc),
 				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
 				"Size": sz, "VirtualSize": vsz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
-				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
+				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver, "Store": img.Store,
 			})
 		}
 	}
@@ -214,6 +218,9 @@ func dockerTime(t time.Time) string {
 func (e *env) warnProblems(s *layerstore.Store) {
 	for _, p := range s.Problems() {
 		fmt.Fprintf(e.stderr, "aufsmount: warning: %s\n", oneLine(p.Error()))
+	}
+	for _, u := range s.Unread() {
+		fmt.Fprintf(e.stderr, "aufsmount: note: store %s (%s) found, not read: %s\n", u.Name, u.Dir, oneLine(u.Why))
 	}
 }
 

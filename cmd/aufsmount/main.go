@@ -195,19 +195,20 @@ func storeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Usage: "read only the containerd namespace `NS` (moby, k8s.io, default ...)"},
 		&cli.StringFlag{Name: "platform", Usage: "take a multi-platform image's manifest for `OS/ARCH[/VARIANT]` (default: this host's)"},
 		&cli.StringFlag{Name: "containerd-root", Usage: "a Docker root's images are in the containerd root `DIR`"},
+		&cli.StringFlag{Name: "store", Usage: "with --root on a host's filesystem, read only its store `NAME` (docker, containerd, k3s, podman, podman:USER)"},
 	}
 }
 
 // isStoreFlag says whether a flag name is one of storeFlags.
 func isStoreFlag(name string) bool {
-	return name == "root" || name == "driver" || name == "namespace" || name == "platform" || name == "containerd-root"
+	return name == "root" || name == "driver" || name == "namespace" || name == "platform" || name == "containerd-root" || name == "store"
 }
 
 // openStore opens the store the command line names.
 func openStore(c *cli.Context) (*layerstore.Store, error) {
 	noteStore(c, c.String("root"))
 	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver"),
-		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root")})
+		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root"), Store: c.String("store")})
 }
 
 // normalizeArgs rearranges a command line for cli/v2, whose parser stops

@@ -22,14 +22,35 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		notes = append(notes, msg)
 		p.say("warning", "%s", msg)
 	}
-	prefix := func(driver string) string {
-		if len(s.Drivers()) > 1 {
-			return driver + "/"
+	// In a host's filesystem, each store's views are under <store>/, and
+	// under <store>/<driver>/ for a store of several drivers.
+	trees := map[string]map[string]bool{} // store -> its drivers
+	for _, img := range s.Images() {
+		if trees[img.Store] == nil {
+			trees[img.Store] = map[string]bool{}
 		}
-		return ""
+		trees[img.Store][img.Driver] = true
 	}
-	resolve := func(what, driver, id string) *layerstore.Target {
-		t, err := s.ResolveIn(driver, id)
+	for _, c := range s.Containers() {
+		if trees[c.Store] == nil {
+			trees[c.Store] = map[string]bool{}
+		}
+		trees[c.Store][c.Driver] = true
+	}
+	prefix := func(store, driver string) string {
+		at := ""
+		if store != "" {
+			at = store + "/"
+			if len(trees[store]) > 1 {
+				at += driver + "/"
+			}
+		} else if len(s.Drivers()) > 1 {
+			at = driver + "/"
+		}
+		return at
+	}
+	resolve := func(what, tree, id string) *layerstore.Target {
+		t, err := s.ResolveIn(tree, id)
 		if err == nil {
 			for _, w := range t.Warnings {
 				warn("%s", w)
@@ -45,11 +66,11 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	// Images whose metadata is broken come too: their chain may still be
 	// known (layerstore's recover.go); if not, they are said to be left out.
 	for _, img := range append(s.Images(), s.DamagedImages()...) {
-		t := resolve("image", img.Driver, img.ID)
+		t := resolve("image", img.Tree(), img.ID)
 		if t == nil {
 			continue
 		}
-		layers, at := Layers(t), prefix(img.Driver)
+		layers, at := Layers(t), prefix(img.Store, img.Driver)
 		out = append(out, fs.TreeEntry{Path: at + "ids/" + img.ID, Layers: layers})
 		for _, n := range img.Names {
 			out = append(out, fs.TreeEntry{Path: at + "images/" + n, Layers: layers})
@@ -57,7 +78,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	}
 	unshown := 0
 	for _, c := range s.Containers() {
-		t := resolve("container", c.Driver, c.ID)
+		t := resolve("container", c.Tree(), c.ID)
 		if t == nil {
 			continue
 		}
@@ -65,7 +86,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 			unshown++
 			notes = append(notes, note)
 		}
-		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Driver)
+		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Store, c.Driver)
 		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers, Binds: binds})
 		if c.Name != "" {
 			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers, Binds: binds})
@@ -83,7 +104,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		warn("listing layers: %v", err)
 	}
 	for _, l := range all {
-		out = append(out, fs.TreeEntry{Path: prefix(l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
+		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
 	}
 	kept, left := fs.PlanTree(out)
 	for _, lo := range left {

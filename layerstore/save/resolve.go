@@ -173,7 +173,7 @@ func (a *Archive) tagsOf(named reference.Named) ([]taggedTarget, error) {
 	sort.Slice(hits, func(i, j int) bool { return hits[i].tag.String() < hits[j].tag.String() })
 	var out []taggedTarget
 	for _, h := range hits {
-		t, err := a.s.ResolveIn(h.img.Driver, h.img.ID)
+		t, err := a.s.ResolveIn(h.img.Tree(), h.img.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -133,7 +133,7 @@ func targets(s layerstore.Source, refs []string) []target {
 		return out
 	}
 	for _, img := range s.Images() {
-		t, err := s.ResolveIn(img.Driver, img.ID)
+		t, err := s.ResolveIn(img.Tree(), img.ID)
 		name := layerstore.ShortID(img.ID)
 		if len(img.Names) > 0 {
 			name = img.Names[0]
@@ -141,7 +141,7 @@ func targets(s layerstore.Source, refs []string) []target {
 		out = append(out, target{kind: "image", name: name, t: t, err: err})
 	}
 	for _, ct := range s.Containers() {
-		t, err := s.ResolveIn(ct.Driver, ct.ID)
+		t, err := s.ResolveIn(ct.Tree(), ct.ID)
 		out = append(out, target{kind: "container", name: ct.Name, t: t, err: err})
 	}
 	return out
