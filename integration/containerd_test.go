@@ -305,3 +305,23 @@ func statAll(t *testing.T, ps []string) map[string]string {
 	}
 	return out
 }
+
+// TestContainerdReadOnly reads a containerd root on a read-only mount:
+// bbolt's read-only open takes its shared lock there too.
+func TestContainerdReadOnly(t *testing.T) {
+	testenv.FUSE(t)
+	img := &st.CDImage{Names: []string{"docker.io/library/app:1"}, Layers: []*st.Layer{st.NewLayer("base", st.F("a", "a"))}}
+	b, err := (&st.Containerd{Namespaces: []*st.CDNamespace{{Name: "default", Images: []*st.CDImage{img}}}}).Write(filepath.Join(t.TempDir(), "containerd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := t.TempDir()
+	if err := unix.Mount(b.Root, ro, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(ro, unix.MNT_DETACH) })
+	if err := unix.Mount("", ro, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	compareView(t, mountRef(t, ro, "app:1"), b.View(img))
+}

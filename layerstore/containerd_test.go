@@ -346,6 +346,24 @@ func TestContainerdHostile(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "not its name"},
+		{"snapshot directory a symlink", "busybox", func(t *testing.T, f *cdFixture) {
+			fs := filepath.Join(f.b.Root, "io.containerd.snapshotter.v1.overlayfs", "snapshots", "1", "fs")
+			if err := os.RemoveAll(fs); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/", fs); err != nil {
+				t.Fatal(err)
+			}
+		}, "snapshots/1/fs"},
+		{"blob a symlink", "busybox", func(t *testing.T, f *cdFixture) {
+			p := filepath.Join(f.b.Root, "io.containerd.content.v1.content", "blobs", "sha256", strings.TrimPrefix(f.b.Configs[f.busybox], "sha256:"))
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/etc/passwd", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a symlink, not a file"},
 		{"parent not the layer below", "busybox", func(t *testing.T, f *cdFixture) {
 			cdPatch(t, snaps(f), func(tx *bolt.Tx) error {
 				return bucket(tx, "v1", "snapshots").ForEach(func(k, v []byte) error {
