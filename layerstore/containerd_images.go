@@ -243,8 +243,9 @@ func (s *store) addCDName(name, id string) {
 	}
 }
 
-// cdLookup finds the image ref names: a name, or its config's digest
-// (sha256:<hex>, or the 64 hex alone) as containerd and the CRI know it.
+// cdLookup finds the image ref names: a name, its config's digest (as
+// containerd and the CRI know it), or its top layer's chain id; a digest
+// as sha256:<hex> or the 64 hex alone.
 func (s *store) cdLookup(ref string) (tagEntry, bool, error) {
 	if e, ok, _ := s.tagOf(ref); ok {
 		return e, true, nil
@@ -252,13 +253,27 @@ func (s *store) cdLookup(ref string) (tagEntry, bool, error) {
 	if e, ok := s.tags[ref]; ok {
 		return e, true, nil
 	}
-	h := strings.TrimPrefix(ref, sha256Prefix)
+	d := sha256Prefix + strings.TrimPrefix(ref, sha256Prefix)
+	if !isHexID(d[len(sha256Prefix):]) {
+		return tagEntry{}, false, nil
+	}
+	var found []string
 	for _, id := range sortedKeys(s.cdImages) {
-		if s.cdImages[id].config == sha256Prefix+h {
-			return tagEntry{key: ref, display: displayName(s.images[id]), id: id}, true, nil
+		img := s.images[id]
+		if s.cdImages[id].config == d || len(img.chainIDs) > 0 && img.chainIDs[len(img.chainIDs)-1] == d {
+			found = append(found, id)
 		}
 	}
-	return tagEntry{}, false, nil
+	switch len(found) {
+	case 0:
+		return tagEntry{}, false, nil
+	case 1:
+		return tagEntry{key: ref, display: displayName(s.images[found[0]]), id: found[0]}, true, nil
+	}
+	for i, id := range found {
+		found[i] = ShortID(id)
+	}
+	return tagEntry{}, false, &AmbiguousError{Ref: ref, Candidates: found}
 }
 
 // cdChain is an image's layers, top first: the namespace's committed

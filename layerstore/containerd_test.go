@@ -131,6 +131,9 @@ func TestContainerdImages(t *testing.T) {
 	if tg2, err := one.Resolve(f.b.Configs[f.busybox]); err != nil || tg2.Image.ID != tg.Image.ID {
 		t.Errorf("by config digest: %v", err)
 	}
+	if tg2, err := one.Resolve(tg.Layers[0].ChainID); err != nil || tg2.Image.ID != tg.Image.ID {
+		t.Errorf("by its top chain id: %v", err)
+	}
 	if cfg, err := one.ImageConfig(tg); err != nil || !strings.Contains(string(cfg), `"diff_ids"`) {
 		t.Errorf("config: %v", err)
 	}
