@@ -14,11 +14,8 @@ import (
 
 // CRI labels (containerd's internal/cri) and annotations of Kubernetes.
 const (
-	criKind         = "io.cri-containerd.kind"
-	criSandbox      = "sandbox"
-	k8sPodNamespace = "io.kubernetes.pod.namespace"
-	k8sPodName      = "io.kubernetes.pod.name"
-	k8sContainer    = "io.kubernetes.container.name"
+	criKind    = "io.cri-containerd.kind"
+	criSandbox = "sandbox"
 )
 
 // loadCDContainers reads the part's containers: for a Docker root's
@@ -75,12 +72,7 @@ func (s *store) cdContainer(e cdContainerEntry, byName map[string]string) *conta
 	if json.Unmarshal(e.spec, &spec) == nil && spec.Process != nil && len(spec.Process.Args) > 0 {
 		rec.Path, rec.Args = spec.Process.Args[0], spec.Process.Args[1:]
 	}
-	switch pod := e.labels[k8sPodName]; {
-	case pod != "" && rec.Sandbox:
-		rec.Name = e.labels[k8sPodNamespace] + "/" + pod
-	case pod != "" && e.labels[k8sContainer] != "":
-		rec.Name = e.labels[k8sPodNamespace] + "/" + pod + "/" + e.labels[k8sContainer]
-	case !isHexID(e.id):
+	if rec.Name = kubeName(e.labels, rec.Sandbox); rec.Name == "" && !isHexID(e.id) {
 		rec.Name = e.id
 	}
 	rec.details = details{Path: rec.Path, Args: rec.Args, ConfigImage: rec.ConfigImage, Labels: rec.Labels}

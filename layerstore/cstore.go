@@ -26,6 +26,10 @@ import (
 // driver keeps them: overlay/<id>/diff as Docker's overlay2, vfs/dir/<id>
 // as Docker's vfs. Its own locks (*.lock) are never opened.
 
+// crioType is the annotation CRI-O gives a container's kind: "sandbox"
+// for a pod's infra container.
+const crioType = "io.kubernetes.cri-o.ContainerType"
+
 // csDrivers are the containers/storage drivers read, in the order a
 // graphroot that holds several lists them.
 var csDrivers = []string{"overlay", "vfs"}
@@ -356,6 +360,15 @@ func (s *store) loadCSContainers() error {
 		}
 		d := rec.details
 		rec.Path, rec.Args, rec.ConfigImage, rec.State, rec.Labels, rec.Mounts = d.Path, d.Args, d.ConfigImage, d.State, d.Labels, d.Mounts
+		// CRI-O's: named by their pod, as crictl shows them, and still
+		// found by the name containers.json gives.
+		rec.Sandbox = d.Labels[crioType] == criSandbox
+		if kube := kubeName(d.Labels, rec.Sandbox); kube != "" {
+			if rec.Name != "" {
+				s.names[rec.Name] = e.ID
+			}
+			rec.Name = kube
+		}
 		var err *CorruptError
 		switch {
 		case !isHexID(e.LayerID):

@@ -327,3 +327,55 @@ func TestContainersStorageOverlayLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestContainersStorageCRIO: a CRI-O container (no Podman state; its
+// spec in userdata/config.json) is named by its pod as crictl shows it,
+// found by that name and by the one containers.json gives, with its
+// command and annotations as labels; a pod's sandbox is marked.
+func TestContainersStorageCRIO(t *testing.T) {
+	g := newGraphroot(t)
+	sandboxID := hexOf("sandbox")
+	g.containers[0]["names"] = []string{"k8s_web_shop-7f9_prod_1234_0"}
+	g.containers = append(g.containers, map[string]any{"id": sandboxID, "names": []string{"k8s_POD_shop-7f9_prod_1234_0"}, "image": g.imageID, "layer": hexOf("sandbox layer")})
+	g.layers = append(g.layers, map[string]any{"id": hexOf("sandbox layer"), "parent": g.top})
+	g.write(t)
+	spec := func(id, kind, ctr string, args ...string) {
+		t.Helper()
+		doc := map[string]any{"process": map[string]any{"args": args}, "annotations": map[string]string{
+			"io.kubernetes.pod.namespace": "prod", "io.kubernetes.pod.name": "shop-7f9",
+			"io.kubernetes.container.name": ctr, "io.kubernetes.cri-o.ContainerType": kind}}
+		data, _ := json.Marshal(doc)
+		p := filepath.Join(g.dir, "vfs-containers", id, "userdata", "config.json")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec(g.ctrID, "container", "web", "/srv/web", "--port", "80")
+	spec(sandboxID, "sandbox", "POD", "/pause")
+	if err := os.MkdirAll(filepath.Join(g.dir, "vfs/dir", hexOf("sandbox layer")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Container{}
+	for _, c := range s.Containers() {
+		got[c.Name] = c
+	}
+	web, ok := got["prod/shop-7f9/web"]
+	if !ok || web.Sandbox || web.Command() != "/srv/web --port 80" || web.Labels["io.kubernetes.pod.namespace"] != "prod" {
+		t.Errorf("containers %+v, want prod/shop-7f9/web running /srv/web --port 80", got)
+	}
+	if sb, ok := got["prod/shop-7f9"]; !ok || !sb.Sandbox {
+		t.Errorf("containers %+v, want the sandbox prod/shop-7f9 marked", got)
+	}
+	for _, ref := range []string{"prod/shop-7f9/web", "k8s_web_shop-7f9_prod_1234_0"} {
+		if tg, err := s.Resolve(ref); err != nil || tg.Container.ID != g.ctrID {
+			t.Errorf("Resolve(%q) = %v, want the web container", ref, err)
+		}
+	}
+}
