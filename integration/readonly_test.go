@@ -660,3 +660,22 @@ func TestGraphrootUntouchedByCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphrootOnReadOnlyMount: a containers/storage graphroot on a
+// read-only mount (evidence as it usually comes) is read whole, Podman's
+// state database included: ps shows the command it records.
+func TestGraphrootOnReadOnlyMount(t *testing.T) {
+	testenv.FUSE(t)
+	for _, dc := range driverCasesNamed(t, "podman-overlay", "podman-vfs") {
+		t.Run(dc.name, func(t *testing.T) {
+			rs := refStoreOf(t, dc)
+			root := roBindMount(t, rs.b.Root)
+			out, stderr, code := run(t, "--root", root, "ps", "-a", "--format", "{{.Names}} {{.Command}}")
+			if code != 0 || stderr != "" || !strings.Contains(out, "web ") || !strings.Contains(out, "db ") {
+				t.Fatalf("ps -a on a read-only graphroot: exit %d, stderr %q:\n%s", code, stderr, out)
+			}
+			mnt := mountRef(t, root, "web")
+			compareView(t, mnt, rs.b.ContainerView(rs.web))
+		})
+	}
+}
