@@ -25,6 +25,10 @@ const (
 	// Kubernetes nodes, nerdctl and ctr): io.containerd.metadata.v1.bolt/
 	// meta.db, the content store and a snapshotter (docs/containerd.md).
 	LayoutContainerd
+	// LayoutArchive is an image archive or layout: a docker save tar, an
+	// oci-archive or an OCI layout directory (archive.go,
+	// docs/archives.md).
+	LayoutArchive
 )
 
 func (l Layout) String() string {
@@ -37,6 +41,8 @@ func (l Layout) String() string {
 		return "containers/storage"
 	case LayoutContainerd:
 		return "containerd"
+	case LayoutArchive:
+		return "image archive"
 	}
 	return fmt.Sprintf("Layout(%d)", int(l))
 }
@@ -63,6 +69,9 @@ type Layer struct {
 	// store, of media type BlobType: containerd keeps no tar-split, and
 	// the blob's tar stream stands in for one. "" where there is none.
 	Blob, BlobType string
+	// Archive is, for a layer of an image archive, where its blob is:
+	// such a layer has no Dir. Nil elsewhere.
+	Archive *ArchiveBlob
 	// EngineRoot says the directory's root is as the engine made it, not
 	// as the layer's tar has it: containers/storage makes every layer's
 	// root 0555 and does not apply the tar's ./ entry to it.

@@ -8,6 +8,8 @@ func (s *store) imageChain(img *imageRec) ([]Layer, error) {
 		return s.csChain(img)
 	case LayoutContainerd:
 		return s.cdChain(img)
+	case LayoutArchive:
+		return s.arcChain(img)
 	case LayoutCAS:
 		return s.casChain(img)
 	}

@@ -49,6 +49,9 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 	if p.layout == LayoutContainerd {
 		return p.cdConfig(t.Image.ID)
 	}
+	if p.layout == LayoutArchive {
+		return p.arcConfig(t.Image.ID)
+	}
 	if p.layout == LayoutContainers {
 		data, _, err := p.csConfig(t.Image.ID)
 		if err != nil {

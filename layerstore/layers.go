@@ -10,6 +10,9 @@ import (
 // inspection: entries that are not layer directories are left out, and
 // layer metadata that cannot be read is left blank rather than failing.
 func (s *store) Layers() ([]Layer, error) {
+	if s.layout == LayoutArchive {
+		return s.arcLayers(), nil // blobs, not directories
+	}
 	ids, err := s.drv.listLayers(s)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,8 @@ type store struct {
 	layersFile string
 
 	cdImages map[string]*cdImage // containerd (containerd_images.go): by image id
+
+	arcImages map[string]*arcImage // an image archive (archive_images.go): by image id
 }
 
 // imageRec is an image and what is needed to build its chain.
@@ -99,6 +101,8 @@ func (s *store) load() error {
 		err = s.loadCS() // its images' names and its containers too
 	case LayoutContainerd:
 		err = s.loadCD() // the same
+	case LayoutArchive:
+		err = s.loadArc() // its images' names too
 	case LayoutCAS:
 		s.tagFile = s.casPath("repositories.json")
 		err = s.loadCAS()

@@ -37,6 +37,9 @@ func (s *store) resolve(ref string, only Kind) (*Target, error) {
 		if s.layout == LayoutContainerd {
 			lookup = s.cdLookup
 		}
+		if s.layout == LayoutArchive {
+			lookup = s.arcLookup
+		}
 		e, ok, err := lookup(ref)
 		if err != nil {
 			return nil, err

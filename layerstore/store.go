@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -74,13 +73,16 @@ func openStore(root string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", root, bare(err))
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("opening store %s: %w", root, syscall.ENOTDIR)
+	found, err := detectArchive(abs, st.IsDir(), o) // a file must be one (archive.go)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", root, err)
 	}
-	if o.Driver != "" && driverByName(o.Driver) == nil {
+	if o.Driver != "" && driverByName(o.Driver) == nil && len(found) == 0 {
 		return nil, fmt.Errorf("unknown storage driver %q (supported: %s)", o.Driver, strings.Join(DriverNames(), ", "))
 	}
-	found := detect(abs)
+	if len(found) == 0 {
+		found = detect(abs)
+	}
 	var other []string // a graphroot's drivers that are not read
 	if len(found) == 0 {
 		found, other = detectContainers(abs)
