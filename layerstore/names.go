@@ -101,7 +101,7 @@ func NameRows(names []string, digests bool) []NameRow {
 // digest dropped; in full as Podman shows it for a containers/storage
 // store); "" when the name means another image now or none, where docker
 // shows the image's id.
-func ConfigImage(s *Store, ct *Container, familiar bool) string {
+func ConfigImage(s Source, ct *Container, familiar bool) string {
 	name := ct.ConfigImage
 	if name == "" || s.ImageIDOf(ct.Driver, name) != ct.ImageID {
 		return ""

@@ -153,7 +153,7 @@ func (e *env) containersAction(c *cli.Context) error {
 
 // psImage is IMAGE as docker ps shows it: the name the container was
 // made from while it still means its image, else the image's id.
-func psImage(s *layerstore.Store, ct *layerstore.Container, trunc bool) string {
+func psImage(s layerstore.Source, ct *layerstore.Container, trunc bool) string {
 	switch name := layerstore.ConfigImage(s, ct, trunc); {
 	case name != "":
 		return name

@@ -195,7 +195,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 // imageID is an image's id as docker prints it: 12 hex digits, or with
 // --no-trunc the whole digest (the bare id before 1.10, where ids were
 // not digests).
-func imageID(s *layerstore.Store, driver, id string, trunc bool) string {
+func imageID(s layerstore.Source, driver, id string, trunc bool) string {
 	switch {
 	case trunc:
 		return layerstore.ShortID(id)
@@ -215,7 +215,7 @@ func dockerTime(t time.Time) string {
 
 // warnProblems reports what Open left out, so that a missing image is
 // not a mystery. They do not change the exit status.
-func (e *env) warnProblems(s *layerstore.Store) {
+func (e *env) warnProblems(s layerstore.Source) {
 	for _, p := range s.Problems() {
 		fmt.Fprintf(e.stderr, "aufsmount: warning: %s\n", oneLine(p.Error()))
 	}

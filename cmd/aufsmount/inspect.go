@@ -152,7 +152,7 @@ var inspectTypes = map[string]layerstore.Kind{"": 0, "image": layerstore.KindIma
 
 // inspectResolve finds ref as docker inspect does
 // (layerstore.ResolveInspect), and says what was worked around.
-func (e *env) inspectResolve(s *layerstore.Store, ref, typ string) (*layerstore.Target, error) {
+func (e *env) inspectResolve(s layerstore.Source, ref, typ string) (*layerstore.Target, error) {
 	t, err := layerstore.ResolveInspect(s, ref, inspectTypes[typ])
 	if err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func templateData(v any) (any, error) {
 	return m, nil
 }
 
-func (e *env) inspectTarget(s *layerstore.Store, t *layerstore.Target) (any, error) {
+func (e *env) inspectTarget(s layerstore.Source, t *layerstore.Target) (any, error) {
 	if t.Kind == layerstore.KindContainer {
 		return e.inspectContainer(s, t)
 	}

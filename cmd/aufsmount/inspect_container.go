@@ -79,7 +79,7 @@ type stateJSON struct {
 	Health                                 json.RawMessage `json:",omitempty"`
 }
 
-func (e *env) inspectContainer(s *layerstore.Store, t *layerstore.Target) (*containerInspect, error) {
+func (e *env) inspectContainer(s layerstore.Source, t *layerstore.Target) (*containerInspect, error) {
 	data, _, err := s.ContainerConfig(t)
 	if err != nil {
 		return nil, err

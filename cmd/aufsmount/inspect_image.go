@@ -42,7 +42,7 @@ type imageInspect struct {
 	AufsMount       *viewJSON          `json:",omitempty"`
 }
 
-func (e *env) inspectImage(s *layerstore.Store, t *layerstore.Target) *imageInspect {
+func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInspect {
 	img := t.Image
 	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
 	out := &imageInspect{Id: "sha256:" + img.ID, RepoTags: []string{}, RepoDigests: []string{},

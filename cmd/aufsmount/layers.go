@@ -38,6 +38,8 @@ type layerJSON struct {
 	Size      *int64 `json:"size"` // null when unknown
 	DiffID    string `json:"diff_id,omitempty"`
 	ChainID   string `json:"chain_id,omitempty"`
+	// Archive is where a layer of an image archive is (it has no dir).
+	Archive *layerstore.ArchiveBlob `json:"archive,omitempty"`
 }
 
 // createdByWidth is where docker history cuts CREATED BY.
@@ -67,7 +69,7 @@ func (e *env) layersAction(c *cli.Context) error {
 	g := newGrid(width, column{header: "LAYER ID"}, column{header: "DIR", fit: cutPath},
 		column{header: "CREATED BY", fit: cutEnd}, column{header: "SIZE"})
 	for _, l := range t.Layers {
-		id, dir, by := l.ID, l.Dir, oneLine(l.CreatedBy)
+		id, dir, by := l.ID, l.Where(), oneLine(l.CreatedBy)
 		if trunc {
 			id, dir, by = layerstore.ShortID(id), shortDir(dir, s.Root()), ellipsis(by, createdByWidth)
 		}
@@ -82,7 +84,7 @@ func (e *env) layersAction(c *cli.Context) error {
 func layersJSON(layers []layerstore.Layer, sizes *layerstore.Sizes) []layerJSON {
 	out := make([]layerJSON, 0, len(layers))
 	for _, l := range layers {
-		j := layerJSON{ID: l.ID, Dir: l.Dir, CreatedBy: l.CreatedBy, DiffID: l.DiffID, ChainID: l.ChainID}
+		j := layerJSON{ID: l.ID, Dir: l.Dir, CreatedBy: l.CreatedBy, DiffID: l.DiffID, ChainID: l.ChainID, Archive: l.Archive}
 		if size := sizes.Layer(l); size >= 0 {
 			j.Size = &size
 		}
@@ -93,7 +95,7 @@ func layersJSON(layers []layerstore.Layer, sizes *layerstore.Sizes) []layerJSON 
 
 // resolve resolves ref in s, and says what was wrong with the store but
 // worked around (a damaged image config: Target.Warnings).
-func (e *env) resolve(s *layerstore.Store, ref string) (*layerstore.Target, error) {
+func (e *env) resolve(s layerstore.Source, ref string) (*layerstore.Target, error) {
 	t, err := s.Resolve(ref)
 	if err != nil {
 		return nil, err

@@ -205,10 +205,14 @@ func isStoreFlag(name string) bool {
 }
 
 // openStore opens the store the command line names.
-func openStore(c *cli.Context) (*layerstore.Store, error) {
+func openStore(c *cli.Context) (layerstore.Source, error) {
 	noteStore(c, c.String("root"))
-	return layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver"),
+	s, err := layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver"),
 		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root"), Store: c.String("store")})
+	if err != nil {
+		return nil, err // not a nil *Store in a non-nil Source
+	}
+	return s, nil
 }
 
 // normalizeArgs rearranges a command line for cli/v2, whose parser stops
