@@ -92,7 +92,9 @@ func detectArchive(abs string, isDirectory bool, o Options) ([]found, error) {
 		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 			return nil, notArchive(errors.New("not a regular file"))
 		}
-		if a.members, err = indexTar(f, abs); err != nil {
+		if a.members, err = indexTar(f, abs); errors.Is(err, errRefused) {
+			return nil, err
+		} else if err != nil {
 			return nil, notArchive(err)
 		}
 		switch {
@@ -167,14 +169,41 @@ func (s *store) arcLayers() []Layer {
 // arc is the archive of an archive part.
 func (s *store) arc() *archive { return s.drv.(arcDriver).a }
 
-// arcFault is the error for what is wrong with name of the archive: in a
-// tar, the tar named with the member; in a layout, the file.
+// errAt is the error for what is wrong with name of the archive: in a
+// tar, naming the member (the caller names the tar); in a layout, a
+// *CorruptError naming the file.
+func (a *archive) errAt(name string, err error) error {
+	if a.dir {
+		return &CorruptError{File: a.path + "/" + name, Err: err}
+	}
+	return fmt.Errorf("member %s: %w", clip(name), err)
+}
+
+// fault is errAt as a *CorruptError, naming the tar where it is one.
 func (a *archive) fault(name string, err error) *CorruptError {
-	if a.dir && name != "" {
-		return corrupt(a.path+"/"+name, err)
+	return a.named(a.errAt(name, err))
+}
+
+// named is err as a *CorruptError: the one it is, or one naming the tar.
+func (a *archive) named(err error) *CorruptError {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce
 	}
-	if name != "" {
-		err = fmt.Errorf("member %s: %w", clip(name), err)
+	return &CorruptError{File: a.path, Err: err}
+}
+
+// failure is why an archive none of whose images could be read cannot
+// be opened: each problem, without the archive's name, which the caller
+// gives.
+func (a *archive) failure(problems []error) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = p
+		var ce *CorruptError
+		if errors.As(p, &ce) && ce.File == a.path {
+			errs[i] = ce.Err
+		}
 	}
-	return corrupt(a.path, err)
+	return errors.Join(errs...)
 }

@@ -54,7 +54,7 @@ func (s *store) loadArc() error {
 	}
 	if len(s.images) == 0 {
 		if len(s.problems) > 0 {
-			return errors.Join(s.problems...)
+			return a.failure(s.problems)
 		}
 		return corrupt(s.tagFile, errors.New("the archive holds no images"))
 	}
@@ -146,10 +146,10 @@ func (s *store) arcBlob(d imagetar.Descriptor) ([]byte, error) {
 		return nil, err
 	}
 	if got := imagetar.Digest(data); got != d.Digest {
-		return nil, a.fault(m, fmt.Errorf("its digest is %s, not its name", got))
+		return nil, a.errAt(m, fmt.Errorf("its digest is %s, not its name", got))
 	}
 	if d.Size != 0 && d.Size != int64(len(data)) {
-		return nil, a.fault(m, fmt.Errorf("it has %d bytes, its descriptor says %d", len(data), d.Size))
+		return nil, a.errAt(m, fmt.Errorf("it has %d bytes, its descriptor says %d", len(data), d.Size))
 	}
 	return data, nil
 }
@@ -208,14 +208,14 @@ func (s *store) addArcImage(config, configDigest string, descs []imagetar.Descri
 	sum := sha256.Sum256(data)
 	id := hex.EncodeToString(sum[:])
 	if configDigest != "" && configDigest != sha256Prefix+id {
-		return "", a.fault(config, fmt.Errorf("its digest is sha256:%s, not its name", id))
+		return "", a.errAt(config, fmt.Errorf("its digest is sha256:%s, not its name", id))
 	}
 	if s.images[id] != nil {
 		return id, nil // a second name of the same image
 	}
 	cfg, err := parseImageConfig(data)
 	if err != nil {
-		return "", a.fault(config, err)
+		return "", a.errAt(config, err)
 	}
 	if len(cfg.diffIDs) != len(layers) {
 		return "", fmt.Errorf("%d layers, but its config %s has %d diff ids", len(layers), clip(config), len(cfg.diffIDs))
@@ -252,17 +252,17 @@ func (s *store) arcLayerBlob(member string, d imagetar.Descriptor, diffID string
 	}
 	defer f.f.Close()
 	if d.Size != 0 && d.Size != f.size {
-		return ArchiveBlob{}, a.fault(member, fmt.Errorf("it has %d bytes, its descriptor says %d", f.size, d.Size))
+		return ArchiveBlob{}, a.errAt(member, fmt.Errorf("it has %d bytes, its descriptor says %d", f.size, d.Size))
 	}
 	c, err := seekable.DetectCompression(f.reader(), f.size)
 	if err != nil {
-		return ArchiveBlob{}, a.fault(member, err)
+		return ArchiveBlob{}, a.errAt(member, err)
 	}
 	if want, ok := mediaCompression(d.MediaType); d.MediaType != "" && (!ok || want != c) {
 		if !ok {
-			return ArchiveBlob{}, a.fault(member, fmt.Errorf("media type %q is not a layer read here (a tar, gzip or zstd)", clip(d.MediaType)))
+			return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %q is not a layer read here (a tar, gzip or zstd)", clip(d.MediaType)))
 		}
-		return ArchiveBlob{}, a.fault(member, fmt.Errorf("media type %s, but the blob is %s", d.MediaType, c))
+		return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %s, but the blob is %s", d.MediaType, c))
 	}
 	b := ArchiveBlob{Archive: a.path, Member: member, File: f.file, Offset: f.off, Size: f.size,
 		MediaType: d.MediaType, Compression: c, Digest: d.Digest}
@@ -343,12 +343,13 @@ func (s *store) arcConfig(id string) ([]byte, error) {
 	if ai == nil {
 		return nil, &NotFoundError{Ref: id}
 	}
-	data, err := s.arc().read(ai.config, maxJSON)
+	a := s.arc()
+	data, err := a.read(ai.config, maxJSON)
 	if err != nil {
-		return nil, err
+		return nil, a.named(err)
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != id {
-		return nil, s.arc().fault(ai.config, fmt.Errorf("its digest is sha256:%x, not the image id", sum))
+		return nil, a.fault(ai.config, fmt.Errorf("its digest is sha256:%x, not the image id", sum))
 	}
 	return data, nil
 }

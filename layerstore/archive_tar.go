@@ -38,6 +38,10 @@ const (
 	maxLinkHops   = 8
 )
 
+// errRefused marks a tar that is refused as an image archive, not taken
+// for something else.
+var errRefused = errors.New("refused as an image archive")
+
 // indexTar reads the headers of the tar at p, seeking over the data, into
 // members by clean name. A name that is absolute or has a ".." element,
 // a member given twice, and a tar that ends early are refused, naming the
@@ -63,7 +67,7 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 		}
 		name, err := memberName(h.Name)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
+			return nil, fmt.Errorf("%w: %w", errRefused, err)
 		}
 		off, _ := sr.Seek(0, io.SeekCurrent) // Next leaves the reader at the data
 		m := arcMember{off: off, size: h.Size, typ: h.Typeflag, link: h.Linkname}
@@ -77,7 +81,7 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 			m.size = 0
 		}
 		if prev, dup := members[name]; dup && !(prev.typ == tar.TypeDir && m.typ == tar.TypeDir) {
-			return nil, fmt.Errorf("reading %s: member %s is given twice", p, clip(name))
+			return nil, fmt.Errorf("%w: member %s is given twice", errRefused, clip(name))
 		}
 		members[name] = m
 	}
@@ -173,13 +177,13 @@ func (b arcFile) reader() *io.SectionReader { return io.NewSectionReader(b.f, b.
 
 // open opens the file or member name of the archive: in a tar the
 // regular member it resolves to; in a layout directory the regular file
-// of that name beneath it, no symlink followed. Its errors are
-// *CorruptErrors naming the archive and member, or the layout's file.
+// of that name beneath it, no symlink followed. Its errors name the
+// member, or are *CorruptErrors naming the layout's file.
 func (a *archive) open(name string) (arcFile, error) {
 	if !a.dir {
 		clean, m, err := a.resolve(name)
 		if err != nil {
-			return arcFile{}, corrupt(a.path, err)
+			return arcFile{}, err
 		}
 		f, err := openNoatime(a.path, os.O_RDONLY|syscall.O_NOFOLLOW)
 		if err != nil {
@@ -187,7 +191,7 @@ func (a *archive) open(name string) (arcFile, error) {
 		}
 		if st, err := f.Stat(); err != nil || st.Size() < m.off+m.size {
 			f.Close()
-			return arcFile{}, a.fault(clean, errors.New("the archive ends before its data does"))
+			return arcFile{}, a.errAt(clean, errors.New("the archive ends before its data does"))
 		}
 		return arcFile{f: f, off: m.off, size: m.size, file: a.path}, nil
 	}
@@ -227,11 +231,11 @@ func (a *archive) read(name string, limit int64) ([]byte, error) {
 	}
 	defer b.f.Close()
 	if b.size > limit {
-		return nil, a.fault(name, fmt.Errorf("larger than %d bytes", limit))
+		return nil, a.errAt(name, fmt.Errorf("larger than %d bytes", limit))
 	}
 	data := make([]byte, b.size)
 	if _, err := io.ReadFull(b.reader(), data); err != nil {
-		return nil, a.fault(name, err)
+		return nil, a.errAt(name, err)
 	}
 	return data, nil
 }
@@ -243,7 +247,7 @@ func (a *archive) readJSON(name string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return a.fault(name, fmt.Errorf("invalid JSON: %w", err))
+		return a.errAt(name, fmt.Errorf("invalid JSON: %w", err))
 	}
 	return nil
 }
