@@ -188,6 +188,17 @@ func (e *cdEngine) plan(ns, snapshotter, key string) []string {
 	return lower
 }
 
+// kernelOwn leaves out of a comparison with a kernel mount what is the
+// kernel's own: inode numbers, atimes, and a merged directory's link
+// count.
+func kernelOwn(p string, w, g *info) {
+	w.Ino, g.Ino = 0, 0
+	w.Atime, g.Atime = unix.Timespec{}, unix.Timespec{}
+	if w.Mode&unix.S_IFMT == unix.S_IFDIR {
+		w.Nlink, g.Nlink = 0, 0
+	}
+}
+
 // kernelTree is the tree of a plan: a lone directory as it is, a stack
 // mounted by kernel overlayfs.
 func kernelTree(t *testing.T, dirs []string) map[string]info {
@@ -245,13 +256,6 @@ func TestRealContainerd(t *testing.T) {
 	if _, stderr, code := run(t, "--root", root, "mount", engineLoaded, t.TempDir()); code == 0 || !strings.Contains(stderr, "ambiguous") {
 		t.Errorf("a name of two namespaces: exit %d: %s", code, stderr)
 	}
-	ignore := func(p string, w, g *info) {
-		w.Ino, g.Ino = 0, 0
-		w.Atime, g.Atime = unix.Timespec{}, unix.Timespec{}
-		if w.Mode&unix.S_IFMT == unix.S_IFDIR {
-			w.Nlink, g.Nlink = 0, 0
-		}
-	}
 	for _, c := range []struct{ ns, ref, plan string }{
 		{"default", engineLoaded, "default"},
 		{"k8s.io", engineLoaded, "k8s.io"},
@@ -260,7 +264,7 @@ func TestRealContainerd(t *testing.T) {
 	} {
 		theirs := kernelTree(t, plans[c.plan])
 		ours := walk(t, mountIn(t, root, c.ns, c.ref))
-		if diffs := diffTrees(theirs, ours, ignore); len(diffs) > 0 {
+		if diffs := diffTrees(theirs, ours, kernelOwn); len(diffs) > 0 {
 			t.Errorf("%s of namespace %s: containerd's mount (want) and aufsmount (got) differ:\n%s", c.ref, c.ns, strings.Join(head(diffs, 30), "\n"))
 		}
 		if c.ref == "ran" && (ours["ran"].Size != 4 || hasPath(ours, "opt") || !hasPath(ours, "etc/added")) {
@@ -324,4 +328,60 @@ func TestContainerdReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareView(t, mountRef(t, ro, "app:1"), b.View(img))
+}
+
+// TestDocker29Engine has a Docker 29 engine (stores.md section 8; its
+// dockerd, containerd 2 and shim in the directory $AUFSMOUNT_DOCKER29)
+// load an archive and create a container, as a fresh install keeps them:
+// images in namespace moby of the containerd it starts under
+// <root>/containerd/daemon. The image and the container, read from the
+// Docker root, must be what Docker's containerd's own mount plans show.
+func TestDocker29Engine(t *testing.T) {
+	testenv.FUSE(t)
+	bin := os.Getenv("AUFSMOUNT_DOCKER29")
+	testenv.Require(t, bin != "", "AUFSMOUNT_DOCKER29 names no directory with Docker 29's dockerd, containerd 2 and containerd-shim-runc-v2")
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH")) // dockerd starts the containerd it finds first
+	testenv.Tool(t, "ctr")
+	docker := testenv.Tool(t, "docker")
+	archive := writeEngineArchive(t, writeEngineRootfs(t, requireStaticBusybox(t)), buildXattrHelper(t))
+	e := startEngine(t, filepath.Join(bin, "dockerd"), docker, "overlayfs")
+	e.docker("load", "-i", archive)
+	cid := strings.TrimSpace(e.docker("create", "--name", engineMade, engineLoaded, "sh"))
+	cd := &cdEngine{t: t, sock: filepath.Join(e.dir, "exec", "containerd", "containerd.sock")}
+	var top string
+	for _, l := range strings.Split(cd.ctr("moby", "snapshots", "ls"), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == cid+"-init" {
+			top = f[1]
+		}
+	}
+	if top == "" {
+		t.Fatalf("no snapshot %s-init in ctr -n moby snapshots ls", cid)
+	}
+	cd.ctr("moby", "snapshots", "view", "image-view", top)
+	plans := map[string][]string{engineLoaded: cd.plan("moby", "overlayfs", "image-view"), engineMade: cd.plan("moby", "overlayfs", cid)}
+	e.stop()
+	if _, err := os.Stat(filepath.Join(e.root, "containerd", "daemon", "io.containerd.metadata.v1.bolt", "meta.db")); err != nil {
+		t.Fatalf("Docker 29 kept its images elsewhere: %v", err)
+	}
+	if stdout, stderr, code := run(t, "--root", e.root, "verify", engineLoaded); code != 0 || !strings.Contains(stdout, "OK            image "+engineLoaded) {
+		t.Errorf("verify: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	for ref, plan := range plans {
+		theirs := kernelTree(t, plan)
+		ours := walk(t, mountRef(t, e.root, ref))
+		if ref == engineMade {
+			if !hasPath(ours, ".dockerenv") {
+				t.Errorf("%s: no .dockerenv of its init layer", ref)
+			}
+			// Docker binds /etc/hostname, hosts and resolv.conf over the
+			// init layer's: the view shows the container's own files.
+			for _, f := range []string{"etc/hostname", "etc/hosts", "etc/resolv.conf"} {
+				delete(theirs, f)
+				delete(ours, f)
+			}
+		}
+		if diffs := diffTrees(theirs, ours, kernelOwn); len(diffs) > 0 {
+			t.Errorf("%s: Docker's containerd's mount (want) and aufsmount (got) differ:\n%s", ref, strings.Join(head(diffs, 30), "\n"))
+		}
+	}
 }
