@@ -62,7 +62,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	bin := flag.String("bin", "bin/aufsmount", "the aufsmount binary")
 	smoke := flag.Bool("smoke", false, "a tiny store and one round: checks the benchmark runs")
-	drivers := flag.String("drivers", "aufs,overlay2,podman", "the storage drivers to write the store for, each measured apart (podman: a containers/storage graphroot, overlay driver); DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
+	drivers := flag.String("drivers", "aufs,overlay2,podman,containerd", "the storage drivers to write the store for, each measured apart (podman: a containers/storage graphroot, overlay driver; containerd: a containerd root, overlayfs snapshotter, mounted by kernel overlayfs as containerd stacks it); DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
 	flag.Parse()
 	if *smoke {
 		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
@@ -242,7 +242,7 @@ func measure(s system, bs *benchStore, mntA, mntB string) (map[string]float64, i
 		return nil, 0, err
 	}
 	diff := fmt.Sprintf("diff -r --no-dereference %q %q > /dev/null", mntA, mntB)
-	if s.name == "kernel overlayfs" && (bs.Params.Driver == "overlay2" || bs.Params.Driver == podmanDriver) {
+	if s.name == "kernel overlayfs" && (bs.Params.Driver == "overlay2" || bs.Params.Driver == podmanDriver || bs.Params.Driver == containerdDriver) {
 		// The kernel lists an overlay2 whiteout that hides nothing (in a
 		// directory no lower layer has) and then cannot stat it: diff
 		// says so and exits 2, as it would on Docker's own mount.

@@ -23,8 +23,12 @@ type benchStore struct {
 }
 
 // podmanDriver is what -drivers calls a containers/storage graphroot of
-// the overlay driver.
-const podmanDriver = "podman"
+// the overlay driver; containerdDriver a containerd root, overlayfs
+// snapshotter.
+const (
+	podmanDriver     = "podman"
+	containerdDriver = "containerd"
+)
 
 type params struct {
 	Entries, Layers, Wide int
@@ -66,6 +70,9 @@ func buildStore(dir string, p params) (*benchStore, error) {
 	topB := st.NewLayer("version b", st.F("srv/version", "b\n"), st.F("etc/app.conf", "mode=b\n"), st.F("srv/new-in-b", "b"))
 	imgA := &st.Image{Names: []string{"bench:a"}, Layers: append(append([]*st.Layer{}, layers...), topA)}
 	imgB := &st.Image{Names: []string{"bench:b"}, Layers: append(append([]*st.Layer{}, layers...), topB)}
+	if p.Driver == containerdDriver {
+		return buildContainerd(root, meta, p, imgA, imgB)
+	}
 	s := &st.Store{Images: []*st.Image{imgA, imgB}, Driver: p.Driver}
 	layout := layerstore.LayoutCAS
 	if p.Driver == podmanDriver {
@@ -86,12 +93,35 @@ func buildStore(dir string, p params) (*benchStore, error) {
 	for _, l := range imgA.Layers {
 		n += len(l.Entries)
 	}
-	bs := &benchStore{Root: root, ChainA: b.Chain[imgA], ChainB: b.Chain[imgB], Entries: n, BigPath: "srv/big/blob.bin", Params: p}
+	return saveStore(meta, &benchStore{Root: root, ChainA: b.Chain[imgA], ChainB: b.Chain[imgB], Entries: n, BigPath: "srv/big/blob.bin", Params: p})
+}
+
+// saveStore records bs in meta, for the next run to find.
+func saveStore(meta string, bs *benchStore) (*benchStore, error) {
 	data, _ := json.Marshal(bs)
 	if err := os.WriteFile(meta, data, 0644); err != nil {
 		return nil, err
 	}
 	return bs, nil
+}
+
+// buildContainerd writes imgA and imgB as a containerd root (namespace
+// default, overlayfs snapshotter) at root: found by the same names.
+func buildContainerd(root, meta string, p params, imgA, imgB *st.Image) (*benchStore, error) {
+	if p.Copied {
+		return nil, fmt.Errorf("a copied containerd store is not measured")
+	}
+	a := &st.CDImage{Names: []string{"docker.io/library/bench:a"}, Layers: imgA.Layers}
+	b := &st.CDImage{Names: []string{"docker.io/library/bench:b"}, Layers: imgB.Layers}
+	cb, err := (&st.Containerd{Namespaces: []*st.CDNamespace{{Name: "default", Images: []*st.CDImage{a, b}}}}).Write(root)
+	if err != nil {
+		return nil, fmt.Errorf("writing the benchmark store: %w", err)
+	}
+	n := 0
+	for _, l := range imgA.Layers {
+		n += len(l.Entries)
+	}
+	return saveStore(meta, &benchStore{Root: root, ChainA: cb.Chains[a], ChainB: cb.Chains[b], Entries: n, BigPath: "srv/big/blob.bin", Params: p})
 }
 
 // shortLinks makes a folder of short symlinks to the layer dirs, as

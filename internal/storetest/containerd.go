@@ -66,6 +66,9 @@ type CDBuilt struct {
 	Root    string              // the containerd root
 	Targets map[*CDImage]string // each image's target digest ("sha256:<hex>")
 	Configs map[*CDImage]string // each image's config digest
+	// Chains are each unpacked image's snapshot directories, top first:
+	// what containerd's overlay mount of it stacks.
+	Chains map[*CDImage][]string
 }
 
 // Media types containerd keeps.
@@ -100,6 +103,7 @@ type cdNS struct {
 	images     map[string][3]string // name -> digest, media type, size
 	blobs      map[string]int64
 	snaps      map[string][2]string // key -> backend name, parent key
+	dirs       map[string]string    // key -> its directory of files
 	containers []*CDContainer
 	topOf      map[*CDImage]string // the image's top chain id
 }
@@ -107,7 +111,7 @@ type cdNS struct {
 // Write writes the root into root (which must not exist or be empty).
 func (c *Containerd) Write(root string) (*CDBuilt, error) {
 	w := &cdWriter{c: c, root: root, snDir: filepath.Join(root, "io.containerd.snapshotter.v1.overlayfs"),
-		b:   &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}},
+		b:   &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}, Chains: map[*CDImage][]string{}},
 		enc: encoding{devices: true, opaque: "trusted.overlay.opaque"}}
 	for _, d := range []string{"io.containerd.metadata.v1.bolt", "io.containerd.content.v1.content/blobs/sha256", "io.containerd.snapshotter.v1.overlayfs/snapshots"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0700); err != nil {
@@ -140,7 +144,7 @@ func (w *cdWriter) blob(n *cdNS, data []byte) (string, error) {
 }
 
 func (w *cdWriter) namespace(ns *CDNamespace) (*cdNS, error) {
-	n := &cdNS{images: map[string][3]string{}, blobs: map[string]int64{}, snaps: map[string][2]string{}, topOf: map[*CDImage]string{}}
+	n := &cdNS{images: map[string][3]string{}, blobs: map[string]int64{}, snaps: map[string][2]string{}, dirs: map[string]string{}, topOf: map[*CDImage]string{}}
 	for _, img := range ns.Images {
 		if err := w.image(ns.Name, n, img); err != nil {
 			return nil, err
@@ -221,6 +225,9 @@ func (w *cdWriter) image(ns string, n *cdNS, img *CDImage) error {
 			y, _ := overlayForm(x, w.enc, nil)
 			w.snapshot(ns, n, chain, parent, y, cdCommittedKind, "layer "+chain)
 		}
+		if !img.NoUnpack {
+			w.b.Chains[img] = append([]string{n.dirs[chain]}, w.b.Chains[img]...)
+		}
 		parent = chain
 	}
 	n.topOf[img] = parent
@@ -248,6 +255,7 @@ func (w *cdWriter) snapshot(ns string, n *cdNS, key, parent string, x *expanded,
 		backendParent = n.snaps[parent][0]
 	}
 	n.snaps[key] = [2]string{name, parent}
+	n.dirs[key] = filepath.Join(dir, "fs")
 	w.snaps = append(w.snaps, cdSnapRec{key: name, parent: backendParent, id: id, kind: kind})
 }
 
