@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
@@ -180,118 +179,30 @@ func outputTarget(out, root string) (string, error) {
 	return target, nil
 }
 
-// writeFile writes the archive to path through a new file renamed over
-// it when whole (outputFile). A path that is there and is not a regular
-// file (a device, a FIFO) is written as it is: it cannot be renamed over.
+// writeFile writes the archive to path whole or not at all (save.File),
+// its new file removed if a signal ends the save.
 func (sw *saveWriter) writeFile(path string) error {
-	if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		err = sw.write(f)
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("%s: %w", path, cerr)
-		}
+	o := save.NewFile(path)
+	if !o.Direct() {
+		defer removeOnSignal(o)()
+	}
+	if err := o.Create(); err != nil {
 		return err
 	}
-	o, err := createOutput(path)
-	if err != nil {
-		return err
-	}
-	defer o.abort() // after a failure, or a panic; nothing once committed
+	defer o.Remove() // after a failure, or a panic; nothing once committed
 	if err := sw.write(o); err != nil {
 		return err
 	}
-	return o.commit()
+	return o.Commit()
 }
 
-// write writes the archive to w through a writer that overlaps the
-// output's system calls with the reading of the layers.
+// write writes the archive to w, with the progress display.
 func (sw *saveWriter) write(w io.Writer) error {
-	aw := newAsyncWriter(w)
 	sw.prog = newProgress(sw.e.stderr, "save", sw.a.Layers(), sw.a.Size())
-	err := sw.a.Write(aw)
+	err := sw.a.Write(w)
 	sw.prog.close()
-	if cerr := aw.Close(); err == nil {
-		err = cerr
-	}
 	if errors.Is(err, unix.EPIPE) {
 		return errors.New("the reader of the archive went away (broken pipe)")
 	}
 	return err
-}
-
-// asyncWriter hands full buffers to a goroutine that writes them, so that
-// a slow write does not hold up the next read; at most a few buffers are
-// in flight. The first write error stops the writes, and is returned by
-// every Write after it and by Close.
-type asyncWriter struct {
-	buf  []byte
-	full chan []byte
-	free chan []byte
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
-}
-
-const (
-	asyncBufSize = 1 << 20
-	asyncBufs    = 8
-)
-
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{full: make(chan []byte, asyncBufs), free: make(chan []byte, asyncBufs), done: make(chan struct{})}
-	for i := 0; i < asyncBufs; i++ {
-		a.free <- make([]byte, 0, asyncBufSize)
-	}
-	a.buf = <-a.free
-	go func() {
-		defer close(a.done)
-		for b := range a.full {
-			if a.failed() == nil {
-				if _, err := w.Write(b); err != nil {
-					a.mu.Lock()
-					a.err = err
-					a.mu.Unlock()
-				}
-			}
-			a.free <- b[:0]
-		}
-	}()
-	return a
-}
-
-func (a *asyncWriter) failed() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.err
-}
-
-func (a *asyncWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if err := a.failed(); err != nil {
-			return n, err
-		}
-		k := copy(a.buf[len(a.buf):cap(a.buf)], p)
-		a.buf = a.buf[:len(a.buf)+k]
-		p = p[k:]
-		n += k
-		if len(a.buf) == cap(a.buf) {
-			a.full <- a.buf
-			a.buf = <-a.free
-		}
-	}
-	return n, nil
-}
-
-// Close writes what is left and waits for the writes to end.
-func (a *asyncWriter) Close() error {
-	if len(a.buf) > 0 {
-		a.full <- a.buf
-	}
-	close(a.full)
-	<-a.done
-	return a.failed()
 }

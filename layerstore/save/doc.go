@@ -14,5 +14,6 @@
 //
 // It never prints: what the user should know comes through
 // Options.Warn, how far the writing is through Options.Progress. Where
-// the archive goes, whole or not at all, is the caller's.
+// the archive goes is the caller's; File writes it to a file whole or
+// not at all.
 package save

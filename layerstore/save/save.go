@@ -167,8 +167,17 @@ func (a *Archive) HasContainer() bool {
 	return slices.ContainsFunc(a.items, func(it *item) bool { return it.own != nil })
 }
 
-// Write writes the archive to w, in one pass.
-func (a *Archive) Write(w io.Writer) error { return a.archive(w) }
+// Write writes the archive to w, in one pass. The writes to w overlap
+// the reading of the layers (a few 1 MiB buffers in flight); the first
+// error of w ends the writing and is returned.
+func (a *Archive) Write(w io.Writer) error {
+	aw := newAsyncWriter(w)
+	err := a.archive(aw)
+	if cerr := aw.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 func (a *Archive) warn(format string, args ...any) {
 	if a.opt.Warn != nil {
