@@ -26,6 +26,11 @@ type Meta struct {
 	// its attributes are then that entry's.
 	Link   string            `json:"l,omitempty"`
 	Xattrs map[string]string `json:"x,omitempty"`
+	// Off is, in an index of a tar stream (IndexTar), where a regular
+	// file's data starts in the stream (0 in an index of a tar-split);
+	// Target is a symlink's target.
+	Off    int64  `json:"o,omitempty"`
+	Target string `json:"k,omitempty"`
 }
 
 // Index is every entry a layer's tar records, but its whiteouts and
@@ -87,58 +92,86 @@ func ReadIndex(l Layer) (*Index, error) {
 		return nil, err
 	}
 	defer ts.Close()
-	x := &Index{Dirs: map[string][]Meta{}, Links: map[string]uint32{}}
-	byPath := map[string]Meta{}
-	err = eachHeader(ts, func(hdr *tar.Header) {
-		p, ok := tarPath(hdr.Name)
-		if !ok {
-			return // names nothing inside the layer: verify says so
-		}
-		base := path.Base(p)
-		if p != "" && x.Markers.Add(hdr.Name) {
-			return
-		}
-		if k, _ := whiteout.Aufs.Classify(base, 0, 0); p != "" && k != whiteout.Plain {
-			return // aufs bookkeeping
-		}
-		m, ok := metaOf(hdr)
-		if !ok {
-			return
-		}
-		if hdr.Typeflag == tar.TypeLink {
-			target, ok := tarPath(hdr.Linkname)
-			t, found := byPath[target]
-			if !ok || !found || t.Mode&unix.S_IFMT != unix.S_IFREG {
-				return
-			}
-			if t.Link != "" {
-				target = t.Link
-			}
-			if x.Links[target] == 0 {
-				x.Links[target] = 1
-			}
-			x.Links[target]++
-			m = t
-			m.Link = target
-		}
-		if p == "" {
-			x.Root = &m
-			return
-		}
-		m.Name = base
-		byPath[p] = m
-	})
-	if err != nil {
+	ix := newIndexer()
+	if err := eachHeader(ts, func(hdr *tar.Header) { ix.add(hdr, 0) }); err != nil {
 		return nil, err
 	}
+	return ix.finish(), nil
+}
+
+// indexer builds an Index header by header.
+type indexer struct {
+	x      *Index
+	byPath map[string]Meta
+}
+
+func newIndexer() *indexer {
+	return &indexer{x: &Index{Dirs: map[string][]Meta{}, Links: map[string]uint32{}}, byPath: map[string]Meta{}}
+}
+
+// add records one header, whose data (if any) starts at off of the
+// stream; it reports the entry's path, and false for a header that
+// records nothing (a marker, bookkeeping, a kind not unpacked, a name
+// outside the layer, a hard link to nothing).
+func (ix *indexer) add(hdr *tar.Header, off int64) (string, bool) {
+	x, byPath := ix.x, ix.byPath
+	p, ok := tarPath(hdr.Name)
+	if !ok {
+		return "", false // names nothing inside the layer: verify says so
+	}
+	base := path.Base(p)
+	if p != "" && x.Markers.Add(hdr.Name) {
+		return p, false
+	}
+	if k, _ := whiteout.Aufs.Classify(base, 0, 0); p != "" && k != whiteout.Plain {
+		return p, false // aufs bookkeeping
+	}
+	m, ok := metaOf(hdr)
+	if !ok {
+		return p, false
+	}
+	switch {
+	case hdr.Typeflag == tar.TypeLink:
+		target, ok := tarPath(hdr.Linkname)
+		t, found := byPath[target]
+		if !ok || !found || t.Mode&unix.S_IFMT != unix.S_IFREG {
+			return p, false
+		}
+		if t.Link != "" {
+			target = t.Link
+		}
+		if x.Links[target] == 0 {
+			x.Links[target] = 1
+		}
+		x.Links[target]++
+		m = t
+		m.Link = target
+	case m.Mode&unix.S_IFMT == unix.S_IFREG:
+		m.Off = off
+	case m.Mode&unix.S_IFMT == unix.S_IFLNK:
+		m.Target = hdr.Linkname
+	}
+	if p == "" {
+		x.Root = &m
+		return p, true
+	}
+	m.Name = base
+	byPath[p] = m
+	return p, true
+}
+
+// finish files the entries by directory, with the root the tar gives or
+// the engine makes.
+func (ix *indexer) finish() *Index {
+	x := ix.x
 	if x.Root == nil {
 		x.Root = &Meta{Mode: unix.S_IFDIR | 0o755}
-		for _, m := range byPath {
+		for _, m := range ix.byPath {
 			x.Root.Mtime = max(x.Root.Mtime, m.Mtime)
 		}
 	}
-	x.setDirs(byPath)
-	return x, nil
+	x.setDirs(ix.byPath)
+	return x
 }
 
 // setDirs files the entries of byPath under their directories, by name.

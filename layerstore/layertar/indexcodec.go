@@ -17,7 +17,7 @@ import (
 // allocation for all its names: the view holds the index of every layer
 // a copy damaged, and memory per entry is what a big image costs.
 
-const indexMagic = "aufsmount index 2\n"
+const indexMagic = "aufsmount index 3\n"
 
 // MarshalBinary encodes x.
 func (x *Index) MarshalBinary() ([]byte, error) {
@@ -36,6 +36,8 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 		b = binary.AppendVarint(b, m.Size)
 		uv(m.Rdev)
 		str(m.Link)
+		b = binary.AppendVarint(b, m.Off)
+		str(m.Target)
 		keys := make([]string, 0, len(m.Xattrs))
 		for k := range m.Xattrs {
 			keys = append(keys, k)
@@ -190,6 +192,7 @@ func (d *indexDecoder) meta() Meta {
 	m.Mtime = d.v() * 1e9
 	m.Mtime += int64(d.uv())
 	m.Size, m.Rdev, m.Link = d.v(), d.uv(), d.str()
+	m.Off, m.Target = d.v(), d.str()
 	if n := d.count(); n > 0 {
 		m.Xattrs = make(map[string]string, n)
 		for i := 0; i < n && d.err == nil; i++ {
@@ -285,7 +288,7 @@ func dirKey(dir string) uint64 {
 
 // cloneMeta is m with strings of its own, not of a record's buffer.
 func cloneMeta(m Meta) Meta {
-	m.Name, m.Link = strings.Clone(m.Name), strings.Clone(m.Link)
+	m.Name, m.Link, m.Target = strings.Clone(m.Name), strings.Clone(m.Link), strings.Clone(m.Target)
 	return m
 }
 

@@ -1,0 +1,118 @@
+package layertar
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// IndexTar reads a layer's tar stream once into an Index whose regular
+// files carry where their data starts in the stream and whose symlinks
+// their targets: what serving the layer from the stream needs (a layer
+// of an image archive, read through layerstore/seekable). Entries are
+// taken as unpacking takes them: a later entry of a path replaces the
+// earlier one, a file over a directory removes what it held, and a
+// directory a name lies in but the tar does not give is made 0755 with
+// the entry's time. A sparse entry (its data is not one run of the
+// stream) and an entry under a name that is not a directory are refused,
+// naming the entry.
+func IndexTar(r io.Reader) (*Index, error) {
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
+	ix := newIndexer()
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return ix.finish(), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the layer's tar at byte %d: %w", cr.n, err)
+		}
+		if isSparse(hdr) {
+			return nil, fmt.Errorf("entry %s: a sparse file, which is not served from a tar stream", clipName(hdr.Name))
+		}
+		if err := ix.parents(hdr); err != nil {
+			return nil, err
+		}
+		old, had := ix.lookupPath(hdr.Name)
+		p, ok := ix.add(hdr, cr.n) // tar.Reader has read up to the data
+		if ok && had && old.Mode&unix.S_IFMT == unix.S_IFDIR && ix.byPath[p].Mode&unix.S_IFMT != unix.S_IFDIR {
+			for q := range ix.byPath {
+				if strings.HasPrefix(q, p+"/") {
+					delete(ix.byPath, q)
+				}
+			}
+		}
+	}
+}
+
+// lookupPath is the entry recorded at the tar name's path, if any.
+func (ix *indexer) lookupPath(name string) (Meta, bool) {
+	p, ok := tarPath(name)
+	if !ok {
+		return Meta{}, false
+	}
+	m, found := ix.byPath[p]
+	return m, found
+}
+
+// parents checks that every directory above hdr's name is one, making
+// those the tar has not given.
+func (ix *indexer) parents(hdr *tar.Header) error {
+	p, ok := tarPath(hdr.Name)
+	if !ok || p == "" {
+		return nil
+	}
+	var missing []string
+	for q := parentOf(p); q != ""; q = parentOf(q) {
+		m, found := ix.byPath[q]
+		if !found {
+			missing = append(missing, q)
+			continue
+		}
+		if m.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("entry %s: %s above it is not a directory", clipName(hdr.Name), clipName(q))
+		}
+		break
+	}
+	for _, q := range missing {
+		ix.byPath[q] = Meta{Name: q[strings.LastIndexByte(q, '/')+1:], Mode: unix.S_IFDIR | 0o755, Mtime: hdr.ModTime.UnixNano()}
+	}
+	return nil
+}
+
+// isSparse says whether hdr is a sparse file, old GNU or PAX.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// clipName keeps a hostile name short in a message.
+func clipName(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

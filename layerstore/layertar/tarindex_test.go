@@ -1,0 +1,144 @@
+package layertar
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// tarOf writes the headers (with data of their Size, filled with 'x')
+// as a PAX tar.
+func tarOf(t *testing.T, hdrs ...*tar.Header) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, h := range hdrs {
+		if h.ModTime.IsZero() {
+			h.ModTime = time.Unix(1000, 0)
+		}
+		if h.Format == 0 {
+			h.Format = tar.FormatPAX
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write(bytes.Repeat([]byte("x"), int(h.Size)))
+		}
+	}
+	tw.Close()
+	return b.Bytes()
+}
+
+func TestIndexTar(t *testing.T) {
+	data := tarOf(t,
+		&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644, Size: 10, Uid: 1, Gid: 2},
+		&tar.Header{Name: "etc/hard", Typeflag: tar.TypeLink, Linkname: "etc/passwd"},
+		&tar.Header{Name: "etc/link", Typeflag: tar.TypeSymlink, Linkname: "../bin/sh", Mode: 0o777},
+		&tar.Header{Name: "etc/cap", Typeflag: tar.TypeReg, Mode: 0o755, Size: 3,
+			PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x02"}},
+		&tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		&tar.Header{Name: "etc/.wh.shadow", Typeflag: tar.TypeReg, Mode: 0o600},
+		&tar.Header{Name: "var/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o600},
+		&tar.Header{Name: "gone/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "gone/in", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		&tar.Header{Name: "gone", Typeflag: tar.TypeReg, Mode: 0o600, Size: 2},
+	)
+	x, err := IndexTar(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const t0 = 1000 * int64(time.Second)
+	// Offsets: each header is one 512-byte block, and cap's PAX records
+	// two more (their header and themselves); data is padded to 512.
+	want := map[string][]Meta{
+		"": {
+			{Name: "dev", Mode: unix.S_IFDIR | 0o755, Mtime: t0},
+			{Name: "etc", Mode: unix.S_IFDIR | 0o755, Mtime: t0},
+			{Name: "gone", Mode: unix.S_IFREG | 0o600, Mtime: t0, Size: 2, Off: 8192},
+			{Name: "var", Mode: unix.S_IFDIR | 0o755, Mtime: t0}, // made for its opaque marker
+		},
+		"dev": {{Name: "null", Mode: unix.S_IFCHR | 0o666, Mtime: t0, Rdev: unix.Mkdev(1, 3)}},
+		"etc": {
+			{Name: "cap", Mode: unix.S_IFREG | 0o755, Mtime: t0, Size: 3, Off: 4096, Xattrs: map[string]string{"security.capability": "\x01\x02"}},
+			{Name: "hard", Mode: unix.S_IFREG | 0o644, UID: 1, GID: 2, Mtime: t0, Size: 10, Off: 1024, Link: "etc/passwd"},
+			{Name: "link", Mode: unix.S_IFLNK | 0o777, Mtime: t0, Target: "../bin/sh"},
+			{Name: "passwd", Mode: unix.S_IFREG | 0o644, UID: 1, GID: 2, Mtime: t0, Size: 10, Off: 1024},
+		},
+	}
+	if !reflect.DeepEqual(x.Dirs, want) {
+		t.Errorf("dirs\n got %+v\nwant %+v", x.Dirs, want)
+	}
+	if !reflect.DeepEqual(x.Links, map[string]uint32{"etc/passwd": 2}) {
+		t.Errorf("links %v", x.Links)
+	}
+	if !reflect.DeepEqual(x.Markers.WhitedOut("etc"), []string{"shadow"}) || !x.Markers.IsOpaque("var") {
+		t.Errorf("markers %+v", x.Markers)
+	}
+	// The offsets are where the data is.
+	for _, c := range []struct {
+		off  int64
+		size int
+	}{{1024, 10}, {4096, 3}, {8192, 2}} {
+		if got := string(data[c.off : c.off+int64(c.size)]); got != strings.Repeat("x", c.size) || data[c.off-1] == 'x' {
+			t.Errorf("data at %d: %q", c.off, got)
+		}
+	}
+	// The binary form keeps the offsets and targets.
+	enc, _ := x.MarshalBinary()
+	y, err := UnmarshalIndex(enc)
+	if err != nil || !reflect.DeepEqual(y.Dirs, want) {
+		t.Errorf("round trip: %v\n%+v", err, y)
+	}
+}
+
+func TestIndexTarRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"parent is a file", tarOf(t,
+			&tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+			&tar.Header{Name: "a/b", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}),
+			"entry a/b: a above it is not a directory"},
+		{"grandparent is a symlink", tarOf(t,
+			&tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/etc"},
+			&tar.Header{Name: "a/b/c", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}),
+			"entry a/b/c: a above it is not a directory"},
+		{"sparse", gnuSparse(t), "entry s: a sparse file, which is not served from a tar stream"},
+		{"truncated", tarOf(t, &tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2000})[:1200],
+			"reading the layer's tar at byte"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := IndexTar(bytes.NewReader(c.data))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// gnuSparse is a tar of one old-GNU sparse file "s" of 4096 bytes, all
+// a hole (Go's tar writer writes no sparse files): a GNU header whose
+// type is 'S', with an empty sparse map and its real size.
+func gnuSparse(t *testing.T) []byte {
+	b := tarOf(t, &tar.Header{Name: "s", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatGNU})
+	h := b[:512]
+	h[156] = tar.TypeGNUSparse
+	copy(h[483:495], "00000010000\x00") // realsize
+	copy(h[148:156], "        ")
+	sum := 0
+	for _, c := range h {
+		sum += int(c)
+	}
+	copy(h[148:156], []byte(fmt.Sprintf("%06o\x00 ", sum)))
+	return b
+}
