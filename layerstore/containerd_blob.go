@@ -26,7 +26,7 @@ import (
 func blobTarSplit(p, mediaType string) (io.ReadCloser, error) {
 	f, err := openNoatime(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("its blob %s is gone (discarded after unpacking, or garbage-collected): %w", p, layertar.ErrNoTarSplit)
+		return nil, &layertar.MissingError{Why: fmt.Sprintf("no tar-split, and its blob %s is gone (discarded after unpacking, or garbage-collected)", p)}
 	}
 	if err != nil {
 		return nil, corrupt(p, bare(err))
@@ -55,7 +55,7 @@ func blobTarSplit(p, mediaType string) (io.ReadCloser, error) {
 	case strings.HasSuffix(mediaType, ".tar"):
 	default:
 		f.Close()
-		return nil, fmt.Errorf("its blob %s is of media type %q, which is not a layer tar read here: %w", p, mediaType, layertar.ErrNoTarSplit)
+		return nil, &layertar.MissingError{Why: fmt.Sprintf("no tar-split, and its blob %s is of media type %q, not a layer tar", p, mediaType)}
 	}
 	pr, pw := io.Pipe()
 	go func() {

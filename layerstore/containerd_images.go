@@ -304,7 +304,8 @@ func (s *store) cdChain(img *imageRec) ([]Layer, error) {
 		}
 		below = e.name
 		l.DiffID, l.ChainID, l.CreatedBy = img.diffIDs[i], chain, img.history[i]
-		if ci := s.cdImages[img.ID]; ci != nil && d.root.meta[d.ns].blobs[ci.layers[i].Digest] {
+		if ci := s.cdImages[img.ID]; ci != nil && s.cdBlobPath(ci.layers[i].Digest) != "" {
+			// Where it is gone, verify and save say so.
 			l.Blob, l.BlobType = s.cdBlobPath(ci.layers[i].Digest), ci.layers[i].MediaType
 		}
 		layers[n-1-i] = l

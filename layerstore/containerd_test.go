@@ -448,7 +448,7 @@ func TestContainerdVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = layertar.Check(layerstore.TarLayer(base))
-	if !errors.Is(err, layertar.ErrNoTarSplit) || !strings.Contains(err.Error(), "is gone") {
+	if !errors.Is(err, layertar.ErrNoTarSplit) || !strings.Contains(layertar.NoTarSplitReason(err, "lost"), "no tar-split, and its blob "+base.Blob+" is gone") {
 		t.Errorf("blob gone: %v", err)
 	}
 }

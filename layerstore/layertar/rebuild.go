@@ -378,3 +378,20 @@ func (c *counter) Write(p []byte) (int, error) {
 // ErrNoTarSplit is what a Layer's OpenTarSplit returns when the layer
 // has none.
 var ErrNoTarSplit = errors.New("no tar-split")
+
+// MissingError is ErrNoTarSplit with the store's own reason (containerd:
+// the layer blob that stands in for one is gone).
+type MissingError struct{ Why string }
+
+func (e *MissingError) Error() string        { return e.Why }
+func (e *MissingError) Is(target error) bool { return target == ErrNoTarSplit }
+
+// NoTarSplitReason is why err, an ErrNoTarSplit, has no tar-split: the
+// store's own reason, or otherwise.
+func NoTarSplitReason(err error, otherwise string) string {
+	var m *MissingError
+	if errors.As(err, &m) {
+		return m.Why
+	}
+	return otherwise
+}

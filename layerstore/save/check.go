@@ -47,8 +47,9 @@ func (a *Archive) check() error {
 	for _, l := range todo {
 		switch {
 		case errors.Is(l.err, layertar.ErrNoTarSplit):
+			why := layertar.NoTarSplitReason(l.err, "it has no tar-split (the store has lost it)")
 			l.err = nil
-			a.freshen(l, "it has no tar-split (the store has lost it)")
+			a.freshen(l, why)
 			continue
 		case l.err != nil:
 			return fmt.Errorf("layer %s: %w", l.name(), l.err)

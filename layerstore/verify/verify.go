@@ -191,7 +191,7 @@ func (lc *Layer) check(progress func(int64)) {
 	rep, err := layertar.Verify(layerstore.TarLayer(lc.Layer), progress)
 	switch {
 	case errors.Is(err, layertar.ErrNoTarSplit):
-		lc.Status, lc.Reason = Unverifiable, "no tar-split (the store has lost it)"
+		lc.Status, lc.Reason = Unverifiable, layertar.NoTarSplitReason(err, "no tar-split (the store has lost it)")
 		return
 	case err != nil:
 		lc.Status, lc.Reason, lc.Err = Error, err.Error(), err
