@@ -54,6 +54,14 @@ func TestContainerdRules(t *testing.T) {
 			compareView(t, mountRef(t, b.Root, ns.Containers[i].ID), b.ContainerView(ns.Containers[i]))
 		})
 	}
+	// mount-all: each container once, under its id, which is its name.
+	all := t.TempDir()
+	if _, stderr, code := run(t, "--root", b.Root, "mount-all", all); code != 0 || stderr != "" {
+		t.Fatalf("mount-all: exit %d: %s", code, stderr)
+	}
+	t.Cleanup(func() { daemonUnmount(t, all) })
+	compareView(t, filepath.Join(all, "images", "test", "rule:0"), b.View(imgs[0]))
+	compareView(t, filepath.Join(all, "containers", "c0"), b.ContainerView(ns.Containers[0]))
 }
 
 // TestContainerdDocker29 mounts a Docker 29 root's image and container:

@@ -88,7 +88,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		}
 		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Store, c.Driver)
 		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers, Binds: binds})
-		if c.Name != "" {
+		if c.Name != "" && c.Name != c.ID { // containerd's are often named by their id
 			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers, Binds: binds})
 		}
 	}
