@@ -452,3 +452,53 @@ func TestContainerdVerify(t *testing.T) {
 		t.Errorf("blob gone: %v", err)
 	}
 }
+
+// TestContainerdRefused: a namespace whose snapshots are another
+// snapshotter's is refused, naming it; a database that is not one is an
+// error naming it, as is a namespace that is not there.
+func TestContainerdRefused(t *testing.T) {
+	f := newCDFixture(t)
+	meta := filepath.Join(f.b.Root, "io.containerd.metadata.v1.bolt", "meta.db")
+	cdPatch(t, meta, func(tx *bolt.Tx) error {
+		ns, err := bucket(tx, "v1").CreateBucket([]byte("zfs-ns"))
+		if err != nil {
+			return err
+		}
+		sb, err := ns.CreateBucket([]byte("snapshots"))
+		if err != nil {
+			return err
+		}
+		zb, err := sb.CreateBucket([]byte("zfs"))
+		if err != nil {
+			return err
+		}
+		k, err := zb.CreateBucket([]byte("sha256:" + strings.Repeat("1", 64)))
+		if err != nil {
+			return err
+		}
+		return k.Put([]byte("name"), []byte("zfs-ns/1/x"))
+	})
+	for _, c := range []struct{ ns, want string }{
+		{"zfs-ns", "a containerd root whose snapshots are kept by namespace zfs-ns: snapshotter zfs, which aufsmount does not read (it reads overlayfs, native)"},
+		{"nope", "has no namespace nope (it has default, k8s.io, moby, zfs-ns)"},
+	} {
+		_, err := layerstore.OpenWith(f.b.Root, layerstore.Options{Namespace: c.ns})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("namespace %s: got %v, want %q", c.ns, err, c.want)
+		}
+	}
+	// All namespaces: the others are read.
+	if s, err := layerstore.Open(f.b.Root); err != nil || len(s.Images()) != 5 {
+		t.Errorf("all namespaces: %v", err)
+	}
+	garbage := make([]byte, 8192)
+	for i := range garbage {
+		garbage[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(meta, garbage, 0600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := layerstore.Open(f.b.Root); err == nil || !strings.Contains(err.Error(), meta+": ") {
+		t.Errorf("garbage meta.db: %v", err)
+	}
+}
