@@ -2,6 +2,8 @@ package layerstore
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
@@ -108,6 +110,20 @@ func DriverNames() []string {
 		out[i] = d.name()
 	}
 	return out
+}
+
+// CheckDriverName is nil when aufsmount reads storage driver name, else
+// an error saying so, with the drivers it reads. flag is how the command
+// line gave the name, written before it ("--driver ", "-o driver=").
+func CheckDriverName(flag, name string) error {
+	known := DriverNames()
+	switch {
+	case name == "":
+		return fmt.Errorf("%s names no storage driver (it takes %s)", strings.TrimSpace(flag), strings.Join(known, ", "))
+	case !slices.Contains(known, name):
+		return fmt.Errorf("%s%s: not a storage driver aufsmount reads (it reads %s)", flag, name, strings.Join(known, ", "))
+	}
+	return nil
 }
 
 // stackAll is the stack of the drivers whose layers are stacked as they

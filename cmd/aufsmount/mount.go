@@ -101,7 +101,7 @@ type mountRequest struct {
 	foreground, debug bool
 	all               bool // the whole store: mountAll
 	logFile           string
-	opts              mountOptions
+	opts              viewplan.MountOptions
 	store             layerstore.Options // the other store flags: --namespace ... (--root, --driver: root, driver)
 }
 
