@@ -3,18 +3,13 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aufsmount/aufsmount/fs/viewplan"
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/layerstore"
-	"github.com/aufsmount/aufsmount/layerstore/changes"
 )
 
 func TestQuotePath(t *testing.T) {
@@ -38,144 +33,20 @@ func TestQuotePath(t *testing.T) {
 	}
 }
 
-// diffStore is a store of images that differ in every way diff tells.
+// diffStore is storetest's DiffImages, written in one layout.
 type diffStore struct {
 	*st.Built
-	base, a, b, g1, g2, g3 *st.Image
-	ctr                    *st.Container
+	*st.DiffImages
 }
 
 func writeDiffStore(t testing.TB, layout layerstore.Layout, aufsLinks bool) *diffStore {
 	t.Helper()
-	base := st.NewLayer("base",
-		st.F("etc/passwd", "root"), st.F("etc/group", "g"), st.F("etc/hosts", "h"),
-		st.F("opt/app/bin/run", "x"), st.F("opt/app/lib/a", "a"), st.F("opt/keep", "k"),
-		st.F("var/cache/a", "a"), st.F("var/cache/b", "b"), st.F("var/log/syslog", "s"),
-		st.F("usr/share/doc/x", "x"), st.F("data", "file"),
-		st.F("bin/busybox", "bb"), st.H("bin/sh", "bin/busybox"), st.F("bin/tool", "v1"), st.H("bin/tool2", "bin/tool"),
-		st.F("x/mode", "m"), st.F("x/owner", "o"), st.F("x/xattr", "x").WithXattr("user.a", "1"), st.F("x/mtime", "t"),
-		st.F("x/same", "s"), st.L("x/link", "a"), st.Mknod("x/dev", st.CharDev, 1, 3), st.F("x/content", "abce"),
-		st.F("lib/l1", "1"), st.F("lib/sub/l2", "2"),
-		st.F("odd/new\nline", "n"), st.F("odd/bad\xff", "b"))
-	a1 := st.NewLayer("a1",
-		st.WH("etc/hosts"), st.F("only-in-a", "1"), st.F("etc/passwd", "root"), st.D("var/cache").WithMode(0700),
-		st.WH("odd/bad\xff"))
-	b1 := st.NewLayer("b1",
-		st.OPQ("var/cache"), st.F("var/cache/c", "c"), st.WH("opt/app"), st.D("data"), st.F("data/new", "n"),
-		st.L("usr/share/doc", "/usr/doc"), st.F("bin/busybox", "bb"), st.H("bin/ls", "bin/busybox"),
-		st.F("bin/tool", "v2"), st.H("bin/tool2", "bin/tool"),
-		st.F("x/mode", "m").WithMode(0600), st.F("x/owner", "o").WithOwner(1, 1), st.F("x/xattr", "x").WithXattr("user.a", "2"),
-		st.F("x/mtime", "t").WithMtime(time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)), st.F("x/same", "s"),
-		st.L("x/link", "b"), st.Mknod("x/dev", st.CharDev, 1, 5), st.F("x/content", "abcd"),
-		st.D("lib").WithXattr("user.d", "1"), st.F("tmp/t1", "1"), st.F("odd/new\nline", "changed"))
-	b2 := st.NewLayer("b2", st.WH("tmp/t1"))
-	gen := st.Generate(st.GenOptions{Seed: 5, Layers: 8, Entries: 1500, MaxSize: 512})
-	s := &diffStore{
-		base: &st.Image{Names: []string{"test/base:1"}, Layers: []*st.Layer{base}},
-		a:    &st.Image{Names: []string{"test/a:1"}, Layers: []*st.Layer{base, a1}},
-		b:    &st.Image{Names: []string{"test/b:1"}, Layers: []*st.Layer{base, b1, b2}},
-		g1:   &st.Image{Names: []string{"test/g:1"}, Layers: gen[:6]},
-		g2:   &st.Image{Names: []string{"test/g:2"}, Layers: append(slices.Clone(gen[:4]), gen[6:8]...)},
-		g3:   &st.Image{Names: []string{"test/g:3"}, Layers: gen},
-	}
-	s.ctr = &st.Container{Name: "ctr", Image: s.b, RW: st.NewLayer("", st.F("tmp/new", "n"), st.WH("etc/group"), st.F("x/dev", "now a file"))}
-	store := &st.Store{Images: []*st.Image{s.base, s.a, s.b, s.g1, s.g2, s.g3}, Containers: []*st.Container{s.ctr}, AufsHardlinkWhiteouts: aufsLinks}
-	b, err := store.Write(filepath.Join(t.TempDir(), "docker"), layout)
+	d := st.NewDiffImages()
+	b, err := d.Store(aufsLinks).Write(filepath.Join(t.TempDir(), "docker"), layout)
 	if err != nil {
 		t.Fatalf("writing the store: %v", err)
 	}
-	s.Built = b
-	return s
-}
-
-// diffAB is what diff test/a:1 test/b:1 must print, one item a path.
-var diffAB = []string{
-	"A /bin/ls", "C /bin/tool", "C /bin/tool2", "C /data", "A /data/new", "A /etc/hosts", "C /lib",
-	"A /odd/bad\xff", "C /odd/new\nline", "D /only-in-a",
-	"D /opt/app", "D /opt/app/bin", "D /opt/app/bin/run", "D /opt/app/lib", "D /opt/app/lib/a",
-	"A /tmp", "C /usr/share/doc", "D /usr/share/doc/x",
-	"C /var/cache", "D /var/cache/a", "D /var/cache/b", "A /var/cache/c",
-	"C /x/content", "C /x/dev", "C /x/link", "C /x/mode", "C /x/owner", "C /x/xattr",
-}
-
-func showChanges(cs []changes.Change) []string {
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, c.Kind.String()+" "+c.Path)
-	}
-	return out
-}
-
-// TestDiffMatchesFullComparison checks that looking only at what the
-// unshared layers touch gives what comparing every path gives.
-func TestDiffMatchesFullComparison(t *testing.T) {
-	for _, layout := range layouts {
-		for _, aufsLinks := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%v/aufs-links=%v", layout, aufsLinks), func(t *testing.T) {
-				s := writeDiffStore(t, layout, aufsLinks)
-				store, err := layerstore.Open(s.Root)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pairs := [][2]string{
-					{"test/a:1", "test/b:1"}, {"test/b:1", "test/a:1"}, {"test/a:1", "test/a:1"},
-					{"test/base:1", "test/b:1"}, {"test/b:1", "ctr"}, {"ctr", "test/a:1"}, {"test/base:1", "ctr"},
-					{"test/g:1", "test/g:2"}, {"test/g:2", "test/g:3"}, {"test/g:3", "test/g:1"}, {"test/a:1", "test/g:1"},
-				}
-				for _, pair := range pairs {
-					t1, err1 := store.Resolve(pair[0])
-					t2, err2 := store.Resolve(pair[1])
-					if err1 != nil || err2 != nil {
-						t.Fatal(err1, err2)
-					}
-					fast, err := changes.BetweenTargets(t1, t2)
-					if err != nil {
-						t.Fatalf("diff %s %s: %v", pair[0], pair[1], err)
-					}
-					full := fullDiffTargets(t, t1, t2)
-					if !slices.Equal(showChanges(fast), showChanges(full)) {
-						t.Errorf("diff %s %s:\n got %q\nfull %q", pair[0], pair[1], showChanges(fast), showChanges(full))
-					}
-					if !sort.SliceIsSorted(fast, func(i, j int) bool { return fast[i].Path < fast[j].Path }) {
-						t.Errorf("diff %s %s: not sorted: %q", pair[0], pair[1], showChanges(fast))
-					}
-					if pair[0] == pair[1] && len(fast) > 0 {
-						t.Errorf("diff %s %s: %q", pair[0], pair[1], showChanges(fast))
-					}
-					if len(full) == 0 && pair[0] != pair[1] {
-						t.Errorf("diff %s %s: no difference found", pair[0], pair[1])
-					}
-				}
-				t1, _ := store.Resolve("test/a:1")
-				t2, _ := store.Resolve("test/b:1")
-				got, _ := changes.BetweenTargets(t1, t2)
-				want := slices.Clone(diffAB)
-				sort.Slice(want, func(i, j int) bool { return want[i][2:] < want[j][2:] })
-				if !slices.Equal(showChanges(got), want) {
-					t.Errorf("diff test/a:1 test/b:1:\n got %q\nwant %q", showChanges(got), want)
-				}
-			})
-		}
-	}
-}
-
-func fullDiffTargets(t *testing.T, t1, t2 *layerstore.Target) []changes.Change {
-	t.Helper()
-	a, err := viewplan.Open(t1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := viewplan.Open(t2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cs, err := changes.Full(a, b)
-	if err != nil {
-		t.Fatalf("full diff %s %s: %v", t1.Ref, t2.Ref, err)
-	}
-	return cs
+	return &diffStore{Built: b, DiffImages: d}
 }
 
 func TestDiffCommand(t *testing.T) {
@@ -183,7 +54,7 @@ func TestDiffCommand(t *testing.T) {
 		s := writeDiffStore(t, layout, false)
 		env := []string{"AUFSMOUNT_ROOT=" + s.Root}
 		out := mustSucceed(t, env, "diff", "test/a:1", "test/b:1")
-		// diffAB as printed: sorted by path, odd bytes and line breaks escaped.
+		// st.DiffAB as printed: sorted by path, odd bytes and line breaks escaped.
 		want := []string{
 			"A /bin/ls", "C /bin/tool", "C /bin/tool2", "C /data", "A /data/new", "A /etc/hosts", "C /lib",
 			`A /odd/bad\377`, `C /odd/new\nline`, "D /only-in-a",
@@ -217,8 +88,7 @@ func TestDiffCommand(t *testing.T) {
 			}
 			got = append(got, j.Op+" "+p)
 		}
-		want = slices.Clone(diffAB)
-		sort.Slice(want, func(i, j int) bool { return want[i][2:] < want[j][2:] })
+		want = st.DiffAB
 		if !slices.Equal(got, want) {
 			t.Errorf("%v: diff --json gave %q\nwant %q", layout, got, want)
 		}

@@ -16,7 +16,7 @@ func TestWhichCommand(t *testing.T) {
 		var id, dir [3]string
 		index := map[string]int{}
 		for i := range id {
-			dir[i] = s.LayerDir(s.b, i)
+			dir[i] = s.LayerDir(s.B, i)
 			id[i] = filepath.Base(dir[i])
 			index[id[i]] = i
 		}
