@@ -172,9 +172,23 @@ func (e *cdEngine) stop() {
 // top lower one, so that nothing is written.
 func (e *cdEngine) plan(ns, snapshotter, key string) []string {
 	e.t.Helper()
-	line := strings.Fields(e.ctr(ns, "snapshots", "--snapshotter", snapshotter, "mounts", "/mnt", key))
+	return e.planOf(e.ctr(ns, "snapshots", "--snapshotter", snapshotter, "mounts", "/mnt", key))
+}
+
+// viewPlan makes a view of the committed snapshot parent and returns its
+// mount plan, printed as it is made: an unused view may be collected as
+// soon as ctr's lease ends.
+func (e *cdEngine) viewPlan(ns, snapshotter, parent string) []string {
+	e.t.Helper()
+	return e.planOf(e.ctr(ns, "snapshots", "--snapshotter", snapshotter, "view", "-t", "/mnt", "image-view", parent))
+}
+
+// planOf parses the mount command ctr prints.
+func (e *cdEngine) planOf(out string) []string {
+	e.t.Helper()
+	line := strings.Fields(out)
 	if len(line) < 6 || line[0] != "mount" || line[1] != "-t" {
-		e.t.Fatalf("ctr snapshots mounts %s: %q", key, line)
+		e.t.Fatalf("not a mount command of ctr: %q", out)
 	}
 	if line[2] == "bind" {
 		return []string{line[3]}
@@ -243,8 +257,7 @@ func TestRealContainerd(t *testing.T) {
 	}
 	plans := map[string][]string{"container": e.plan("default", "overlayfs", "ran")}
 	for ns, sn := range map[string]string{"default": "overlayfs", "k8s.io": "overlayfs", "native": "native"} {
-		e.ctr(ns, "snapshots", "--snapshotter", sn, "view", "image-view", top) // top is a chain id: the same key in each
-		plans[ns] = e.plan(ns, sn, "image-view")
+		plans[ns] = e.viewPlan(ns, sn, top) // top is a chain id: the same key in each
 	}
 	root := filepath.Join(e.dir, "root")
 
@@ -365,8 +378,7 @@ func TestDocker29Engine(t *testing.T) {
 	if top == "" {
 		t.Fatalf("no snapshot %s-init in ctr -n moby snapshots ls", cid)
 	}
-	cd.ctr("moby", "snapshots", "view", "image-view", top)
-	plans := map[string][]string{engineLoaded: cd.plan("moby", "overlayfs", "image-view"), engineMade: cd.plan("moby", "overlayfs", cid)}
+	plans := map[string][]string{engineLoaded: cd.viewPlan("moby", "overlayfs", top), engineMade: cd.plan("moby", "overlayfs", cid)}
 	e.stop()
 	if _, err := os.Stat(filepath.Join(e.root, "containerd", "daemon", "io.containerd.metadata.v1.bolt", "meta.db")); err != nil {
 		t.Fatalf("Docker 29 kept its images elsewhere: %v", err)
