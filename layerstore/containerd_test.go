@@ -502,3 +502,26 @@ func TestContainerdRefused(t *testing.T) {
 		t.Errorf("garbage meta.db: %v", err)
 	}
 }
+
+// TestContainerdContainerWithoutImage: a container whose image is gone
+// is its snapshot's parents, with a warning that says so.
+func TestContainerdContainerWithoutImage(t *testing.T) {
+	f := newCDFixture(t)
+	cdPatch(t, filepath.Join(f.b.Root, "io.containerd.metadata.v1.bolt", "meta.db"), func(tx *bolt.Tx) error {
+		return bucket(tx, "v1", "default", "containers", "web").Put([]byte("image"), []byte("docker.io/library/gone:1"))
+	})
+	s, err := layerstore.OpenWith(f.b.Root, layerstore.Options{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := s.Resolve("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Layers) != 3 || tg.Layers[1].ChainID == "" || tg.Image != nil {
+		t.Errorf("web: %d layers, image %v", len(tg.Layers), tg.Image)
+	}
+	if len(tg.Warnings) != 1 || !strings.Contains(tg.Warnings[0], `container web: its image "docker.io/library/gone:1" is not in namespace default; its layers are taken from its snapshot's parents in `) {
+		t.Errorf("warnings: %q", tg.Warnings)
+	}
+}
