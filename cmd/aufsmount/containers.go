@@ -136,13 +136,17 @@ func (e *env) containersAction(c *cli.Context) error {
 		if trunc {
 			cmd = ellipsis(cmd, commandWidth)
 		}
-		l.rows = append(l.rows, map[string]string{
+		row := map[string]string{
 			"ID": id(ct), "Image": psImage(s, ct, trunc), "Command": strconv.Quote(cmd),
 			"CreatedAt": dockerTime(ct.Created), "RunningFor": relativeTime(ct.Created, now),
 			"Ports": layerstore.DisplayPorts(ct.Ports), "Status": ct.State.Status(now), "State": ct.State.StateString(),
 			"Names": ct.Name, "Labels": joinLabels(ct.Labels), "Mounts": mountNames(ct.Mounts, trunc),
-			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver, "Store": ct.Store,
-		})
+			"Networks": strings.Join(ct.Networks, ","), "Size": "N/A", "Driver": ct.Driver,
+		}
+		if ct.Store != "" { // a host's filesystem; docker's {{json .}} has no such field
+			row["Store"] = ct.Store
+		}
+		l.rows = append(l.rows, row)
 	}
 	width := 0
 	if trunc {

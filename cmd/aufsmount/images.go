@@ -177,12 +177,16 @@ func (e *env) imagesAction(c *cli.Context) error {
 			sz, vsz = humanSize(n), humanSizeDigits(n, 4)
 		}
 		for _, r := range layerstore.NameRows(sh.names, digests) {
-			l.rows = append(l.rows, map[string]string{
+			row := map[string]string{
 				"Repository": r.Repo, "Tag": r.Tag, "Digest": r.Digest, "ID": imageID(s, img.Driver, img.ID, trunc),
 				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
 				"Size": sz, "VirtualSize": vsz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
-				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver, "Store": img.Store,
-			})
+				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
+			}
+			if img.Store != "" { // a host's filesystem; docker's {{json .}} has no such field
+				row["Store"] = img.Store
+			}
+			l.rows = append(l.rows, row)
 		}
 	}
 	width := 0
