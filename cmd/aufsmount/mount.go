@@ -226,7 +226,7 @@ func resolvePlan(req mountRequest, warn io.Writer) (*viewplan.Mount, error) {
 }
 
 // mountView mounts plan, or where it is nil the plan the command sent on
-// planFile, or resolves the reference; it checks the mount point first.
+// planFile, or resolves the reference (viewplan.Mount.Serve).
 func mountView(req mountRequest, plan *viewplan.Mount, planFile *os.File) (*fuse.Server, string, *log.Logger, error) {
 	var err error
 	switch {
@@ -239,61 +239,25 @@ func mountView(req mountRequest, plan *viewplan.Mount, planFile *os.File) (*fuse
 	if err != nil {
 		return nil, "", nil, err
 	}
-	viewplan.WithLoaders(plan.Layers)
-	for _, e := range plan.Tree {
-		viewplan.WithLoaders(e.Layers)
-	}
-	mnt, err := mounttable.CheckMountPoint(req.mountpoint, plan.Root, req.opts.NonEmpty)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if err := mounttable.CheckFUSE(); err != nil {
-		return nil, "", nil, err
-	}
-	logger := log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
-	if req.logFile != "" {
-		f, err := os.OpenFile(req.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("opening log: %w", err)
+	newLogger := func() (*log.Logger, error) {
+		logger := log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
+		if req.logFile != "" {
+			f, err := os.OpenFile(req.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("opening log: %w", err)
+			}
+			logger.SetOutput(f)
 		}
-		logger.SetOutput(f)
-	}
-	if planFile != nil {
-		// Said on the command's stderr already; the log keeps them too.
-		for _, n := range plan.Notes {
-			logger.Print(n)
+		if planFile != nil {
+			// Said on the command's stderr already; the log keeps them too.
+			for _, n := range plan.Notes {
+				logger.Print(n)
+			}
 		}
+		return logger, nil
 	}
-	o := fs.Options{
-		FsName:             req.ref,
-		AllowOther:         req.opts.AllowOther,
-		DefaultPermissions: true,
-		Debug:              req.debug,
-		Logger:             logger,
-		NoExec:             req.opts.NoExec,
-		NoAtime:            req.opts.NoAtime,
-	}
-	var srv *fuse.Server
-	if req.all {
-		o.FsName = plan.Root
-		srv, err = fs.MountTree(mnt, plan.Tree, o)
-	} else {
-		srv, err = fs.MountBinds(mnt, plan.Layers, plan.Binds, o)
-	}
-	if err != nil {
-		// fs says "mounting MNT: why"; say what was mounted where, once.
-		why := strings.TrimPrefix(err.Error(), "mounting "+mnt+": ")
-		if req.all {
-			return nil, "", nil, fmt.Errorf("mounting the store %s on %s: %s", plan.Root, req.mountpoint, why)
-		}
-		return nil, "", nil, fmt.Errorf("mounting %s on %s: %s", req.ref, req.mountpoint, why)
-	}
-	// The view works without its record: only aufsmount mounts cannot
-	// tell its store and process.
-	if err := mounttable.KeepRecord(mounttable.Record{MountPoint: mnt, Ref: req.ref, All: req.all, Store: plan.Root, Driver: plan.Driver}); err != nil {
-		logger.Print(err)
-	}
-	return srv, mnt, logger, nil
+	return plan.Serve(req.mountpoint, viewplan.ServeOptions{Ref: req.ref, All: req.all, NonEmpty: req.opts.NonEmpty, Logger: newLogger,
+		FS: fs.Options{AllowOther: req.opts.AllowOther, Debug: req.debug, NoExec: req.opts.NoExec, NoAtime: req.opts.NoAtime}})
 }
 
 // within says whether path is dir or below it, for the checks of save.
