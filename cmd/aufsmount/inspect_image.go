@@ -45,11 +45,8 @@ type imageInspect struct {
 func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInspect {
 	img := t.Image
 	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
-	out := &imageInspect{Id: "sha256:" + img.ID, RepoTags: []string{}, RepoDigests: []string{},
+	out := &imageInspect{Id: imageID(s, t.Driver, img.ID, false), RepoTags: []string{}, RepoDigests: []string{},
 		GraphDriver: graphDriver(t)}
-	if graph {
-		out.Id = img.ID
-	}
 	for _, n := range img.Names {
 		if _, tag, _ := layerstore.SplitName(n); tag != "" {
 			out.RepoTags = append(out.RepoTags, n)
