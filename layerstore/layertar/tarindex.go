@@ -4,9 +4,12 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
 // IndexTar reads a layer's tar stream once into an Index whose regular
@@ -33,6 +36,9 @@ func IndexTar(r io.Reader) (*Index, error) {
 		}
 		if isSparse(hdr) {
 			return nil, fmt.Errorf("entry %s: a sparse file, which is not served from a tar stream", clipName(hdr.Name))
+		}
+		if underMeta(hdr.Name) {
+			continue // aufs bookkeeping is never shown, nor what it holds
 		}
 		if err := ix.parents(hdr); err != nil {
 			return nil, err
@@ -82,6 +88,22 @@ func (ix *indexer) parents(hdr *tar.Header) error {
 		ix.byPath[q] = Meta{Name: q[strings.LastIndexByte(q, '/')+1:], Mode: unix.S_IFDIR | 0o755, Mtime: hdr.ModTime.UnixNano()}
 	}
 	return nil
+}
+
+// underMeta says whether the tar name lies in an aufs bookkeeping
+// directory (.wh..wh.plnk/...), which the view never shows: making that
+// directory for it would.
+func underMeta(name string) bool {
+	p, ok := tarPath(name)
+	if !ok {
+		return false
+	}
+	for q := parentOf(p); q != ""; q = parentOf(q) {
+		if k, _ := whiteout.Aufs.Classify(path.Base(q), 0, 0); k == whiteout.Meta {
+			return true
+		}
+	}
+	return false
 }
 
 // isSparse says whether hdr is a sparse file, old GNU or PAX.

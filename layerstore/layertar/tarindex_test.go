@@ -50,6 +50,9 @@ func TestIndexTar(t *testing.T) {
 		&tar.Header{Name: "gone/", Typeflag: tar.TypeDir, Mode: 0o755},
 		&tar.Header{Name: "gone/in", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
 		&tar.Header{Name: "gone", Typeflag: tar.TypeReg, Mode: 0o600, Size: 2},
+		&tar.Header{Name: ".wh..wh.plnk/", Typeflag: tar.TypeDir, Mode: 0o700},
+		&tar.Header{Name: ".wh..wh.plnk/12.34", Typeflag: tar.TypeReg, Mode: 0o644},
+		&tar.Header{Name: "etc/.wh..wh.orph/x/y", Typeflag: tar.TypeReg, Mode: 0o644},
 	)
 	x, err := IndexTar(bytes.NewReader(data))
 	if err != nil {
