@@ -1,9 +1,13 @@
 package fs
 
 import (
+	"io"
 	"log"
+	"os"
+	"strconv"
 	"time"
 
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
@@ -20,6 +24,43 @@ type Layer struct {
 	// Restore, when set, gives the layer back the metadata a copy of the
 	// store took from its directory (restore.go).
 	Restore *Restore `json:",omitempty"`
+	// Archive, when set, serves the layer from its tar stream, not from
+	// a directory (Dir is then unused): a layer of an image archive
+	// (tarlayer.go, docs/archives.md).
+	Archive *ArchiveLayer `json:",omitempty"`
+}
+
+// ArchiveLayer is a layer blob of an image archive. The command's plan
+// carries where it is to the server, which sets Load.
+type ArchiveLayer struct {
+	Archive string `json:"archive"` // the archive or layout, for messages
+	Member  string `json:"member"`  // the blob's name in it
+	File    string `json:"file"`    // the file holding the blob, at Offset for Size
+	Offset  int64  `json:"offset"`
+	Size    int64  `json:"size"`
+	Digest  string `json:"digest,omitempty"`  // the blob's
+	DiffID  string `json:"diff_id,omitempty"` // its tar stream's
+	// Load opens the layer: its tar's index and its uncompressed stream.
+	// Called once, as the layer is opened, before anything is mounted;
+	// its errors name the blob and the archive.
+	Load func() (*TarStream, error) `json:"-"`
+}
+
+// TarStream is a layer's tar stream as the view serves it.
+type TarStream struct {
+	Index *layertar.Index // of the stream (layertar.IndexTar): files' offsets in Data
+	Data  io.ReaderAt     // the uncompressed stream
+	File  *os.File        // the file holding the blob, kept open (statfs)
+	// Close releases Data and File.
+	Close func() error
+}
+
+// key names the layer among others: one directory, or one blob.
+func (ly Layer) key() string {
+	if ly.Archive != nil {
+		return "archive:" + ly.Archive.File + "@" + strconv.FormatInt(ly.Archive.Offset, 10)
+	}
+	return ly.Dir
 }
 
 // Options tune a mount.

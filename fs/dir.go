@@ -75,7 +75,7 @@ var _ = (fs.NodeStatfser)((*dirNode)(nil))
 
 func (d *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
-	if err := syscall.Fstatfs(d.u.layers[0].Fd(), &st); err != nil {
+	if err := syscall.Fstatfs(d.u.layers[0].statfsFd(), &st); err != nil {
 		return fs.ToErrno(err)
 	}
 	out.FromStatfsT(&st)

@@ -23,11 +23,11 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND|syscall.O_CREAT) != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	fd, err := f.layer().openFile(f.layerPath(), &f.ent.attr)
+	h, err := f.layer().openHandle(f.layerPath(), &f.ent.attr)
 	if err != nil {
 		return nil, 0, f.errno(err)
 	}
-	return &fileHandle{fd: fd}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+	return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
 
 // fileHandle is an open layer file.
@@ -70,4 +70,15 @@ var _ = (fs.FileAllocater)((*fileHandle)(nil))
 
 func (h *fileHandle) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
 	return syscall.EROFS
+}
+
+var _ = (fs.FileReader)((*tarHandle)(nil))
+
+// Read reads a tar layer's file from the layer's stream.
+func (h *tarHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	res, err := h.read(dest, off)
+	if err != nil {
+		return nil, syscall.EIO
+	}
+	return res, 0
 }

@@ -3,6 +3,7 @@ package fs
 import (
 	"fmt"
 	"log"
+	"path"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,8 @@ type layer struct {
 	enc     *whiteout.Encoding
 	markers *whiteout.Markers // recovered from the tar-split; nil when the directory is whole
 	restore *restorer         // restores what a copy lost (restore.go); nil when nothing was lost
+	tar     *TarStream        // a layer served from its tar stream (tarlayer.go); nil for a directory
+	archive *ArchiveLayer     // where that stream is
 	log     *log.Logger
 	// faulted makes a layer that went away while mounted log one line, not one per access.
 	faulted sync.Once
@@ -28,6 +31,13 @@ type layer struct {
 // openLayer opens ly for serving (see beneath.OpenRoot: as root, through
 // a detached read-only noatime clone of its mount).
 func openLayer(ly Layer, num uint64, logger *log.Logger) (*layer, error) {
+	if ly.Archive != nil {
+		l, err := openTarLayer(ly, num)
+		if l != nil {
+			l.log = logger
+		}
+		return l, err
+	}
 	r, err := beneath.OpenRoot(ly.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening layer: %w", err)
@@ -50,7 +60,75 @@ func (l *layer) logf(format string, args ...any) {
 	}
 }
 
-func (l *layer) close() { l.Root.Close() }
+func (l *layer) close() {
+	if l.tar != nil {
+		l.tar.Close()
+		return
+	}
+	l.Root.Close()
+}
+
+// statfsFd is an fd of the filesystem that holds the layer.
+func (l *layer) statfsFd() int {
+	if l.tar != nil {
+		return int(l.tar.File.Fd())
+	}
+	return l.Fd()
+}
+
+// layerDir is one directory of a layer, open for listing and stat'ing
+// its names: a directory fd, or for a tar layer (fd -1) its index.
+type layerDir struct {
+	l   *layer
+	rel string
+	fd  int
+}
+
+// openDir opens the directory rel of the layer.
+func (l *layer) openDir(rel string) (layerDir, error) {
+	if l.tar != nil {
+		if m := l.tarMeta(rel); m == nil || m.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return layerDir{}, unix.ENOENT
+		}
+		return layerDir{l: l, rel: rel, fd: -1}, nil
+	}
+	fd, err := l.OpenDir(rel)
+	if err != nil {
+		return layerDir{}, err
+	}
+	return layerDir{l: l, rel: rel, fd: fd}, nil
+}
+
+func (d layerDir) close() {
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// stat stats name in the directory as the view shows it (statAt).
+func (d layerDir) stat(name string, st *unix.Stat_t) error {
+	if d.fd < 0 {
+		return d.l.tarStat(path.Join(d.rel, name), st)
+	}
+	return d.l.statAt(d.fd, d.rel, name, st)
+}
+
+// opaqueByXattr tells whether the directory carries one of the
+// encoding's opaque attributes set to "y"; a tar layer has its opaque
+// directories in its markers.
+func (d layerDir) opaqueByXattr() bool {
+	if d.fd < 0 {
+		return false
+	}
+	var buf [4]byte
+	for _, x := range d.l.enc.OpaqueXattrs {
+		n, err := unix.Fgetxattr(d.fd, x, buf[:])
+		if err == nil && d.l.enc.OpaqueValue(x, buf[:n]) {
+			return true
+		}
+	}
+	return false
+}
 
 // errGone reports errors that mean the layer changed under us.
 func errGone(err error) bool { return beneath.Gone(err) }
@@ -64,23 +142,32 @@ type dirent struct {
 	target string // for a whiteout: the name it hides ("" for none)
 }
 
-// readDir reads the open directory rel of the layer: every name with
+// read reads the open directory: every name with
 // what it means, and whether the directory is opaque in this layer. raw
 // takes every name as plain (a layer shown as stored).
-func (l *layer) readDir(fd int, rel string, buf []byte, raw bool) ([]dirent, bool, error) {
-	des, err := beneath.ReadDirents(fd, buf)
-	if err != nil {
-		return nil, false, err
-	}
-	ents := make([]dirent, 0, len(des))
+func (d layerDir) read(buf []byte, raw bool) ([]dirent, bool, error) {
+	l, rel := d.l, d.rel
+	var ents []dirent
 	opaque := false
-	for _, de := range des {
-		e := dirent{name: de.Name, isDir: de.Mode == unix.S_IFDIR}
-		if !raw {
-			e.kind, e.target = l.classify(fd, de.Name, de.Mode)
-			opaque = opaque || e.kind == whiteout.Opaque
+	if d.fd < 0 {
+		var err error
+		if ents, err = l.tarList(rel); err != nil {
+			return nil, false, err
 		}
-		ents = append(ents, e)
+	} else {
+		des, err := beneath.ReadDirents(d.fd, buf)
+		if err != nil {
+			return nil, false, err
+		}
+		ents = make([]dirent, 0, len(des))
+		for _, de := range des {
+			e := dirent{name: de.Name, isDir: de.Mode == unix.S_IFDIR}
+			if !raw {
+				e.kind, e.target = l.classify(d.fd, de.Name, de.Mode)
+				opaque = opaque || e.kind == whiteout.Opaque
+			}
+			ents = append(ents, e)
+		}
 	}
 	if raw {
 		return ents, false, nil
@@ -88,7 +175,7 @@ func (l *layer) readDir(fd int, rel string, buf []byte, raw bool) ([]dirent, boo
 	ents = l.addMarkers(rel, ents)
 	ents = l.addRecreated(rel, ents)
 	if !opaque {
-		opaque = l.opaqueByXattr(fd) || l.markers.IsOpaque(rel)
+		opaque = d.opaqueByXattr() || l.markers.IsOpaque(rel)
 	}
 	return ents, opaque && l.enc.CanBeOpaque(rel), nil
 }
@@ -116,40 +203,27 @@ func (l *layer) addMarkers(rel string, ents []dirent) []dirent {
 	return ents
 }
 
-// opaqueByXattr tells whether the open directory fd carries one of the
-// encoding's opaque attributes set to "y".
-func (l *layer) opaqueByXattr(fd int) bool {
-	var buf [4]byte
-	for _, x := range l.enc.OpaqueXattrs {
-		n, err := unix.Fgetxattr(fd, x, buf[:])
-		if err == nil && l.enc.OpaqueValue(x, buf[:n]) {
-			return true
-		}
-	}
-	return false
-}
-
 // probe is the layer's listing of directory rel cut down to what decides
 // name: the name itself, its whiteout (by name where the encoding has
 // them, by the tar-split's markers) and the directory's opacity. has
 // tells whether the layer has an entry (not a whiteout) called name. An
 // empty name asks for the directory's opacity alone.
 func (l *layer) probe(rel, name string) (ents []dirent, opaque, has bool, err error) {
-	fd, err := l.OpenDir(rel)
+	d, err := l.openDir(rel)
 	if err != nil {
 		if errGone(err) {
 			return nil, false, false, nil
 		}
 		return nil, false, false, fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
-	defer unix.Close(fd)
+	defer d.close()
 	names := []string{name}
 	if l.enc.DotFiles {
 		names = append(names, whiteout.Prefix+name, whiteout.OpaqueName)
 	}
 	for _, n := range names {
 		var st unix.Stat_t
-		if err := l.statAt(fd, rel, n, &st); err != nil {
+		if err := d.stat(n, &st); err != nil {
 			if errGone(err) || err == unix.ENAMETOOLONG {
 				continue
 			}
@@ -164,6 +238,6 @@ func (l *layer) probe(rel, name string) (ents []dirent, opaque, has bool, err er
 	if l.markers.Hides(rel, name) {
 		ents = append(ents, dirent{name: whiteout.Prefix + name, kind: whiteout.Whiteout, target: name})
 	}
-	opaque = opaque || l.opaqueByXattr(fd) || l.markers.IsOpaque(rel)
+	opaque = opaque || d.opaqueByXattr() || l.markers.IsOpaque(rel)
 	return ents, opaque && l.enc.CanBeOpaque(rel), has, nil
 }

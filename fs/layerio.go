@@ -3,8 +3,12 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path"
 	"sort"
 
+	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +18,54 @@ import (
 
 // errChanged says a layer's file is not the one its index describes.
 var errChanged = errors.New("not the file indexed: the layer changed")
+
+// openHandle opens the regular file rel described by a for a FUSE open:
+// a layer directory's file by its descriptor, a tar layer's from the
+// stream.
+func (l *layer) openHandle(rel string, a *fuse.Attr) (fs.FileHandle, error) {
+	if l.tar != nil {
+		r, err := l.tarFile(rel)
+		if err != nil {
+			return nil, err
+		}
+		return &tarHandle{l: l, rel: rel, r: r}, nil
+	}
+	fd, err := l.openFile(rel, a)
+	if err != nil {
+		return nil, err
+	}
+	return &fileHandle{fd: fd}, nil
+}
+
+// openOSFile opens the regular file rel described by a as an *os.File
+// (View.Open): a tar layer's bytes are copied into a memfd.
+func (l *layer) openOSFile(rel string, a *fuse.Attr) (*os.File, error) {
+	if l.tar == nil {
+		fd, err := l.openFile(rel, a)
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), "/"+rel), nil
+	}
+	r, err := l.tarFile(rel)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.MemfdCreate(path.Base(rel), unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	f := os.NewFile(uintptr(fd), "/"+rel)
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading %s: %w", rel, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
 
 // openFile opens the regular file rel described by a, for reading. The
 // file must be the one the index saw: a layer changed while mounted must
@@ -46,6 +98,9 @@ func sameFile(l *layer, st *unix.Stat_t, a *fuse.Attr) bool {
 
 // readlink returns the target of the symlink rel described by a.
 func (l *layer) readlink(rel string, a *fuse.Attr) (string, error) {
+	if l.tar != nil {
+		return l.tarReadlink(rel)
+	}
 	return l.Readlink(rel, int(a.Size))
 }
 
@@ -53,6 +108,9 @@ func (l *layer) readlink(rel string, a *fuse.Attr) (string, error) {
 // own, less those its encoding says belong to the filesystem that wrote
 // it (overlayfs's trusted.overlay.*).
 func (l *layer) listXattrs(rel string) ([]string, error) {
+	if l.tar != nil {
+		return l.tarXattrs(rel)
+	}
 	names, err := l.ListXattrs(rel)
 	restored, recreated := l.restoredXattrs(rel)
 	if err != nil && !(errors.Is(err, unix.ENOENT) && recreated) {
@@ -80,6 +138,9 @@ func (l *layer) listXattrs(rel string) ([]string, error) {
 func (l *layer) getXattr(rel, name string) ([]byte, error) {
 	if l.enc.Private(name) {
 		return nil, unix.ENODATA
+	}
+	if l.tar != nil {
+		return l.tarXattr(rel, name)
 	}
 	v, err := l.GetXattr(rel, name)
 	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOENT) {

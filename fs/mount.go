@@ -51,10 +51,9 @@ func (u *union) close() {
 // merged with every layer below.
 func (u *union) rootEntry() (*entry, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(u.layers[0].Fd(), &st); err != nil {
+	if err := u.layers[0].statRoot(&st); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
-	u.layers[0].restoreStat("", &st)
 	e := &entry{}
 	fillAttr(u.layers[0], &st, &e.attr)
 	for i := 1; i < u.stackLen(); i++ {
@@ -72,11 +71,11 @@ func (u *union) root() (*dirNode, error) {
 	}
 	// An unreadable top layer fails the mount, not the first ls; nothing
 	// more is read now, so mounting costs the same for any image size.
-	fd, err := u.layers[0].OpenDir("")
+	d, err := u.layers[0].openDir("")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.layers[0].dir, err)
 	}
-	unix.Close(fd)
+	d.close()
 	return &dirNode{node: node{u: u, ent: e}}, nil
 }
 

@@ -125,10 +125,17 @@ func (l *layer) recreated(rel string, st *unix.Stat_t) bool {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(rel))
+	metaStat(m, 1<<(inoBits-1)|h.Sum64()&(1<<(inoBits-1)-1), 1, st)
+	return true
+}
+
+// metaStat fills st with what a tar records of an entry, m, under inode
+// number ino with nlink names; every time is its mtime.
+func metaStat(m *layertar.Meta, ino uint64, nlink uint32, st *unix.Stat_t) {
 	*st = unix.Stat_t{
-		Ino:   1<<(inoBits-1) | h.Sum64()&(1<<(inoBits-1)-1),
+		Ino:   ino,
 		Mode:  m.Mode,
-		Nlink: 1,
+		Nlink: uint64(nlink),
 		Uid:   m.UID,
 		Gid:   m.GID,
 		Rdev:  m.Rdev,
@@ -136,7 +143,6 @@ func (l *layer) recreated(rel string, st *unix.Stat_t) bool {
 		Atim:  unix.NsecToTimespec(m.Mtime),
 		Ctim:  unix.NsecToTimespec(m.Mtime),
 	}
-	return true
 }
 
 // statAt stats name in the open directory fd, which is rel of the
@@ -154,8 +160,23 @@ func (l *layer) statAt(fd int, rel, name string, st *unix.Stat_t) error {
 	return nil
 }
 
+// statRoot stats the layer's root as the view shows it.
+func (l *layer) statRoot(st *unix.Stat_t) error {
+	if l.tar != nil {
+		return l.tarStat("", st)
+	}
+	if err := unix.Fstat(l.Fd(), st); err != nil {
+		return err
+	}
+	l.restoreStat("", st)
+	return nil
+}
+
 // lstat stats rel of the layer as the view shows it (statAt).
 func (l *layer) lstat(rel string, st *unix.Stat_t) error {
+	if l.tar != nil {
+		return l.tarStat(rel, st)
+	}
 	if err := l.Lstat(rel, st); err != nil {
 		if errGone(err) && l.recreated(rel, st) {
 			return nil

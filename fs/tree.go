@@ -159,15 +159,15 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		}
 		for _, l := range e.Layers {
 			if e.Raw {
-				rawByDir[l.Dir] = Layer{ID: l.ID, Dir: l.Dir}
-				rawDirs[l.Dir] = true
+				rawByDir[l.key()] = Layer{ID: l.ID, Dir: l.Dir, Archive: l.Archive}
+				rawDirs[l.key()] = true
 				continue
 			}
-			if prev, ok := byDir[l.Dir]; ok && !sameLayer(prev, l) {
+			if prev, ok := byDir[l.key()]; ok && !sameLayer(prev, l) {
 				return nil, fmt.Errorf("%s: layer %s is given two ways (encoding, markers or restored metadata differ)", e.Path, l.Dir)
 			}
-			byDir[l.Dir] = l
-			dirs[l.Dir] = true
+			byDir[l.key()] = l
+			dirs[l.key()] = true
 		}
 	}
 	if len(dirs)+len(rawDirs)+binds >= 1<<(64-inoBits) {
@@ -201,7 +201,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 	now := time.Now()
 	next := uint64(2)
 	newStatic := func(parent *staticDir) *staticDir {
-		d := &staticDir{parent: parent, children: map[string]any{}, statfsFd: t.layers[0].Fd()}
+		d := &staticDir{parent: parent, children: map[string]any{}, statfsFd: t.layers[0].statfsFd()}
 		d.attr = fuse.Attr{Ino: next, Mode: syscall.S_IFDIR | 0755, Nlink: 2, Blksize: 4096}
 		d.attr.SetTimes(&now, &now, &now)
 		next++
@@ -254,9 +254,9 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 	u := &union{raw: e.Raw, log: t.log, pf: t.pf}
 	for _, l := range e.Layers {
 		if e.Raw {
-			u.layers = append(u.layers, rawOpened[l.Dir])
+			u.layers = append(u.layers, rawOpened[l.key()])
 		} else {
-			u.layers = append(u.layers, opened[l.Dir])
+			u.layers = append(u.layers, opened[l.key()])
 		}
 	}
 	u.addBinds(e.Binds, func() uint64 { t.num++; return t.num })

@@ -78,18 +78,18 @@ func (u *union) mergeDir(rel string, sources []int32) ([]entry, error) {
 
 // mergeLayer feeds one layer's listing of rel to m and stats what it shows.
 func (u *union) mergeLayer(m *merger, l *layer, li int, rel string, buf []byte, attrs map[*merged]fuse.Attr) error {
-	fd, err := l.OpenDir(rel)
+	d, err := l.openDir(rel)
 	if err != nil {
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
-	defer unix.Close(fd)
-	ents, opaque, err := l.readDir(fd, rel, buf, u.raw)
+	defer d.close()
+	ents, opaque, err := d.read(buf, u.raw)
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
 	}
 	for _, me := range m.add(li, ents, opaque) {
 		var st unix.Stat_t
-		if err := l.statAt(fd, rel, me.name, &st); err != nil {
+		if err := d.stat(me.name, &st); err != nil {
 			continue
 		}
 		var a fuse.Attr

@@ -68,6 +68,9 @@ func (v *View) Layers() []Layer {
 	out := make([]Layer, len(v.u.layers))
 	for i, l := range v.u.layers {
 		out[i] = Layer{ID: l.id, Dir: l.dir, Encoding: l.enc, Markers: l.markers}
+		if l.tar != nil {
+			out[i] = Layer{ID: l.id, Archive: l.archive}
+		}
 		if l.restore != nil {
 			out[i].Restore = l.restore.from
 		}
@@ -196,11 +199,11 @@ func (v *View) Open(p string) (*os.File, error) {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: errors.New("not a regular file")}
 	}
 	l := v.u.layers[e.layer]
-	fd, err := l.openFile(v.u.layerRel(e.layer, rel), &e.attr)
+	f, err := l.openOSFile(v.u.layerRel(e.layer, rel), &e.attr)
 	if err != nil {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: fmt.Errorf("in layer %s: %w", l.dir, err)}
 	}
-	return os.NewFile(uintptr(fd), "/"+rel), nil
+	return f, nil
 }
 
 // Readlink returns the target of the symlink p, as written.

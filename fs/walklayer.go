@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
 
@@ -22,7 +20,7 @@ const (
 // touches: each entry it holds (isDir telling a directory), each path its
 // whiteouts hide, each directory it makes opaque; parents before their
 // children, paths without a leading slash, "" for the root (which it
-// always holds). Names are told apart as the merge does (layer.readDir,
+// always holds). Names are told apart as the merge does (layerDir.read,
 // in the layer's encoding): bookkeeping is skipped and never entered, and
 // whiteouts that hide nothing are skipped. Nothing is followed.
 func (v *View) WalkLayer(i int, fn func(path string, kind ChangeKind, isDir bool) error) error {
@@ -37,12 +35,12 @@ func (v *View) WalkLayer(i int, fn func(path string, kind ChangeKind, isDir bool
 }
 
 func (v *View) walkLayerDir(l *layer, rel string, buf []byte, fn func(string, ChangeKind, bool) error) error {
-	fd, err := l.OpenDir(rel)
+	d, err := l.openDir(rel)
 	if err != nil {
 		return fmt.Errorf("opening %s/%s: %w", l.dir, rel, err)
 	}
-	ents, opaque, err := l.readDir(fd, rel, buf, false)
-	unix.Close(fd)
+	ents, opaque, err := d.read(buf, false)
+	d.close()
 	if err != nil {
 		return fmt.Errorf("reading %s/%s: %w", l.dir, rel, err)
 	}

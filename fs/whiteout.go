@@ -7,7 +7,7 @@ import (
 )
 
 // The merge rules (docs/whiteouts.md), the same for every encoding: what
-// each name means comes from the layer's encoding (layer.readDir), the
+// each name means comes from the layer's encoding (layerDir.read), the
 // merge only sees plain entries, whiteouts and opaque directories.
 
 // merged is one visible name of a merged directory.

@@ -126,6 +126,16 @@ func TestRefusedError(t *testing.T) {
 	}
 }
 
+// TestPrepareArchive: a layer of an image archive has no directory to
+// stack, and the kernel path says so.
+func TestPrepareArchive(t *testing.T) {
+	_, err := Prepare([]fs.Layer{{ID: "top", Archive: &fs.ArchiveLayer{Archive: "/x/image.tar", Member: "blobs/sha256/ab"}}, {ID: "low", Dir: t.TempDir()}})
+	want := "kernel overlayfs cannot show this view exactly (a layer of an image archive): its blob blobs/sha256/ab of /x/image.tar is read in place, not extracted to a directory"
+	if r, ok := IsRefused(err); !ok || r.Reason != Archive || err.Error() != want {
+		t.Errorf("error %v\nwant %s", err, want)
+	}
+}
+
 // TestStaged mounts through the path of kernels that take no detached
 // mounts as layers: the same view, and nothing left attached.
 func TestStaged(t *testing.T) {

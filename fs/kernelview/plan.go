@@ -108,6 +108,11 @@ func Prepare(layers []fs.Layer) (*Plan, error) {
 	if len(layers) == 0 {
 		return nil, errors.New("no layers to mount")
 	}
+	for _, l := range layers {
+		if a := l.Archive; a != nil {
+			return nil, &RefusedError{Reason: Archive, Layer: l.ID, Detail: fmt.Sprintf("its blob %s of %s is read in place, not extracted to a directory", a.Member, a.Archive)}
+		}
+	}
 	if err := checkKernel(); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,9 @@ const (
 	// Restored: a layer's metadata is restored from its tar-split (a
 	// copy of the store lost it), which only the FUSE view serves.
 	Restored
+	// Archive: a layer is a blob of an image archive, served from its
+	// tar stream: there is no directory for overlayfs to stack.
+	Archive
 )
 
 var reasonNames = map[Reason]string{
@@ -62,6 +65,7 @@ var reasonNames = map[Reason]string{
 	Unrepresentable: "cannot be represented",
 	MountFailed:     "overlayfs refused the mount",
 	Restored:        "metadata restored from a tar-split",
+	Archive:         "a layer of an image archive",
 }
 
 func (r Reason) String() string {

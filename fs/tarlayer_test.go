@@ -1,0 +1,160 @@
+package fs
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+)
+
+// tarLayer makes a layer served from the tar the headers make (files'
+// data is their Linkname field's text, for brevity).
+func tarLayer(t *testing.T, id string, hdrs ...*tar.Header) Layer {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, h := range hdrs {
+		h.ModTime, h.Format = time.Unix(1000, 0), tar.FormatPAX
+		data := ""
+		if h.Typeflag == tar.TypeReg {
+			data, h.Linkname = h.Linkname, ""
+			h.Size = int64(len(data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, data)
+	}
+	tw.Close()
+	x, err := layertar.IndexTar(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Layer{ID: id, Archive: &ArchiveLayer{Archive: "test.tar", Member: id, Load: func() (*TarStream, error) {
+		return &TarStream{Index: x, Data: bytes.NewReader(b.Bytes()), File: f, Close: f.Close}, nil
+	}}}
+}
+
+// TestTarLayer reads a tar layer over a directory layer through a View:
+// the tar's whiteouts and opaque directory hide the directory's entries,
+// and its files, hard links, symlinks, devices and attributes show as
+// its index records them.
+func TestTarLayer(t *testing.T) {
+	low := t.TempDir()
+	for _, p := range []string{"etc/passwd", "etc/group", "opt/old", "keep"} {
+		os.MkdirAll(filepath.Join(low, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(low, p), []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top := tarLayer(t, "top",
+		&tar.Header{Name: "etc/.wh.passwd", Typeflag: tar.TypeReg, Mode: 0o600},
+		&tar.Header{Name: "opt/", Typeflag: tar.TypeDir, Mode: 0o750},
+		&tar.Header{Name: "opt/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o600},
+		&tar.Header{Name: "opt/new", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "new"},
+		&tar.Header{Name: "bin/sh", Typeflag: tar.TypeReg, Mode: 0o755, Uid: 7, Gid: 8, Linkname: "#!sh",
+			PAXRecords: map[string]string{"SCHILY.xattr.user.x": "1"}},
+		&tar.Header{Name: "bin/link", Typeflag: tar.TypeLink, Linkname: "bin/sh"},
+		&tar.Header{Name: "lnk", Typeflag: tar.TypeSymlink, Linkname: "bin/sh", Mode: 0o777},
+		&tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+	)
+	v, err := OpenView([]Layer{top, {ID: "low", Dir: low}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	names := func(p string) []string {
+		ents, err := v.ReadDir(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range ents {
+			out = append(out, e.Name)
+		}
+		return out
+	}
+	for p, want := range map[string][]string{
+		"":    {"bin", "dev", "etc", "keep", "lnk", "opt"},
+		"etc": {"group"},
+		"opt": {"new"},
+		"bin": {"link", "sh"},
+	} {
+		if got := names(p); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q lists %q, want %q", p, got, want)
+		}
+	}
+	sh, err := v.Lookup("bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _ := v.Lookup("bin/link")
+	if sh.Ino != link.Ino || sh.Nlink != 2 || sh.Ino <= 1 || sh.Size != 4 || sh.Mode != unix.S_IFREG|0o755 ||
+		sh.Uid != 7 || sh.Gid != 8 || sh.Mtime.Unix() != 1000 || sh.LayerID != "top" {
+		t.Errorf("bin/sh %+v, bin/link %+v", sh, link)
+	}
+	ents, _ := v.ReadDir("bin")
+	if ents[1].Ino != sh.Ino {
+		t.Errorf("readdir gives bin/sh inode %d, lookup %d", ents[1].Ino, sh.Ino)
+	}
+	opt, _ := v.Lookup("opt")
+	if opt.Mode != unix.S_IFDIR|0o750 || opt.Nlink != 2 {
+		t.Errorf("opt %+v", opt)
+	}
+	f, err := v.Open("bin/link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(data) != "#!sh" {
+		t.Errorf("bin/link reads %q, %v", data, err)
+	}
+	if target, err := v.Readlink("lnk"); err != nil || target != "bin/sh" {
+		t.Errorf("lnk: %q, %v", target, err)
+	}
+	if x, err := v.Xattrs("bin/sh"); err != nil || !reflect.DeepEqual(x, map[string][]byte{"user.x": []byte("1")}) {
+		t.Errorf("bin/sh's xattrs: %q, %v", x, err)
+	}
+	if dev, _ := v.Lookup("dev/null"); dev.Mode != unix.S_IFCHR|0o666 || dev.Rdev != unix.Mkdev(1, 3) {
+		t.Errorf("dev/null %+v", dev)
+	}
+	if keep, _ := v.Lookup("keep"); keep.LayerID != "low" {
+		t.Errorf("keep shown by %q", keep.LayerID)
+	}
+	type change struct {
+		path string
+		kind ChangeKind
+	}
+	var changes []change
+	v.WalkLayer(0, func(p string, k ChangeKind, isDir bool) error {
+		if k != Holds {
+			changes = append(changes, change{p, k})
+		}
+		return nil
+	})
+	if want := []change{{"etc/passwd", WhitesOut}, {"opt", MakesOpaque}}; !reflect.DeepEqual(changes, want) {
+		t.Errorf("changes %v, want %v", changes, want)
+	}
+}
+
+// TestTarLayerLoadFails: a layer whose blob cannot be loaded fails the
+// opening with its loader's error.
+func TestTarLayerLoadFails(t *testing.T) {
+	l := Layer{ID: "x", Archive: &ArchiveLayer{Load: func() (*TarStream, error) { return nil, io.ErrUnexpectedEOF }}}
+	if _, err := OpenView([]Layer{l}); err != io.ErrUnexpectedEOF {
+		t.Errorf("error %v", err)
+	}
+}

@@ -1,0 +1,161 @@
+package layerstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/seekable"
+)
+
+// ArchiveStream is the blob of an image archive's layer opened for
+// serving (docs/archives.md): its uncompressed tar stream readable at
+// any offset, and the index of that tar (layertar.IndexTar), which says
+// where each file's bytes are in it.
+type ArchiveStream struct {
+	Index *layertar.Index
+	Data  *seekable.Reader
+	File  *os.File // the archive's tar, or the layout's blob file
+}
+
+// Close releases the stream and its file.
+func (s *ArchiveStream) Close() error {
+	s.Data.Close()
+	return s.File.Close()
+}
+
+// OpenArchiveLayer opens b, the blob of a layer whose tar stream has
+// diff id diffID ("" when unknown), for serving. Its first opening reads
+// the blob whole: it builds the blob's seekable index, checking its
+// digest and diff id and its compressed data, then indexes its tar. Both
+// indexes are cached by the blob's digest under
+// $XDG_CACHE_HOME/aufsmount/archive (none with AUFSMOUNT_NO_CACHE), so
+// a later opening reads neither. The archive is opened read-only,
+// without updating its access time. Errors name the member and the
+// archive.
+func OpenArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
+	s, err := openArchiveLayer(b, diffID)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s of %s: %w", clip(b.Member), b.Archive, err)
+	}
+	return s, nil
+}
+
+func openArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
+	f, err := openBlob(b)
+	if err != nil {
+		return nil, err
+	}
+	s := &ArchiveStream{File: f.f}
+	blob := f.reader()
+	dir, key := cacheRoot("archive"), ""
+	if hex, err := parseDigest(b.Digest); err == nil && dir != "" {
+		key = hex
+	}
+	spill := dir
+	if dir == "" {
+		// A zstd stream that must be decompressed goes to a file, which
+		// the Reader keeps open: its directory can go at once.
+		if spill, err = os.MkdirTemp("", "aufsmount-spill-"); err != nil {
+			f.f.Close()
+			return nil, err
+		}
+		defer os.RemoveAll(spill)
+	}
+	s.Data, err = openSeekable(blob, b, diffID, spill, key)
+	if err != nil {
+		f.f.Close()
+		return nil, err
+	}
+	if s.Index = cachedTarIndex(dir, key); s.Index == nil {
+		if s.Index, err = layertar.IndexTar(io.NewSectionReader(s.Data, 0, s.Data.Size())); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("indexing its tar: %w", err)
+		}
+		if key != "" {
+			if data, err := s.Index.MarshalBinary(); err == nil {
+				writeCacheFile(dir, key+".tar", data)
+			}
+		}
+	}
+	return s, nil
+}
+
+// openBlob opens the file holding b: the archive's tar, or the blob's
+// file beneath the layout directory, no symlink followed.
+func openBlob(b *ArchiveBlob) (arcFile, error) {
+	if b.File != b.Archive {
+		a := &archive{path: b.Archive, dir: true}
+		f, err := a.open(b.Member)
+		if err == nil && f.size != b.Size {
+			f.f.Close()
+			return arcFile{}, fmt.Errorf("it has %d bytes, %d when the layout was read", f.size, b.Size)
+		}
+		return f, err
+	}
+	f, err := openNoatime(b.File, os.O_RDONLY|syscall.O_NOFOLLOW)
+	if err != nil {
+		return arcFile{}, fmt.Errorf("opening the archive: %w", bare(err))
+	}
+	if st, err := f.Stat(); err != nil || st.Size() < b.Offset+b.Size {
+		f.Close()
+		return arcFile{}, errors.New("the archive ends before the blob does")
+	}
+	return arcFile{f: f, off: b.Offset, size: b.Size, file: b.File}, nil
+}
+
+// openSeekable opens the blob's uncompressed stream, with the seekable
+// index cached under key, or built (and cached).
+func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key string) (*seekable.Reader, error) {
+	dir := cacheRoot("archive")
+	if key != "" {
+		var idx seekable.Index
+		if data, err := readFile(filepath.Join(dir, key+".seekable"), maxIndex); err == nil && idx.UnmarshalBinary(data) == nil {
+			if rd, err := seekable.Open(blob, b.Size, &idx, spill); err == nil {
+				return rd, nil
+			}
+		}
+	}
+	idx, err := seekable.BuildIndex(blob, b.Size, seekable.Options{
+		Compression: b.Compression,
+		Digest:      digest.Digest(b.Digest),
+		DiffID:      digest.Digest(diffID),
+		SpillDir:    spill,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading its blob: %w", err)
+	}
+	if key != "" {
+		if data, err := idx.MarshalBinary(); err == nil {
+			writeCacheFile(dir, key+".seekable", data)
+		}
+	}
+	rd, err := seekable.Open(blob, b.Size, idx, spill)
+	if err != nil {
+		return nil, fmt.Errorf("reading its blob: %w", err)
+	}
+	return rd, nil
+}
+
+// cachedTarIndex is the index of the tar the cache holds under key, or
+// nil.
+func cachedTarIndex(dir, key string) *layertar.Index {
+	if key == "" {
+		return nil
+	}
+	data, err := readFile(filepath.Join(dir, key+".tar"), maxIndex)
+	if err != nil {
+		return nil
+	}
+	x, err := layertar.UnmarshalIndex(data)
+	if err != nil {
+		return nil
+	}
+	return x
+}
