@@ -33,7 +33,7 @@ func TestNearRoots(t *testing.T) {
 	root := writeStore(t, "busybox:latest")
 	for _, off := range []string{filepath.Join(root, "aufs"), filepath.Join(root, "image", "aufs"), filepath.Dir(root)} {
 		_, err := layerstore.Open(off)
-		want := "opening store " + off + ": not a Docker store: no image/<driver>/ of aufs, overlay2, fuse-overlayfs, overlay, vfs, nor a pre-1.10 repositories-aufs or graph/ (did you mean " + root + "?)"
+		want := "opening store " + off + ": no store here: not a Docker root (image/<driver>/ of aufs, overlay2, fuse-overlayfs, overlay, vfs, or a pre-1.10 repositories-aufs or graph/), a containers/storage graphroot (overlay-layers/, vfs-layers/), a containerd root (io.containerd.metadata.v1.bolt/), an image archive or layout, nor a host's filesystem (var/lib/ and etc/) (did you mean " + root + "?)"
 		if err == nil || err.Error() != want {
 			t.Errorf("Open(%s): %v\nwant %s", off, err, want)
 		}

@@ -103,13 +103,14 @@ func driverByName(name string) driver {
 	return nil
 }
 
-// DriverNames lists the supported drivers.
+// DriverNames lists the supported drivers: Docker's (containers/storage
+// calls its own overlay and vfs), then containerd's snapshotters.
 func DriverNames() []string {
 	out := make([]string, len(drivers))
 	for i, d := range drivers {
 		out[i] = d.name()
 	}
-	return out
+	return append(out, cdSnapshotters...)
 }
 
 // CheckDriverName is nil when aufsmount reads storage driver name, else

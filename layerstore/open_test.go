@@ -34,9 +34,9 @@ func TestOpenNotAStore(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "nothing"), "no such file", fs.ErrNotExist},
 		{"file", file, "not a directory", syscall.ENOTDIR},
-		{"empty dir", dir, "not a Docker store", nil},
+		{"empty dir", dir, "no store here: not a Docker root", nil},
 		{"unsupported driver", overlay, "unsupported storage driver btrfs", nil},
-		{"graph of another driver", graphOnly, "not a Docker store", nil},
+		{"graph of another driver", graphOnly, "no store here: not a Docker root", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Open(c.root)

@@ -77,7 +77,7 @@ func openStore(root string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", root, err)
 	}
-	if o.Driver != "" && driverByName(o.Driver) == nil && len(found) == 0 {
+	if o.Driver != "" && !slices.Contains(DriverNames(), o.Driver) && len(found) == 0 {
 		return nil, fmt.Errorf("unknown storage driver %q (supported: %s)", o.Driver, strings.Join(DriverNames(), ", "))
 	}
 	if len(found) == 0 {
@@ -150,7 +150,13 @@ func noDriver(abs string, found []found, want string) string {
 		}
 		return fmt.Sprintf("no %s store here (it has %s)", want, strings.Join(names, ", "))
 	}
-	msg := "not a Docker store: no image/<driver>/ of " + strings.Join(DriverNames(), ", ") + ", nor a pre-1.10 repositories-aufs or graph/"
+	docker := make([]string, len(drivers))
+	for i, d := range drivers {
+		docker[i] = d.name()
+	}
+	msg := "no store here: not a Docker root (image/<driver>/ of " + strings.Join(docker, ", ") + ", or a pre-1.10 repositories-aufs or graph/)" +
+		", a containers/storage graphroot (overlay-layers/, vfs-layers/), a containerd root (io.containerd.metadata.v1.bolt/)" +
+		", an image archive or layout, nor a host's filesystem (var/lib/ and etc/)"
 	entries, err := readDir(filepath.Join(abs, "image"))
 	if err != nil {
 		return notAStore(abs, msg)

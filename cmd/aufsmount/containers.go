@@ -37,7 +37,8 @@ Examples:
    aufsmount ps --format '{{.Names}}: {{.Status}}'
    aufsmount ps --json`,
 		Flags: append(storeFlags(), jsonFlag(), noTruncFlag(),
-			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "accepted, as docker ps takes it: every container is listed anyway"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also list Kubernetes pods' sandbox (pause) containers, left out otherwise as crictl ps leaves them out; every other container is listed anyway"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "list only the containers with label `label=KEY[=VALUE]` (several: all of them), as docker ps takes it"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print the container ids only"},
 			formatFlag(".ID .Image .Command .CreatedAt .RunningFor .Ports .Status .State .Names .Labels .Mounts .Networks .Driver"),
 		),
@@ -47,26 +48,28 @@ Examples:
 
 // containerJSON is one container in containers --json.
 type containerJSON struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Image    string   `json:"image"`
-	ImageID  string   `json:"image_id"`
-	Command  string   `json:"command"`
-	Created  string   `json:"created,omitempty"` // RFC 3339; absent when unknown
-	State    string   `json:"state"`             // created, running, paused, restarting, exited, dead, removing
-	Status   string   `json:"status"`            // as ps prints it
-	Ports    string   `json:"ports"`             // as ps prints them
-	LayerIDs []string `json:"layer_ids"`         // top first: writable, init, the image's chain
-	Layers   []string `json:"layers"`            // layer_ids, under the name it had first; kept for the scripts that use it
-	Error    string   `json:"error,omitempty"`   // why LayerIDs could not be resolved
-	Driver   string   `json:"driver"`            // the storage driver of its layers
-	Store    string   `json:"store,omitempty"`   // in a host's filesystem, the store that holds it
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Image     string   `json:"image"`
+	ImageID   string   `json:"image_id"`
+	Command   string   `json:"command"`
+	Created   string   `json:"created,omitempty"`   // RFC 3339; absent when unknown
+	State     string   `json:"state"`               // created, running, paused, restarting, exited, dead, removing
+	Status    string   `json:"status"`              // as ps prints it
+	Ports     string   `json:"ports"`               // as ps prints them
+	LayerIDs  []string `json:"layer_ids"`           // top first: writable, init, the image's chain
+	Layers    []string `json:"layers"`              // layer_ids, under the name it had first; kept for the scripts that use it
+	Error     string   `json:"error,omitempty"`     // why LayerIDs could not be resolved
+	Driver    string   `json:"driver"`              // the storage driver of its layers
+	Store     string   `json:"store,omitempty"`     // in a host's filesystem, the store that holds it
+	Namespace string   `json:"namespace,omitempty"` // the containerd namespace that holds it
+	Sandbox   bool     `json:"sandbox,omitempty"`   // a Kubernetes pod's sandbox (pause) container
 }
 
 var containerHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
 	"RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE", "Names": "NAMES",
-	"Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE", "Driver": "DRIVER", "Store": "STORE",
+	"Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE", "Driver": "DRIVER", "Store": "STORE", "Namespace": "NAMESPACE",
 }
 
 // commandWidth is where docker ps cuts COMMAND.
@@ -85,14 +88,24 @@ func (e *env) containersAction(c *cli.Context) error {
 	if c.Bool("json") && (format != "" || c.Bool("quiet")) {
 		return usageErrorf("containers: --json goes with neither --format nor -q")
 	}
-	containers := s.Containers()
+	filter, err := layerstore.ParseFilter(c.StringSlice("filter"))
+	if err != nil {
+		return usageErrorf("containers: %v", err)
+	}
+	var containers []layerstore.Container
+	for _, ct := range s.Containers() {
+		if (!ct.Sandbox || c.Bool("all")) && filter.Match(ct) {
+			containers = append(containers, ct)
+		}
+	}
 	now := e.now()
 	if c.Bool("json") {
 		out := make([]containerJSON, 0, len(containers))
 		for _, ct := range containers {
 			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: psImage(s, &ct, false), ImageID: ct.ImageID,
 				Command: ct.Command(), Created: rfc3339(ct.Created), State: ct.State.StateString(),
-				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver, Store: ct.Store}
+				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver, Store: ct.Store,
+				Namespace: ct.Namespace, Sandbox: ct.Sandbox}
 			// The full id cannot be ambiguous, and Resolve checks the chain.
 			t, err := s.ResolveIn(ct.Tree(), ct.ID)
 			if err != nil {
@@ -127,6 +140,9 @@ func (e *env) containersAction(c *cli.Context) error {
 	if len(s.Drivers()) > 1 {
 		l.def += "\t{{.Driver}}"
 	}
+	if namespaces(s) > 1 { // containerd's: its names are per namespace
+		l.def = strings.Replace(l.def, "table ", "table {{.Namespace}}\t", 1)
+	}
 	if len(s.Stores()) > 1 { // a host's filesystem
 		l.def = strings.Replace(l.def, "table ", "table {{.Store}}\t", 1)
 	}
@@ -145,6 +161,9 @@ func (e *env) containersAction(c *cli.Context) error {
 		}
 		if ct.Store != "" { // a host's filesystem; docker's {{json .}} has no such field
 			row["Store"] = ct.Store
+		}
+		if ct.Namespace != "" {
+			row["Namespace"] = ct.Namespace
 		}
 		l.rows = append(l.rows, row)
 	}
@@ -191,4 +210,18 @@ func mountNames(mounts []layerstore.MountPoint, trunc bool) string {
 		out = append(out, n)
 	}
 	return strings.Join(out, ",")
+}
+
+// namespaces counts the containerd namespaces the store's images and
+// containers are in.
+func namespaces(s layerstore.Source) int {
+	seen := map[string]bool{}
+	for _, img := range s.Images() {
+		seen[img.Namespace] = true
+	}
+	for _, c := range s.Containers() {
+		seen[c.Namespace] = true
+	}
+	delete(seen, "")
+	return len(seen)
 }

@@ -14,7 +14,7 @@ import (
 func TestDriverAndDebugMistakes(t *testing.T) {
 	s := writeSample(t, layerstore.LayoutCAS) // an aufs store
 	mnt := t.TempDir()
-	const notRead = ": not a storage driver aufsmount reads (it reads aufs, overlay2, fuse-overlayfs, overlay, vfs)\n"
+	const notRead = ": not a storage driver aufsmount reads (it reads aufs, overlay2, fuse-overlayfs, overlay, vfs, overlayfs, native)\n"
 	tests := []struct {
 		code int
 		args []string
@@ -23,7 +23,7 @@ func TestDriverAndDebugMistakes(t *testing.T) {
 		{2, []string{"--root", s.Root, "--driver", "zfs", "images"}, "aufsmount: --driver zfs" + notRead},
 		{2, []string{"--root", s.Root, "images", "--driver", "zfs"}, "aufsmount: --driver zfs" + notRead},
 		{2, []string{"--root", s.Root, "--driver=overlay3", "ps"}, "aufsmount: --driver overlay3" + notRead},
-		{2, []string{"--root", s.Root, "--driver", "", "images"}, "aufsmount: --driver names no storage driver (it takes aufs, overlay2, fuse-overlayfs, overlay, vfs)\n"},
+		{2, []string{"--root", s.Root, "--driver", "", "images"}, "aufsmount: --driver names no storage driver (it takes aufs, overlay2, fuse-overlayfs, overlay, vfs, overlayfs, native)\n"},
 		{2, []string{"--root", s.Root, "-o", "driver=zfs", "busybox", mnt}, "aufsmount: -o driver=zfs" + notRead},
 		{2, []string{"--root", s.Root, "--driver", "btrfs", "busybox", mnt}, "aufsmount: --driver btrfs" + notRead},
 		{1, []string{"--root", s.Root, "--driver", "overlay2", "images"}, "aufsmount: opening store " + s.Root + ": no overlay2 store here (it has aufs)\n"},

@@ -67,15 +67,17 @@ type imageJSON struct {
 	Size         *int64   `json:"size"`             // bytes; null when unknown
 	Parent       string   `json:"parent,omitempty"` // the parent image's id, where the store records one
 	Intermediate bool     `json:"intermediate"`
-	Driver       string   `json:"driver"`          // the storage driver whose tree holds it
-	Store        string   `json:"store,omitempty"` // in a host's filesystem, the store that holds it
+	Driver       string   `json:"driver"`              // the storage driver whose tree holds it
+	Store        string   `json:"store,omitempty"`     // in a host's filesystem, the store that holds it
+	Namespace    string   `json:"namespace,omitempty"` // the containerd namespace that holds it
+	Note         string   `json:"note,omitempty"`      // why it cannot be mounted, where so
 }
 
 var imageHeaders = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
 	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "VirtualSize": "VIRTUAL SIZE",
 	"SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
-	"LayerCount": "LAYERS", "Driver": "DRIVER", "Store": "STORE",
+	"LayerCount": "LAYERS", "Driver": "DRIVER", "Store": "STORE", "Namespace": "NAMESPACE",
 }
 
 func (e *env) imagesAction(c *cli.Context) error {
@@ -135,7 +137,8 @@ func (e *env) imagesAction(c *cli.Context) error {
 				names = []string{}
 			}
 			j := imageJSON{ID: img.ID, Names: names, Created: rfc3339(img.Created), LayerCount: img.Layers, Layers: img.Layers,
-				Parent: img.Parent, Intermediate: img.Intermediate, Driver: img.Driver}
+				Parent: img.Parent, Intermediate: img.Intermediate, Driver: img.Driver, Store: img.Store,
+				Namespace: img.Namespace, Note: img.Note}
 			if n := size(img); n >= 0 {
 				j.Size = &n
 			}
@@ -158,8 +161,11 @@ func (e *env) imagesAction(c *cli.Context) error {
 	}
 	l := &listing{headers: imageHeaders}
 	l.def = "table {{.Repository}}\t{{.Tag}}"
+	if namespaces(s) > 1 { // containerd's: its names are per namespace
+		l.def = "table {{.Namespace}}\t{{.Repository}}\t{{.Tag}}"
+	}
 	if len(s.Stores()) > 1 { // a host's filesystem
-		l.def = "table {{.Store}}\t{{.Repository}}\t{{.Tag}}"
+		l.def = strings.Replace(l.def, "table ", "table {{.Store}}\t", 1)
 	}
 	if c.Bool("digests") {
 		l.def += "\t{{.Digest}}"
@@ -169,6 +175,11 @@ func (e *env) imagesAction(c *cli.Context) error {
 		l.def += "\t{{.Driver}}"
 	}
 	now := e.now()
+	for _, sh := range list {
+		if sh.img.Note != "" {
+			fmt.Fprintf(e.stderr, "aufsmount: note: image %s: %s\n", layerstore.ShortID(sh.img.ID), oneLine(sh.img.Note))
+		}
+	}
 	for _, sh := range list {
 		img := sh.img
 		sz, vsz := "N/A", "N/A"
@@ -185,6 +196,9 @@ func (e *env) imagesAction(c *cli.Context) error {
 			}
 			if img.Store != "" { // a host's filesystem; docker's {{json .}} has no such field
 				row["Store"] = img.Store
+			}
+			if img.Namespace != "" {
+				row["Namespace"] = img.Namespace
 			}
 			l.rows = append(l.rows, row)
 		}

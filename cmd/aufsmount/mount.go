@@ -28,6 +28,7 @@ func mountFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request: to stderr with -f, else to the --log FILE, which it then needs"},
 		&cli.StringFlag{Name: "log", Usage: "in the background, write messages to `FILE` (appended) instead of discarding them"},
 		&cli.BoolFlag{Name: "all", Usage: "mount every image, container and layer of the store in one tree at MOUNTPOINT (no REF)"},
+		&cli.StringSliceFlag{Name: "filter", Usage: "mount-all: mount only the containers with label `label=KEY[=VALUE]` (several: all of them), as ps --filter picks them: one pod's, one namespace's"},
 		&cli.BoolFlag{Name: "kernel", Usage: "serve the view through the kernel's overlayfs, exactly, with no FUSE server (root only; same as -o kernel); falls back to FUSE, saying why, where it cannot be exact"},
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTS`, comma-separated: root=DIR, driver=NAME, allow_other, allow_root (root only), nonempty, noexec, noatime, as-is, kernel, fuse, and what mount(8) and fstab pass (ro, rw, defaults, nofail, ...)"},
 	)
@@ -103,6 +104,7 @@ type mountRequest struct {
 	logFile           string
 	opts              viewplan.MountOptions
 	store             layerstore.Options // the other store flags: --namespace ... (--root, --driver: root, driver)
+	filter            layerstore.Filter  // mount-all: the containers to mount
 }
 
 func (e *env) mountAction(c *cli.Context) error {
@@ -143,10 +145,16 @@ func (e *env) mountAction(c *cli.Context) error {
 		debug:      c.Bool("debug"),
 		logFile:    c.String("log"),
 		opts:       opts,
-		store:      layerstore.Options{Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root")},
+		store:      layerstore.Options{Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root"), Store: c.String("store")},
 	}
 	if all {
 		req.ref, req.mountpoint = "", c.Args().Get(0)
+	}
+	if req.filter, err = layerstore.ParseFilter(c.StringSlice("filter")); err != nil {
+		return usageErrorf("mount: %v", err)
+	}
+	if !all && !req.filter.Empty() {
+		return usageErrorf("mount: --filter picks the containers of mount-all, and a mount is of one REF")
 	}
 	if opts.Root != "" {
 		req.root = opts.Root
@@ -214,7 +222,7 @@ func resolvePlan(req mountRequest, warn io.Writer) (*viewplan.Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := planner(s, warn, req.opts.AsIs)
+	p := plannerFiltered(s, warn, req.opts.AsIs, req.filter)
 	if !req.all {
 		return p.Mount(req.ref)
 	}

@@ -65,7 +65,11 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	}
 	// Images whose metadata is broken come too: their chain may still be
 	// known (layerstore's recover.go); if not, they are said to be left out.
-	for _, img := range append(s.Images(), s.DamagedImages()...) {
+	images := append(s.Images(), s.DamagedImages()...)
+	if !p.o.Filter.Empty() {
+		images = nil // the containers it picks, alone
+	}
+	for _, img := range images {
 		t := resolve("image", img.Tree(), img.ID)
 		if t == nil {
 			continue
@@ -78,6 +82,9 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	}
 	unshown := 0
 	for _, c := range s.Containers() {
+		if !p.o.Filter.Match(c) {
+			continue
+		}
 		t := resolve("container", c.Tree(), c.ID)
 		if t == nil {
 			continue
@@ -99,9 +106,12 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		}
 		p.say("note", "%d %s mount what is not in the store (host directories, tmpfs, volumes of other drivers): not shown; aufsmount inspect lists them", unshown, noun)
 	}
-	all, err := s.Layers()
-	if err != nil {
-		warn("listing layers: %v", err)
+	var all []layerstore.Layer
+	if p.o.Filter.Empty() {
+		var err error
+		if all, err = s.Layers(); err != nil {
+			warn("listing layers: %v", err)
+		}
 	}
 	for _, l := range all {
 		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
