@@ -102,11 +102,12 @@ func (p *Planner) Restore(t *layerstore.Target) error {
 
 // Layers is what package fs mounts for a target: its stack, each layer
 // with its encoding, the markers its tar-split restored and, where a
-// copy lost its metadata, where to restore it from (with its loader).
+// copy lost its metadata, where to restore it from, or for a layer of an
+// image archive where its blob is (with their loaders).
 func Layers(t *layerstore.Target) []fs.Layer {
 	out := make([]fs.Layer, len(t.Stack))
 	for i, l := range t.Stack {
-		out[i] = fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
+		out[i] = fsLayer(l)
 		if l.Restore != nil {
 			out[i].Restore = &fs.Restore{Copier: l.Restore.Copier}
 			for _, r := range l.Restore.From {
@@ -118,11 +119,25 @@ func Layers(t *layerstore.Target) []fs.Layer {
 	return out
 }
 
+// fsLayer is the layer package fs serves for l: its directory, or the
+// blob of an image archive's layer.
+func fsLayer(l layerstore.Layer) fs.Layer {
+	out := fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
+	if b := l.Archive; b != nil {
+		out.Archive = &fs.ArchiveLayer{Archive: b.Archive, Member: b.Member, File: b.File, Offset: b.Offset, Size: b.Size, Digest: b.Digest, DiffID: l.DiffID}
+	}
+	return out
+}
+
 // WithLoaders lets the layers whose metadata the view restores load
-// their index (layerstore.LoadRestore) when first used: a plan that came
-// over a pipe has lost its loaders.
+// their index (layerstore.LoadRestore) when first used, and the layers
+// of an image archive open their blob (layerstore.OpenArchiveLayer): a
+// plan that came over a pipe has lost its loaders.
 func WithLoaders(layers []fs.Layer) {
 	for i := range layers {
+		if a := layers[i].Archive; a != nil {
+			a.Load = func() (*fs.TarStream, error) { return loadArchive(a) }
+		}
 		r := layers[i].Restore
 		if r == nil {
 			continue
@@ -156,4 +171,14 @@ func Unshown(t *layerstore.Target) string {
 		parts = append(parts, u.String())
 	}
 	return fmt.Sprintf("container %s: not shown, not in the store: %s", t.Name, strings.Join(parts, "; "))
+}
+
+// loadArchive opens the blob of an image archive's layer for serving.
+func loadArchive(a *fs.ArchiveLayer) (*fs.TarStream, error) {
+	b := &layerstore.ArchiveBlob{Archive: a.Archive, Member: a.Member, File: a.File, Offset: a.Offset, Size: a.Size, Digest: a.Digest}
+	s, err := layerstore.OpenArchiveLayer(b, a.DiffID)
+	if err != nil {
+		return nil, err
+	}
+	return &fs.TarStream{Index: s.Index, Data: s.Data, File: s.File, Close: s.Close}, nil
 }

@@ -114,7 +114,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		}
 	}
 	for _, l := range all {
-		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{{ID: l.ID, Dir: l.Dir}}, Raw: true})
+		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{fsLayer(l)}, Raw: true})
 	}
 	kept, left := fs.PlanTree(out)
 	for _, lo := range left {
