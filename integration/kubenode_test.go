@@ -18,7 +18,8 @@ import (
 // ctr use (namespace default). ps names pod containers by their pod and
 // leaves sandboxes out unless -a, as crictl ps does; a NAMESPACE column
 // appears as there are two; --filter label= picks one pod's containers,
-// in ps and in mount-all.
+// in ps and in mount-all, whose tree puts each namespace's views under
+// its name.
 func TestKubernetesNode(t *testing.T) {
 	testenv.FUSE(t)
 	app := &st.CDImage{Names: []string{"docker.io/library/app:1"}, Layers: []*st.Layer{l(st.F("app/main", "v1"), st.F("etc/os-release", "ID=test\n"))}}
@@ -90,7 +91,8 @@ func TestKubernetesNode(t *testing.T) {
 		t.Fatalf("mount-all --filter: exit %d: %s", code, stderr)
 	}
 	t.Cleanup(func() { daemonUnmount(t, all) })
-	entries, err := os.ReadDir(filepath.Join(all, "containers"))
+	// Two namespaces: each one's views under its name.
+	entries, err := os.ReadDir(filepath.Join(all, "k8s.io", "containers"))
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
@@ -100,10 +102,10 @@ func TestKubernetesNode(t *testing.T) {
 	if err != nil || strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("mount-all --filter: containers/ holds %q, want only the prod pod's %q", names, want)
 	}
-	if _, err := os.Stat(filepath.Join(all, "images")); !os.IsNotExist(err) {
-		t.Errorf("mount-all --filter mounted images/ too (%v)", err)
+	if top, err := os.ReadDir(all); err != nil || len(top) != 1 || top[0].Name() != "k8s.io" {
+		t.Errorf("mount-all --filter: the tree holds %v (%v), want k8s.io/ alone: no images, no layers, no other namespace", top, err)
 	}
-	compareView(t, filepath.Join(all, "containers", "prod", "shop", "web"), b.ContainerView(k8s.Containers[1]))
+	compareView(t, filepath.Join(all, "k8s.io", "containers", "prod", "shop", "web"), b.ContainerView(k8s.Containers[1]))
 }
 
 // hexID is a 64-hex id made from a label, as containerd's CRI gives.

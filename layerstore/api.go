@@ -235,15 +235,20 @@ type Restore struct {
 }
 
 // Tree names the driver tree that holds the image, for ResolveIn: its
-// driver's name, after its store's in a host's filesystem.
-func (img Image) Tree() string { return treeKey(img.Store, img.Driver) }
+// driver's name, after its store's in a host's filesystem, and with its
+// containerd namespace.
+func (img Image) Tree() string { return treeKey(img.Store, img.Driver, img.Namespace) }
 
 // Tree names the driver tree that holds the container, for ResolveIn.
-func (c Container) Tree() string { return treeKey(c.Store, c.Driver) }
+func (c Container) Tree() string { return treeKey(c.Store, c.Driver, c.Namespace) }
 
-func treeKey(store, driver string) string {
-	if store == "" {
-		return driver
+func treeKey(store, driver, namespace string) string {
+	key := driver
+	if store != "" {
+		key = store + "/" + driver
 	}
-	return store + "/" + driver
+	if namespace != "" {
+		key += "@" + namespace
+	}
+	return key
 }

@@ -262,6 +262,14 @@ func (cdDriver) graphDriverData(*Target) map[string]string { return nil }
 // cd is the driver of a containerd part.
 func (s *store) cd() cdDriver { return s.drv.(cdDriver) }
 
+// namespace is the containerd namespace of a part; "" for other stores.
+func (s *store) namespace() string {
+	if s.layout != LayoutContainerd {
+		return ""
+	}
+	return s.cd().ns
+}
+
 // label is how a part is named in a message that lists several: its
 // driver, or for containerd its namespace (and snapshotter).
 func (s *store) label() string {

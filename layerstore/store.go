@@ -331,7 +331,7 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 func (s *Store) ResolveIn(tree, ref string) (*Target, error) {
 	var miss error = &NotFoundError{Ref: ref}
 	for _, p := range s.parts {
-		if p.drv.name() == tree && p.name == "" || treeKey(p.name, p.drv.name()) == tree {
+		if p.drv.name() == tree && p.name == "" || treeKey(p.name, p.drv.name(), p.namespace()) == tree {
 			// containerd's namespaces are parts of one snapshotter each
 			t, err := p.resolve(ref, 0)
 			if _, nf := err.(*NotFoundError); !nf {

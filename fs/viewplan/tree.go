@@ -23,21 +23,26 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		p.say("warning", "%s", msg)
 	}
 	// In a host's filesystem, each store's views are under <store>/, and
-	// under <store>/<driver>/ for a store of several drivers.
-	trees := map[string]map[string]bool{} // store -> its drivers
-	for _, img := range s.Images() {
-		if trees[img.Store] == nil {
-			trees[img.Store] = map[string]bool{}
+	// under <store>/<driver>/ for a store of several drivers; a
+	// containerd store's under <namespace>/ where it has several.
+	trees := map[string]map[string]bool{}      // store -> its drivers
+	namespaces := map[string]map[string]bool{} // store -> its namespaces
+	note := func(store, driver, ns string) {
+		if trees[store] == nil {
+			trees[store], namespaces[store] = map[string]bool{}, map[string]bool{}
 		}
-		trees[img.Store][img.Driver] = true
+		trees[store][driver] = true
+		if ns != "" {
+			namespaces[store][ns] = true
+		}
+	}
+	for _, img := range s.Images() {
+		note(img.Store, img.Driver, img.Namespace)
 	}
 	for _, c := range s.Containers() {
-		if trees[c.Store] == nil {
-			trees[c.Store] = map[string]bool{}
-		}
-		trees[c.Store][c.Driver] = true
+		note(c.Store, c.Driver, c.Namespace)
 	}
-	prefix := func(store, driver string) string {
+	prefix := func(store, driver, ns string) string {
 		at := ""
 		if store != "" {
 			at = store + "/"
@@ -46,6 +51,9 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 			}
 		} else if len(s.Drivers()) > 1 {
 			at = driver + "/"
+		}
+		if ns != "" && len(namespaces[store]) > 1 {
+			at += ns + "/"
 		}
 		return at
 	}
@@ -74,7 +82,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		if t == nil {
 			continue
 		}
-		layers, at := Layers(t), prefix(img.Store, img.Driver)
+		layers, at := Layers(t), prefix(img.Store, img.Driver, img.Namespace)
 		out = append(out, fs.TreeEntry{Path: at + "ids/" + img.ID, Layers: layers})
 		for _, n := range img.Names {
 			out = append(out, fs.TreeEntry{Path: at + "images/" + n, Layers: layers})
@@ -93,7 +101,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 			unshown++
 			notes = append(notes, note)
 		}
-		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Store, c.Driver)
+		layers, binds, at := Layers(t), Binds(t, s.Root()), prefix(c.Store, c.Driver, c.Namespace)
 		out = append(out, fs.TreeEntry{Path: at + "containers/" + c.ID, Layers: layers, Binds: binds})
 		if c.Name != "" && c.Name != c.ID { // containerd's are often named by their id
 			out = append(out, fs.TreeEntry{Path: at + "containers/" + c.Name, Layers: layers, Binds: binds})
@@ -114,7 +122,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		}
 	}
 	for _, l := range all {
-		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver) + "layers/" + l.ID, Layers: []fs.Layer{fsLayer(l)}, Raw: true})
+		out = append(out, fs.TreeEntry{Path: prefix(l.Store, l.Driver, "") + "layers/" + l.ID, Layers: []fs.Layer{fsLayer(l)}, Raw: true})
 	}
 	kept, left := fs.PlanTree(out)
 	for _, lo := range left {
