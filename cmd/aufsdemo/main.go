@@ -2,7 +2,8 @@
 // sample Docker store it writes itself with the storetest builder: a
 // debian:jessie-like base, app:v1 and app:v2 built on it, and a stopped
 // container of app:v1, in the 1.10+ layout, then the same store in the
-// pre-1.10 layout, overlay2, a lossy copy, and a Podman store. It lists the store, mounts the images and the
+// pre-1.10 layout, overlay2, a lossy copy, a Podman store, and a
+// Kubernetes node's containerd root. It lists the store, mounts the images and the
 // container, looks inside, diffs the two images, and unmounts everything,
 // also when it fails or is interrupted. It needs root (the store has
 // device nodes and files of other owners) and /dev/fuse.
@@ -334,8 +335,46 @@ func (s *session) demo(repo string) error {
 	s.sh(0, "cat", "web-podman/var/log/app.log")
 	s.sh(0, "aufsmount", "--root", "containers-storage", "verify", "localhost/app:v2")
 
+	s.comment("A Kubernetes node's containerd root (namespace k8s.io, a pod with its sandbox)\n" +
+		"beside plain ctr use (namespace default). Images are named as containerd names them;\n" +
+		"a pod's container by its pod, its sandbox shown with -a only, as crictl does.")
+	s.step(func() error {
+		_, v1, _ := sampleStore()
+		app := &st.CDImage{Names: []string{"docker.io/library/app:v1"}, Layers: v1.Layers}
+		pause := &st.CDImage{Names: []string{"registry.k8s.io/pause:3.9"}, Layers: []*st.Layer{st.NewLayer("", st.F("pause", "\x7fELF pause").WithMode(0755))}}
+		pod := map[string]string{"io.kubernetes.pod.namespace": "prod", "io.kubernetes.pod.name": "shop-7f9c"}
+		label := func(kv ...string) map[string]string {
+			out := map[string]string{}
+			for k, v := range pod {
+				out[k] = v
+			}
+			for i := 0; i+1 < len(kv); i += 2 {
+				out[kv[i]] = kv[i+1]
+			}
+			return out
+		}
+		k8s := &st.CDNamespace{Name: "k8s.io", Images: []*st.CDImage{app, pause}, Containers: []*st.CDContainer{
+			{ID: strings.Repeat("5a", 32), Image: pause, Labels: label("io.cri-containerd.kind", "sandbox")},
+			{ID: strings.Repeat("7c", 32), Image: app, Labels: label("io.cri-containerd.kind", "container", "io.kubernetes.container.name", "web"),
+				RW: st.NewLayer("", st.F("var/log/app.log", "2016-04-23 09:12:01 serving on :8080 (pod shop-7f9c)\n"))},
+		}}
+		def := &st.CDNamespace{Name: "default", Images: []*st.CDImage{app}}
+		_, err := (&st.Containerd{Namespaces: []*st.CDNamespace{k8s, def}}).Write(filepath.Join(s.dir, "containerd"))
+		if err != nil {
+			return fmt.Errorf("writing the containerd sample root: %w", err)
+		}
+		return nil
+	})
+	s.sh(0, "aufsmount", "--root", "containerd", "images")
+	s.sh(0, "aufsmount", "--root", "containerd", "ps")
+	s.sh(0, "aufsmount", "--root", "containerd", "ps", "-a")
+	s.mkdirs("web-k8s")
+	s.mount("containerd", "prod/shop-7f9c/web", "web-k8s")
+	s.sh(0, "cat", "web-k8s/var/log/app.log")
+	s.sh(0, "aufsmount", "--root", "containerd", "--namespace", "default", "verify", "app:v1")
+
 	s.comment("Done: unmount everything.")
-	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all", "v1-podman", "web-podman"} {
+	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all", "v1-podman", "web-podman", "web-k8s"} {
 		s.sh(0, "aufsmount", "umount", m)
 	}
 	s.step(s.checkUnmounted)
