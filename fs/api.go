@@ -55,8 +55,10 @@ type TarStream struct {
 	Close func() error
 }
 
-// key names the layer among others: one directory, or one blob.
-func (ly Layer) key() string {
+// Key names what the layer serves, as a directory's path names it: its
+// directory, or its blob of an image archive. Two layers of one key
+// show the same entries under the same inode numbers.
+func (ly Layer) Key() string {
 	if ly.Archive != nil {
 		return "archive:" + ly.Archive.File + "@" + strconv.FormatInt(ly.Archive.Offset, 10)
 	}

@@ -159,15 +159,15 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		}
 		for _, l := range e.Layers {
 			if e.Raw {
-				rawByDir[l.key()] = Layer{ID: l.ID, Dir: l.Dir, Archive: l.Archive}
-				rawDirs[l.key()] = true
+				rawByDir[l.Key()] = Layer{ID: l.ID, Dir: l.Dir, Archive: l.Archive}
+				rawDirs[l.Key()] = true
 				continue
 			}
-			if prev, ok := byDir[l.key()]; ok && !sameLayer(prev, l) {
+			if prev, ok := byDir[l.Key()]; ok && !sameLayer(prev, l) {
 				return nil, fmt.Errorf("%s: layer %s is given two ways (encoding, markers or restored metadata differ)", e.Path, l.Dir)
 			}
-			byDir[l.key()] = l
-			dirs[l.key()] = true
+			byDir[l.Key()] = l
+			dirs[l.Key()] = true
 		}
 	}
 	if len(dirs)+len(rawDirs)+binds >= 1<<(64-inoBits) {
@@ -254,9 +254,9 @@ func (t *tree) view(e TreeEntry, opened, rawOpened map[string]*layer, ino uint64
 	u := &union{raw: e.Raw, log: t.log, pf: t.pf}
 	for _, l := range e.Layers {
 		if e.Raw {
-			u.layers = append(u.layers, rawOpened[l.key()])
+			u.layers = append(u.layers, rawOpened[l.Key()])
 		} else {
-			u.layers = append(u.layers, opened[l.key()])
+			u.layers = append(u.layers, opened[l.Key()])
 		}
 	}
 	u.addBinds(e.Binds, func() uint64 { t.num++; return t.num })

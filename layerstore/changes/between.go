@@ -47,11 +47,12 @@ func Full(a, b *fs.View) ([]Change, error) {
 	return sorted(d.out), nil
 }
 
-// sharedLayers counts the layer directories at the bottom of both stacks
-// (top first): their longest common suffix.
+// sharedLayers counts the layers at the bottom of both stacks (top
+// first) that are the same directories or blobs (fs.Layer.Key): their
+// longest common suffix.
 func sharedLayers(a, b []fs.Layer) int {
 	n := 0
-	for n < len(a) && n < len(b) && a[len(a)-1-n].Dir == b[len(b)-1-n].Dir {
+	for n < len(a) && n < len(b) && a[len(a)-1-n].Key() == b[len(b)-1-n].Key() {
 		n++
 	}
 	return n
@@ -108,7 +109,7 @@ func between(a, b *fs.View, unsharedA, unsharedB int) ([]Change, error) {
 // differ is one comparison of two views.
 type differ struct {
 	a, b       *fs.View
-	dirA, dirB []string        // layer directories by index
+	dirA, dirB []string        // layers' keys (fs.Layer.Key: a directory, an archive's blob) by index
 	out        map[string]Kind // path (no leading slash) -> what became of it
 	covered    map[string]bool // paths whose whole subtree was compared
 	buf        [2][]byte       // content comparison buffers
@@ -117,10 +118,10 @@ type differ struct {
 func newDiffer(a, b *fs.View) *differ {
 	d := &differ{a: a, b: b, out: map[string]Kind{}, covered: map[string]bool{}}
 	for _, l := range a.Layers() {
-		d.dirA = append(d.dirA, l.Dir)
+		d.dirA = append(d.dirA, l.Key())
 	}
 	for _, l := range b.Layers() {
-		d.dirB = append(d.dirB, l.Dir)
+		d.dirB = append(d.dirB, l.Key())
 	}
 	return d
 }
