@@ -24,6 +24,15 @@ func TestArchiveDiff(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("diff --json: exit %d: %s", code, stderr)
 	}
+	if got := diffLines(t, stdout); !slices.Equal(got, st.DiffAB) {
+		t.Errorf("diff test/a:1 test/b:1:\n got %q\nwant %q", got, st.DiffAB)
+	}
+}
+
+// diffLines turns diff --json's output into "OP /path" lines, each path
+// as its bytes are (path_base64 where it is not UTF-8).
+func diffLines(t *testing.T, stdout string) []string {
+	t.Helper()
 	var js []struct {
 		Op, Path   string
 		PathBase64 string `json:"path_base64"`
@@ -42,7 +51,5 @@ func TestArchiveDiff(t *testing.T) {
 		}
 		got = append(got, j.Op+" "+j.Path)
 	}
-	if !slices.Equal(got, st.DiffAB) {
-		t.Errorf("diff test/a:1 test/b:1:\n got %q\nwant %q", got, st.DiffAB)
-	}
+	return got
 }

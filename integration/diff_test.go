@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -111,25 +109,7 @@ func TestDiffAgainstMounts(t *testing.T) {
 					if code != 0 || stderr != "" {
 						t.Fatalf("diff --json %s %s: exit %d: %s", pair[0], pair[1], code, stderr)
 					}
-					var js []struct {
-						Op, Path   string
-						PathBase64 string `json:"path_base64"`
-					}
-					if err := json.Unmarshal([]byte(stdout), &js); err != nil {
-						t.Fatalf("diff --json: %v", err)
-					}
-					var got []string
-					for _, j := range js {
-						if j.PathBase64 != "" {
-							raw, err := base64.StdEncoding.DecodeString(j.PathBase64)
-							if err != nil {
-								t.Fatal(err)
-							}
-							j.Path = string(raw)
-						}
-						got = append(got, j.Op+" "+j.Path)
-					}
-					if !slices.Equal(got, want) {
+					if got := diffLines(t, stdout); !slices.Equal(got, want) {
 						t.Errorf("diff %s %s:\n got %q\nwant %q", pair[0], pair[1], got, want)
 					}
 					// The text form: the same lines, one each, escaped.
