@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	st "github.com/aufsmount/aufsmount/internal/storetest"
 	"github.com/aufsmount/aufsmount/internal/testenv"
@@ -79,9 +82,9 @@ func TestArchiveRules(t *testing.T) {
 }
 
 // TestArchiveNoCache mounts an image of a zstd and of a gzip
-// oci-archive, and of a docker save with -o kernel, with
-// AUFSMOUNT_NO_CACHE set: nothing is cached, and the view is the
-// model's.
+// oci-archive, of a gzip OCI layout, and of a docker save with -o
+// kernel, with AUFSMOUNT_NO_CACHE set: nothing is cached, the view is
+// the model's, and no file's access time moves.
 func TestArchiveNoCache(t *testing.T) {
 	testenv.FUSE(t)
 	cache := t.TempDir()
@@ -93,13 +96,34 @@ func TestArchiveNoCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"zstd", "gzip"} {
-		b, err := (&st.Archive{Kind: st.OCIArchive, Compression: c, Images: []*st.Image{img}}).Write(filepath.Join(t.TempDir(), "image"))
+	for _, c := range []struct {
+		kind st.ArchiveKind
+		comp string
+	}{{st.OCIArchive, "zstd"}, {st.OCIArchive, "gzip"}, {st.OCILayout, "gzip"}} {
+		b, err := (&st.Archive{Kind: c.kind, Compression: c.comp, Images: []*st.Image{img}}).Write(filepath.Join(t.TempDir(), "image"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Reading the view (Compare reads every file) reads the
+		// archive, and must not touch its access time: it is old, so
+		// relatime would move it on a read.
+		old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+		var files []string
+		filepath.Walk(b.Path, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				files = append(files, p)
+				os.Chtimes(p, old, time.Now())
+			}
+			return nil
+		})
 		if err := st.Compare(mountRef(t, b.Path, "test/rule:0"), store.View(img), archiveCompare); err != nil {
-			t.Errorf("%s: %v", c, err)
+			t.Errorf("%s: %v", c.comp, err)
+		}
+		for _, p := range files {
+			var s unix.Stat_t
+			if err := unix.Stat(p, &s); err != nil || s.Atim.Sec != old.Unix() {
+				t.Errorf("%s: atime %v, was %v (%v)", p, time.Unix(s.Atim.Unix()).UTC(), old, err)
+			}
 		}
 	}
 	// The kernel path has no directory to stack: FUSE serves it.
