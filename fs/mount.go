@@ -1,7 +1,9 @@
 package fs
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"syscall"
@@ -94,6 +96,27 @@ func (o Options) logger() *log.Logger {
 	return log.New(os.Stderr, "aufsmount: ", log.LstdFlags)
 }
 
+// fuseLogger is logger for go-fuse's own messages, without the one it
+// writes when the kernel ends a lazily detached mount by aborting its
+// connection while a read is pending (ECONNABORTED, where it mostly says
+// ENODEV): that is the end of the mount, not a fault.
+func fuseLogger(l *log.Logger) *log.Logger {
+	return log.New(dropWriter{w: l.Writer(), drop: []byte("Failed to read from fuse conn: 103=")}, l.Prefix(), l.Flags())
+}
+
+// dropWriter writes what it is given but the lines that hold drop.
+type dropWriter struct {
+	w    io.Writer
+	drop []byte
+}
+
+func (d dropWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, d.drop) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
+}
+
 // mount serves root at mountpoint with the options every aufsmount mount has.
 func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, logger *log.Logger) (*fuse.Server, error) {
 	timeout := o.Timeout
@@ -105,7 +128,7 @@ func mount(mountpoint string, root fs.InodeEmbedder, rootIno uint64, o Options, 
 		Name:                 mounttable.Subtype, // the type is mounttable.FUSEType
 		AllowOther:           o.AllowOther,
 		Debug:                o.Debug,
-		Logger:               logger,
+		Logger:               fuseLogger(logger),
 		DirectMount:          os.Geteuid() == 0,
 		DirectMountFlags:     syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV,
 		EnableSymlinkCaching: true,

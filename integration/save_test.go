@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -517,6 +518,11 @@ func modeBits(m uint32) os.FileMode {
 // storeConfig is the image config of image id as the store holds it.
 func storeConfig(t *testing.T, b *st.Built, id string) []byte {
 	t.Helper()
+	if b.Layout == layerstore.LayoutContainers {
+		// Big data "sha256:<id>", named "=" and its base64.
+		name := "=" + base64.StdEncoding.EncodeToString([]byte("sha256:"+id))
+		return readNoatime(t, filepath.Join(b.Root, b.Driver+"-images", id, name))
+	}
 	return readNoatime(t, filepath.Join(b.Root, "image", b.Driver, "imagedb", "content", "sha256", id))
 }
 
@@ -547,6 +553,10 @@ func TestSave(t *testing.T) {
 	for _, dc := range driverCases {
 		t.Run(dc.name, func(t *testing.T) {
 			rs := refStoreOf(t, dc)
+			named := func(n string) string { return n }
+			if dc.layout == layerstore.LayoutContainers {
+				named = func(n string) string { return "localhost/" + n } // as podman load names it
+			}
 			snap := roSnap(t, rs.b.Root)
 			file, stderr := saveTo(t, rs.b.Root, "busybox", "user/app:v2", "web", "--tag", "saved/web:1")
 			checkStoreUnchanged(t, rs.b.Root, "save", snap)
@@ -558,11 +568,11 @@ func TestSave(t *testing.T) {
 			if len(a.manifest) != 3 {
 				t.Fatalf("%d images in manifest.json, want busybox, user/app and the container", len(a.manifest))
 			}
-			bb, app, web := a.item(t, "busybox:latest"), a.item(t, "user/app:v2"), a.item(t, "saved/web:1")
-			if !reflect.DeepEqual(bb.RepoTags, []string{"busybox:1.36", "busybox:latest"}) || !reflect.DeepEqual(app.RepoTags, []string{"user/app:v2"}) {
+			bb, app, web := a.item(t, named("busybox:latest")), a.item(t, named("user/app:v2")), a.item(t, "saved/web:1")
+			if !reflect.DeepEqual(bb.RepoTags, []string{named("busybox:1.36"), named("busybox:latest")}) || !reflect.DeepEqual(app.RepoTags, []string{named("user/app:v2")}) {
 				t.Errorf("RepoTags %q and %q; want every tag of busybox, and the one tag of user/app named", bb.RepoTags, app.RepoTags)
 			}
-			if dc.layout == layerstore.LayoutCAS {
+			if dc.layout == layerstore.LayoutCAS || dc.layout == layerstore.LayoutContainers {
 				for _, x := range []struct {
 					it  savedItem
 					img *st.Image
@@ -588,9 +598,9 @@ func TestSave(t *testing.T) {
 					}
 				}
 			}
-			checkCommitted(t, a, web, rs, rs.web)
-			checkUnpacked(t, file, "busybox:latest", rs.b.Root, "busybox:latest")
-			checkUnpacked(t, file, "user/app:v2", rs.b.Root, "user/app:v2")
+			checkCommitted(t, a, web, app, rs, rs.web)
+			checkUnpacked(t, file, named("busybox:latest"), rs.b.Root, "busybox:latest")
+			checkUnpacked(t, file, named("user/app:v2"), rs.b.Root, "user/app:v2")
 			committed := append([]*st.Layer{rs.web.RW}, reversed(rs.app.Layers)...)
 			checkUnpackedModel(t, file, "saved/web:1", committed)
 			// The archive's own OCI layout, as an OCI reader that takes
@@ -623,12 +633,13 @@ func diffIDsOf(t *testing.T, img *st.Image) []string {
 	return out
 }
 
-// checkCommitted checks the config of a container's image: its image's
+// checkCommitted checks the config of a container's image (image is the
+// saved image it was made from): its image's
 // layers and one more, the container's own settings, its id, and a
 // history entry.
-func checkCommitted(t *testing.T, a *savedArchive, it savedItem, rs *refStore, c *st.Container) {
+func checkCommitted(t *testing.T, a *savedArchive, it, image savedItem, rs *refStore, c *st.Container) {
 	t.Helper()
-	img, _ := a.config(t, a.item(t, "user/app:v2"))
+	img, _ := a.config(t, image)
 	cfg, _ := a.config(t, it)
 	if cfg.Container != rs.b.ContainerID[c] {
 		t.Errorf("committed config: container %q, want %s", cfg.Container, rs.b.ContainerID[c])
@@ -638,6 +649,20 @@ func checkCommitted(t *testing.T, a *savedArchive, it savedItem, rs *refStore, c
 	}
 	if len(cfg.History) != len(img.History)+1 || cfg.History[len(cfg.History)-1].EmptyLayer {
 		t.Errorf("committed history: %d entries after the image's %d", len(cfg.History), len(img.History))
+	}
+	if rs.b.Layout == layerstore.LayoutContainers {
+		// containers/storage keeps no Docker config: the committed one
+		// is what Podman recorded, the image named as the container was
+		// made from it, and its command (the fixture's default, sh).
+		var got struct {
+			Image string
+			Cmd   []string
+		}
+		json.Unmarshal(cfg.Config, &got)
+		if got.Image != "localhost/user/app:v2" || !slices.Equal(got.Cmd, []string{"sh"}) {
+			t.Errorf("committed config %s; want Image localhost/user/app:v2 and Cmd [sh], as Podman recorded them", cfg.Config)
+		}
+		return
 	}
 	var cc struct{ Config json.RawMessage }
 	json.Unmarshal(readNoatime(t, containerConfigFile(rs.b, c)), &cc)

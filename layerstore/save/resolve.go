@@ -36,6 +36,13 @@ func (a *Archive) resolve(refs []string) error {
 	for _, ref := range refs {
 		if named, ok := nameOnly(ref); ok {
 			tagged, err := a.tagsOf(named)
+			if err == nil && len(tagged) == 0 && !strings.Contains(strings.Split(ref, "/")[0], ".") {
+				// Podman keeps a name without a registry as localhost's
+				// (podman load of busybox:1 makes localhost/busybox:1).
+				if local, ok := nameOnly("localhost/" + ref); ok {
+					tagged, err = a.tagsOf(local)
+				}
+			}
 			if err != nil {
 				return err
 			}
