@@ -19,7 +19,7 @@ type huffTable struct {
 }
 
 const (
-	linkFlag = 0x40
+	linkFlag   = 0x40
 	maxCodeLen = 15
 )
 

@@ -38,8 +38,8 @@ type inflater struct {
 	wpos   int    // end of the decoded bytes in out
 	base   int64  // uncompressed offset of out[0]
 	state  int
-	final  bool   // the current block is the member's last
-	stored int    // bytes left in the current stored block
+	final  bool // the current block is the member's last
+	stored int  // bytes left in the current stored block
 	gzip   bool
 	cur    struct{ lit, dist *huffTable }
 	lit    huffTable

@@ -3,9 +3,9 @@ package seekable
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/hex"
 	"errors"
 	"io"
-	"encoding/hex"
 	"math/rand/v2"
 	"testing"
 )
