@@ -1,8 +1,6 @@
 package layerstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,8 +109,8 @@ func (s *store) readCASImage(p, id string) (*imageRec, *CorruptError) {
 	}
 	// The id is the digest of the config: a file that does not hash to
 	// its name is not the image it claims to be.
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != id {
-		return nil, corrupt(p, fmt.Errorf("content digest is sha256:%x, not the image id", sum))
+	if err := contentMismatch(data, id, "the image id"); err != nil {
+		return nil, corrupt(p, err)
 	}
 	m, err := parseImageConfig(data)
 	if err != nil {

@@ -1,8 +1,6 @@
 package layerstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -67,8 +65,8 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 	if err != nil {
 		return nil, corrupt(f, err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != t.Image.ID {
-		return nil, corrupt(f, fmt.Errorf("content digest is sha256:%x, not the image id", sum))
+	if err := contentMismatch(data, t.Image.ID, "the image id"); err != nil {
+		return nil, corrupt(f, err)
 	}
 	return data, nil
 }

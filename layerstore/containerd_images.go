@@ -1,8 +1,6 @@
 package layerstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -215,8 +213,8 @@ func (s *store) cdBlob(ns *cdNamespace, digest string) ([]byte, string, *Corrupt
 	if err != nil {
 		return nil, p, corrupt(p, err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h {
-		return nil, p, corrupt(p, fmt.Errorf("content digest is sha256:%x, not its name", sum))
+	if err := contentMismatch(data, h, "its name"); err != nil {
+		return nil, p, corrupt(p, err)
 	}
 	return data, p, nil
 }

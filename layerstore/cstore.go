@@ -1,9 +1,7 @@
 package layerstore
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,8 +237,8 @@ func (s *store) csConfig(id string) (data []byte, p string, _ *CorruptError) {
 	if data, err = readFile(p, maxJSON); err != nil {
 		return nil, p, corrupt(p, err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != id {
-		return nil, p, corrupt(p, fmt.Errorf("content digest is sha256:%x, not the image id", sum))
+	if err := contentMismatch(data, id, "the image id"); err != nil {
+		return nil, p, corrupt(p, err)
 	}
 	return data, p, nil
 }

@@ -1,11 +1,8 @@
 package layerstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"strings"
 	"time"
@@ -25,9 +22,10 @@ func (s *store) csManifest(img *imageRec) ([]byte, error) {
 	if err != nil {
 		return nil, corrupt(p, err)
 	}
-	sum := sha256.Sum256(data)
-	if want := strings.TrimPrefix(img.digest, sha256Prefix); want != "" && hex.EncodeToString(sum[:]) != want {
-		return nil, corrupt(p, fmt.Errorf("content digest is sha256:%x, not the image's digest %s", sum, img.digest))
+	if want := strings.TrimPrefix(img.digest, sha256Prefix); want != "" {
+		if err := contentMismatch(data, want, "the image's digest "+img.digest); err != nil {
+			return nil, corrupt(p, err)
+		}
 	}
 	return data, nil
 }

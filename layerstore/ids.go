@@ -1,6 +1,8 @@
 package layerstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -79,4 +81,16 @@ func clip(s string) string {
 		return s[:max] + "..."
 	}
 	return s
+}
+
+// contentMismatch says why data is not the content whose sha256 is want
+// (64 hex): nil when it is, else its digest and what want is (what
+// names it: "the image id"). A file read from a store is checked against
+// what names it with this one check.
+func contentMismatch(data []byte, want, what string) error {
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) == want {
+		return nil
+	}
+	return fmt.Errorf("content digest is sha256:%x, not %s", sum, what)
 }
