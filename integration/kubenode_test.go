@@ -24,25 +24,12 @@ func TestKubernetesNode(t *testing.T) {
 	testenv.FUSE(t)
 	app := &st.CDImage{Names: []string{"docker.io/library/app:1"}, Layers: []*st.Layer{l(st.F("app/main", "v1"), st.F("etc/os-release", "ID=test\n"))}}
 	pause := &st.CDImage{Names: []string{"registry.k8s.io/pause:3.9"}, Layers: []*st.Layer{l(st.F("pause", "p"))}}
-	pod := func(ns, name string) map[string]string {
-		return map[string]string{"io.kubernetes.pod.namespace": ns, "io.kubernetes.pod.name": name}
-	}
-	with := func(m map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range m {
-			out[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	k8s := &st.CDNamespace{Name: "k8s.io", Images: []*st.CDImage{app, pause}, Containers: []*st.CDContainer{
-		{ID: hexID("shop sandbox"), Image: pause, Labels: with(pod("prod", "shop"), "io.cri-containerd.kind", "sandbox")},
-		{ID: hexID("shop web"), Image: app, Labels: with(pod("prod", "shop"), "io.cri-containerd.kind", "container", "io.kubernetes.container.name", "web"),
+		{ID: hexID("shop sandbox"), Image: pause, Labels: st.PodLabels("prod", "shop", "")},
+		{ID: hexID("shop web"), Image: app, Labels: st.PodLabels("prod", "shop", "web"),
 			RW: st.NewLayer("", st.F("app/state", "prod"))},
-		{ID: hexID("blog sandbox"), Image: pause, Labels: with(pod("dev", "blog"), "io.cri-containerd.kind", "sandbox")},
-		{ID: hexID("blog web"), Image: app, Labels: with(pod("dev", "blog"), "io.cri-containerd.kind", "container", "io.kubernetes.container.name", "web"),
+		{ID: hexID("blog sandbox"), Image: pause, Labels: st.PodLabels("dev", "blog", "")},
+		{ID: hexID("blog web"), Image: app, Labels: st.PodLabels("dev", "blog", "web"),
 			RW: st.NewLayer("", st.F("app/state", "dev"))},
 	}}
 	plain := &st.CDNamespace{Name: "default", Images: []*st.CDImage{app}, Containers: []*st.CDContainer{{ID: "tool", Image: app}}}

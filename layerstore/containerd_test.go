@@ -40,9 +40,8 @@ func newCDFixture(t *testing.T) *cdFixture {
 		moby:    &storetest.CDImage{Names: []string{"docker.io/library/busybox:latest", "moby-dangling@sha256:" + strings.Repeat("0", 64)}, Layers: []*storetest.Layer{base}},
 	}
 	f.web = &storetest.CDContainer{ID: "web", Image: f.busybox, RW: storetest.NewLayer("", storetest.F("a/new", "n"), storetest.WH("bin/sh"))}
-	pod := map[string]string{"io.kubernetes.pod.namespace": "kube-system", "io.kubernetes.pod.name": "app-1"}
-	f.sandbox = &storetest.CDContainer{ID: strings.Repeat("5", 64), Image: f.pause, Labels: with(pod, "io.cri-containerd.kind", "sandbox")}
-	f.ctr = &storetest.CDContainer{ID: strings.Repeat("c", 64), Image: f.app, Labels: with(with(pod, "io.cri-containerd.kind", "container"), "io.kubernetes.container.name", "app")}
+	f.sandbox = &storetest.CDContainer{ID: strings.Repeat("5", 64), Image: f.pause, Labels: storetest.PodLabels("kube-system", "app-1", "")}
+	f.ctr = &storetest.CDContainer{ID: strings.Repeat("c", 64), Image: f.app, Labels: storetest.PodLabels("kube-system", "app-1", "app")}
 	f.dockerCtr = &storetest.CDContainer{ID: strings.Repeat("d", 64), Image: f.moby, Docker: true, RW: storetest.NewLayer("", storetest.F("etc/motd", "hi")),
 		Init: storetest.NewLayer("", storetest.F(".dockerenv", ""))}
 	dir := t.TempDir()
@@ -57,14 +56,6 @@ func newCDFixture(t *testing.T) *cdFixture {
 		t.Fatal(err)
 	}
 	return f
-}
-
-func with(m map[string]string, k, v string) map[string]string {
-	out := map[string]string{k: v}
-	for a, b := range m {
-		out[a] = b
-	}
-	return out
 }
 
 func TestContainerdImages(t *testing.T) {

@@ -255,20 +255,9 @@ func (s *session) demo(repo string) error {
 		_, v1, _ := sampleStore()
 		app := &st.CDImage{Names: []string{"docker.io/library/app:v1"}, Layers: v1.Layers}
 		pause := &st.CDImage{Names: []string{"registry.k8s.io/pause:3.9"}, Layers: []*st.Layer{st.NewLayer("", st.F("pause", "\x7fELF pause").WithMode(0755))}}
-		pod := map[string]string{"io.kubernetes.pod.namespace": "prod", "io.kubernetes.pod.name": "shop-7f9c"}
-		label := func(kv ...string) map[string]string {
-			out := map[string]string{}
-			for k, v := range pod {
-				out[k] = v
-			}
-			for i := 0; i+1 < len(kv); i += 2 {
-				out[kv[i]] = kv[i+1]
-			}
-			return out
-		}
 		k8s := &st.CDNamespace{Name: "k8s.io", Images: []*st.CDImage{app, pause}, Containers: []*st.CDContainer{
-			{ID: strings.Repeat("5a", 32), Image: pause, Labels: label("io.cri-containerd.kind", "sandbox")},
-			{ID: strings.Repeat("7c", 32), Image: app, Labels: label("io.cri-containerd.kind", "container", "io.kubernetes.container.name", "web"),
+			{ID: strings.Repeat("5a", 32), Image: pause, Labels: st.PodLabels("prod", "shop-7f9c", "")},
+			{ID: strings.Repeat("7c", 32), Image: app, Labels: st.PodLabels("prod", "shop-7f9c", "web"),
 				RW: st.NewLayer("", st.F("var/log/app.log", "2016-04-23 09:12:01 serving on :8080 (pod shop-7f9c)\n"))},
 		}}
 		def := &st.CDNamespace{Name: "default", Images: []*st.CDImage{app}}

@@ -460,3 +460,13 @@ func (b *CDBuilt) ContainerView(ct *CDContainer) []Node {
 	}
 	return (&Built{Driver: DriverOverlay2}).view(append(own, reversed(ct.Image.Layers)...), len(own))
 }
+
+// PodLabels are the labels containerd's CRI gives a container of a
+// Kubernetes pod, or with container "" the pod's sandbox (pause).
+func PodLabels(namespace, pod, container string) map[string]string {
+	l := map[string]string{"io.kubernetes.pod.namespace": namespace, "io.kubernetes.pod.name": pod, "io.cri-containerd.kind": "sandbox"}
+	if container != "" {
+		l["io.cri-containerd.kind"], l["io.kubernetes.container.name"] = "container", container
+	}
+	return l
+}
