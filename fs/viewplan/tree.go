@@ -25,6 +25,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	// In a host's filesystem, each store's views are under <store>/, and
 	// under <store>/<driver>/ for a store of several drivers; a
 	// containerd store's under <namespace>/ where it has several.
+	images, ctrs := append(s.Images(), s.DamagedImages()...), s.Containers()
 	trees := map[string]map[string]bool{}      // store -> its drivers
 	namespaces := map[string]map[string]bool{} // store -> its namespaces
 	note := func(store, driver, ns string) {
@@ -36,10 +37,10 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 			namespaces[store][ns] = true
 		}
 	}
-	for _, img := range s.Images() {
+	for _, img := range images {
 		note(img.Store, img.Driver, img.Namespace)
 	}
-	for _, c := range s.Containers() {
+	for _, c := range ctrs {
 		note(c.Store, c.Driver, c.Namespace)
 	}
 	prefix := func(store, driver, ns string) string {
@@ -73,7 +74,6 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 	}
 	// Images whose metadata is broken come too: their chain may still be
 	// known (layerstore's recover.go); if not, they are said to be left out.
-	images := append(s.Images(), s.DamagedImages()...)
 	if !p.o.Filter.Empty() {
 		images = nil // the containers it picks, alone
 	}
@@ -89,7 +89,7 @@ func (p *Planner) Tree() ([]fs.TreeEntry, []string) {
 		}
 	}
 	unshown := 0
-	for _, c := range s.Containers() {
+	for _, c := range ctrs {
 		if !p.o.Filter.Match(c) {
 			continue
 		}
