@@ -34,7 +34,7 @@ func mountIn(t *testing.T, root, ns, ref string) string {
 // root written by storetest, and a container over each, and compares the
 // whole tree with the model.
 func TestContainerdRules(t *testing.T) {
-	testenv.FUSE(t)
+	requireKernelView(t)
 	ns := &st.CDNamespace{Name: "default"}
 	var imgs []*st.CDImage
 	for i, tc := range ruleCases() {
@@ -52,6 +52,9 @@ func TestContainerdRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			compareView(t, mountRef(t, b.Root, fmt.Sprintf("test/rule:%d", i)), b.View(imgs[i]))
 			compareView(t, mountRef(t, b.Root, ns.Containers[i].ID), b.ContainerView(ns.Containers[i]))
+			// The kernel path: the same tree.
+			checkKernelModel(t, b.Root, refLayers(t, b.Root, fmt.Sprintf("test/rule:%d", i)), b.View(imgs[i]))
+			checkKernelModel(t, b.Root, refLayers(t, b.Root, ns.Containers[i].ID), b.ContainerView(ns.Containers[i]))
 		})
 	}
 	// mount-all: each container once, under its id, which is its name.

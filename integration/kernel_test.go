@@ -193,6 +193,10 @@ var kernelCompare = st.CompareOptions{}
 // returned; allowed says which reasons may be).
 func checkKernel(t *testing.T, root string, layers []afs.Layer, compare func(kmnt string, m *kernelview.Mounted), allowed ...kernelview.Reason) (*kernelview.Mounted, *kernelview.RefusedError) {
 	t.Helper()
+	// The fixture's writes settle first: writeback can change a file's
+	// block count after the fact (a content blob of a containerd root),
+	// and the sync below would then seem to be the view's doing.
+	unix.Sync()
 	before := roSnap(t, root)
 	kmnt, m, err := kernelMountLayers(t, layers)
 	if err != nil {
