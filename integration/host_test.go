@@ -53,7 +53,8 @@ func TestHostFilesystem(t *testing.T) {
 	appImg := &st.Image{Names: []string{"app:1"}, Layers: []*st.Layer{base, app}}
 	shared2 := &st.Image{Names: []string{"shared:1"}, Layers: []*st.Layer{base}}
 	write("var/lib/containers/storage", &st.Store{Kind: st.KindContainersStorage, Driver: st.DriverOverlay,
-		Images: []*st.Image{appImg, shared2}, Containers: []*st.Container{{Name: "appc", Image: appImg}}}, layerstore.LayoutContainers)
+		Images: []*st.Image{appImg, shared2}, Containers: []*st.Container{{Name: "appc", Image: appImg,
+			Volumes: []st.Volume{{Name: "cache", Dest: "/app/cache", Files: []st.Entry{st.F("hit", "1")}}}}}}, layerstore.LayoutContainers)
 
 	toolImg := &st.Image{Names: []string{"tool:1"}, Layers: []*st.Layer{base, tool}}
 	write("home/alice/.local/share/containers/storage", &st.Store{Kind: st.KindContainersStorage, Driver: st.DriverVFS, Rootless: true,
@@ -100,6 +101,12 @@ func TestHostFilesystem(t *testing.T) {
 	checkFile(mountRef(t, host, "tool:1"), "usr/bin/tool", "alice\n")
 	checkFile(mountRef(t, host, "webc"), "srv/index.html", "docker\n")
 	checkFile(mountRef(t, host, "appc"), "app/main", "podman\n")
+	checkFile(mountRef(t, host, "appc"), "app/cache/hit", "1")
+	// inspect names the volume where its own store keeps it.
+	out, stderr, code = run(t, "--root", host, "inspect", "--format", "{{range .Mounts}}{{.Source}}{{end}}", "appc")
+	if want := filepath.Join(host, "var/lib/containers/storage/volumes/cache/_data") + "\n"; code != 0 || out != want {
+		t.Errorf("inspect appc: Mounts' Source %q (exit %d: %s), want %q", out, code, stderr, want)
+	}
 
 	// shared:1 is in both: ambiguous, and --store picks one.
 	_, stderr, code = run(t, "--root", host, "layers", "shared:1")

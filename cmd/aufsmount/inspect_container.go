@@ -119,6 +119,11 @@ func (e *env) inspectContainer(s layerstore.Source, t *layerstore.Target) (*cont
 		src := m.Source
 		if m.Type == "volume" && (m.Driver == "" || m.Driver == "local") && src == "" {
 			src = filepath.Join(s.Root(), "volumes", m.Name, "_data")
+			for _, b := range t.Binds { // where the store has it: in a host's filesystem, under the store's root
+				if b.Kind == "volume" && b.Name == m.Name {
+					src = filepath.Join(s.Root(), b.Source)
+				}
+			}
 		}
 		out.Mounts = append(out.Mounts, mountJSON{Type: m.Type, Name: m.Name, Source: src, Destination: m.Destination,
 			Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation})
