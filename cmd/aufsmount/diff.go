@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/changes"
 )
@@ -128,30 +128,5 @@ func diffJSON(cs []changes.Change) []changeJSON {
 	return out
 }
 
-// quotePath makes a path one printable line: \\, \n, \t, \r, and \ooo
-// for every other byte of a control or non-printable character or of
-// invalid UTF-8. Spaces and printable UTF-8 stay as they are.
-func quotePath(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); {
-		r, size := utf8.DecodeRuneInString(p[i:])
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == utf8.RuneError && size == 1, !unicode.IsPrint(r):
-			for _, c := range []byte(p[i : i+size]) {
-				fmt.Fprintf(&b, `\%03o`, c)
-			}
-		default:
-			b.WriteString(p[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
+// quotePath is a path as messages and listings print it (words.Path).
+var quotePath = words.Path

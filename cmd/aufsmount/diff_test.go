@@ -12,27 +12,6 @@ import (
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
-func TestQuotePath(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"/etc/passwd", "/etc/passwd"},
-		{"/a b/c d", "/a b/c d"},
-		{"/new\nline", `/new\nline`},
-		{"/tab\there\r", `/tab\there\r`},
-		{`/back\slash`, `/back\\slash`},
-		{"/bad\xff\xfe", `/bad\377\376`},
-		{"/ünïcode/日本", "/ünïcode/日本"},
-		{"/bell\a\x00\x7f", `/bell\007\000\177`},
-		{"/nbsp\u00a0zwsp\u200b", `/nbsp\302\240zwsp\342\200\213`},
-		{"/cut\xe2\x82", `/cut\342\202`},
-		{`/\101`, `/\\101`}, // an escape-looking name stays told apart
-	}
-	for _, tt := range tests {
-		if got := quotePath(tt.in); got != tt.want {
-			t.Errorf("quotePath(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // diffStore is storetest's DiffImages, written in one layout.
 type diffStore struct {
 	*st.Built

@@ -67,25 +67,3 @@ func ellipsis(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
-
-// driverColumn is the DRIVER column of a listing: shown only when the
-// store holds more than one storage driver.
-type driverColumn bool
-
-func newDriverColumn(s interface{ Drivers() []string }) driverColumn {
-	return len(s.Drivers()) > 1
-}
-
-func (d driverColumn) header() string {
-	if d {
-		return "\tDRIVER"
-	}
-	return ""
-}
-
-func (d driverColumn) cell(driver string) string {
-	if d {
-		return "\t" + driver
-	}
-	return ""
-}

@@ -1,10 +1,13 @@
-// Package words is how messages put numbers and lists in words, in one
-// place for the command and the libraries that hand it messages.
+// Package words is how messages put numbers, lists and paths in words,
+// in one place for the command and the libraries that hand it messages.
 package words
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Thousands writes n with its thousands apart: 2,413.
@@ -35,4 +38,32 @@ func JoinAnd(list []string) string {
 		return strings.Join(list, "")
 	}
 	return strings.Join(list[:len(list)-1], ", ") + " and " + list[len(list)-1]
+}
+
+// Path makes a path one printable line: \\, \n, \t, \r, and \ooo
+// for every other byte of a control or non-printable character or of
+// invalid UTF-8. Spaces and printable UTF-8 stay as they are.
+func Path(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRuneInString(p[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == utf8.RuneError && size == 1, !unicode.IsPrint(r):
+			for _, c := range []byte(p[i : i+size]) {
+				fmt.Fprintf(&b, `\%03o`, c)
+			}
+		default:
+			b.WriteString(p[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
