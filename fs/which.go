@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aufsmount/aufsmount/internal/words"
 )
 
 // Reason tells what a layer's entry at a path does in the view.
@@ -56,6 +58,35 @@ type Provider struct {
 
 // Hidden reports whether the view does not show this layer's entry.
 func (p Provider) Hidden() bool { return p.Reason != Shown && p.Reason != Merged }
+
+// Status is what the layer's entry is to the view, in the one word
+// aufsmount which prints: "provides", "merged" or "hidden".
+func (p Provider) Status() string {
+	switch p.Reason {
+	case Shown:
+		return "provides"
+	case Merged:
+		return "merged"
+	}
+	return "hidden"
+}
+
+// Why says why a hidden entry does not show, naming the layer at fault
+// by: "/etc/motd whited out by 3f9c0a1b2c3d".
+func (p Provider) Why(by string) string {
+	at := words.Path(p.At)
+	switch p.Reason {
+	case WhitedOut:
+		return fmt.Sprintf("%s whited out by %s", at, by)
+	case UnderOpaque:
+		return fmt.Sprintf("under %s, made opaque by %s", at, by)
+	case Shadowed:
+		return fmt.Sprintf("shadowed at %s by %s", at, by)
+	case MountedOver:
+		return fmt.Sprintf("%s mounted over by %s", at, by)
+	}
+	return p.Reason.String()
+}
 
 // Which returns every layer that has an entry at p, top first: the one
 // the view shows (Reason Shown), for a directory the lower ones merged

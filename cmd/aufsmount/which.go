@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/aufsmount/aufsmount/fs"
 	"github.com/aufsmount/aufsmount/fs/viewplan"
 	"github.com/aufsmount/aufsmount/internal/words"
 	"github.com/aufsmount/aufsmount/layerstore"
@@ -91,7 +90,7 @@ func (e *env) whichAction(c *cli.Context) error {
 	if c.Bool("json") {
 		out := make([]providerJSON, 0, len(ps))
 		for _, p := range ps {
-			j := providerJSON{ID: p.LayerID, Dir: p.Dir, Status: status(p)}
+			j := providerJSON{ID: p.LayerID, Dir: p.Dir, Status: p.Status()}
 			if p.Hidden() {
 				j.Reason, j.By, j.At = p.Reason.String(), layers[p.By].ID, p.At
 			}
@@ -116,9 +115,9 @@ func (e *env) whichAction(c *cli.Context) error {
 		}
 		g := newGrid(width, column{header: "LAYER ID"}, column{header: "DIR", fit: cutPath}, column{header: "STATUS", fit: cutEnd})
 		for _, p := range ps {
-			st := status(p)
+			st := p.Status()
 			if p.Hidden() {
-				st = fmt.Sprintf("hidden: %s", hiddenWhy(p, id(layers[p.By].ID)))
+				st += ": " + p.Why(id(layers[p.By].ID))
 			}
 			g.add(id(p.LayerID), dir(p.Dir), st)
 		}
@@ -130,31 +129,4 @@ func (e *env) whichAction(c *cli.Context) error {
 		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, quotePath(path), len(ps), words.Plural(len(ps), "layer", "layers"))
 	}
 	return nil
-}
-
-func status(p fs.Provider) string {
-	switch p.Reason {
-	case fs.Shown:
-		return "provides"
-	case fs.Merged:
-		return "merged"
-	}
-	return "hidden"
-}
-
-// hiddenWhy says why a layer's entry does not show, naming the layer at
-// fault by.
-func hiddenWhy(p fs.Provider, by string) string {
-	at := quotePath(p.At)
-	switch p.Reason {
-	case fs.WhitedOut:
-		return fmt.Sprintf("%s whited out by %s", at, by)
-	case fs.UnderOpaque:
-		return fmt.Sprintf("under %s, made opaque by %s", at, by)
-	case fs.Shadowed:
-		return fmt.Sprintf("shadowed at %s by %s", at, by)
-	case fs.MountedOver:
-		return fmt.Sprintf("%s mounted over by %s", at, by)
-	}
-	return p.Reason.String()
 }
