@@ -92,17 +92,12 @@ func (e *env) containersAction(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("containers: %v", err)
 	}
-	var containers []layerstore.Container
-	for _, ct := range s.Containers() {
-		if (!ct.Sandbox || c.Bool("all")) && filter.Match(ct) {
-			containers = append(containers, ct)
-		}
-	}
+	containers := layerstore.ListContainers(s, filter, c.Bool("all"))
 	now := e.now()
 	if c.Bool("json") {
 		out := make([]containerJSON, 0, len(containers))
 		for _, ct := range containers {
-			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: psImage(s, &ct, false), ImageID: ct.ImageID,
+			j := containerJSON{ID: ct.ID, Name: ct.Name, Image: layerstore.ContainerImage(s, &ct, false), ImageID: ct.ImageID,
 				Command: ct.Command(), Created: rfc3339(ct.Created), State: ct.State.StateString(),
 				Status: ct.State.Status(now), Ports: layerstore.DisplayPorts(ct.Ports), LayerIDs: []string{}, Layers: []string{}, Driver: ct.Driver, Store: ct.Store,
 				Namespace: ct.Namespace, Sandbox: ct.Sandbox}
@@ -140,7 +135,7 @@ func (e *env) containersAction(c *cli.Context) error {
 	if len(s.Drivers()) > 1 {
 		l.def += "\t{{.Driver}}"
 	}
-	if namespaces(s) > 1 { // containerd's: its names are per namespace
+	if layerstore.Namespaces(s) > 1 { // containerd's: its names are per namespace
 		l.def = strings.Replace(l.def, "table ", "table {{.Namespace}}\t", 1)
 	}
 	if len(s.Stores()) > 1 { // a host's filesystem
@@ -153,7 +148,7 @@ func (e *env) containersAction(c *cli.Context) error {
 			cmd = ellipsis(cmd, commandWidth)
 		}
 		row := map[string]string{
-			"ID": id(ct), "Image": psImage(s, ct, trunc), "Command": strconv.Quote(cmd),
+			"ID": id(ct), "Image": layerstore.ContainerImage(s, ct, trunc), "Command": strconv.Quote(cmd),
 			"CreatedAt": dockerTime(ct.Created), "RunningFor": relativeTime(ct.Created, now),
 			"Ports": layerstore.DisplayPorts(ct.Ports), "Status": ct.State.Status(now), "State": ct.State.StateString(),
 			"Names": ct.Name, "Labels": joinLabels(ct.Labels), "Mounts": mountNames(ct.Mounts, trunc),
@@ -172,18 +167,6 @@ func (e *env) containersAction(c *cli.Context) error {
 		width = terminalWidth(e.stdout)
 	}
 	return l.print(e.stdout, "containers", format, width)
-}
-
-// psImage is IMAGE as docker ps shows it: the name the container was
-// made from while it still means its image, else the image's id.
-func psImage(s layerstore.Source, ct *layerstore.Container, trunc bool) string {
-	switch name := layerstore.ConfigImage(s, ct, trunc); {
-	case name != "":
-		return name
-	case trunc:
-		return layerstore.ShortID(ct.ImageID)
-	}
-	return "sha256:" + ct.ImageID
 }
 
 func joinLabels(labels map[string]string) string {
@@ -210,18 +193,4 @@ func mountNames(mounts []layerstore.MountPoint, trunc bool) string {
 		out = append(out, n)
 	}
 	return strings.Join(out, ",")
-}
-
-// namespaces counts the containerd namespaces the store's images and
-// containers are in.
-func namespaces(s layerstore.Source) int {
-	seen := map[string]bool{}
-	for _, img := range s.Images() {
-		seen[img.Namespace] = true
-	}
-	for _, c := range s.Containers() {
-		seen[c.Namespace] = true
-	}
-	delete(seen, "")
-	return len(seen)
 }

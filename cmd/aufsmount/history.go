@@ -94,7 +94,7 @@ func (e *env) historyAction(c *cli.Context) error {
 		if h.ImageID == "" {
 			return "<missing>"
 		}
-		return imageID(s, t.Driver, h.ImageID, trunc)
+		return layerstore.FormatImageID(s, t.Driver, h.ImageID, trunc)
 	}
 	if c.Bool("quiet") {
 		var b strings.Builder

@@ -102,25 +102,9 @@ func (e *env) imagesAction(c *cli.Context) error {
 	digests := c.Bool("digests") || strings.Contains(format, ".Digest")
 	needSize := c.Bool("json") || !quiet && usesField(format, "Size", "VirtualSize")
 	sizes := layerstore.NewSizes()
-	type shown struct {
-		img   layerstore.Image
-		names []string
-	}
-	var list []shown
-	for _, img := range s.Images() {
-		// JSON lists every image, as docker images -a does, and says
-		// which are intermediate.
-		if img.Intermediate && !c.Bool("all") && !c.Bool("json") {
-			continue
-		}
-		names := img.Names
-		if pattern != "" {
-			if names = layerstore.MatchNames(pattern, names); len(names) == 0 {
-				continue
-			}
-		}
-		list = append(list, shown{img, names})
-	}
+	// JSON lists every image, as docker images -a does, and says which
+	// are intermediate.
+	list := layerstore.ListImages(s, pattern, c.Bool("all") || c.Bool("json"))
 	size := func(img layerstore.Image) int64 {
 		n, err := sizes.Image(s, img)
 		if err != nil {
@@ -130,9 +114,8 @@ func (e *env) imagesAction(c *cli.Context) error {
 	}
 	if c.Bool("json") {
 		out := make([]imageJSON, 0, len(list))
-		for _, sh := range list {
-			img := sh.img
-			names := sh.names
+		for _, img := range list {
+			names := img.Names
 			if names == nil {
 				names = []string{}
 			}
@@ -149,8 +132,8 @@ func (e *env) imagesAction(c *cli.Context) error {
 	if quiet {
 		seen := map[string]bool{}
 		var b strings.Builder
-		for _, sh := range list {
-			id := imageID(s, sh.img.Driver, sh.img.ID, trunc)
+		for _, img := range list {
+			id := layerstore.FormatImageID(s, img.Driver, img.ID, trunc)
 			if !seen[id] {
 				seen[id] = true
 				b.WriteString(id + "\n")
@@ -161,7 +144,7 @@ func (e *env) imagesAction(c *cli.Context) error {
 	}
 	l := &listing{headers: imageHeaders}
 	l.def = "table {{.Repository}}\t{{.Tag}}"
-	if namespaces(s) > 1 { // containerd's: its names are per namespace
+	if layerstore.Namespaces(s) > 1 { // containerd's: its names are per namespace
 		l.def = "table {{.Namespace}}\t{{.Repository}}\t{{.Tag}}"
 	}
 	if len(s.Stores()) > 1 { // a host's filesystem
@@ -175,21 +158,20 @@ func (e *env) imagesAction(c *cli.Context) error {
 		l.def += "\t{{.Driver}}"
 	}
 	now := e.now()
-	for _, sh := range list {
-		if sh.img.Note != "" {
-			fmt.Fprintf(e.stderr, "aufsmount: note: image %s: %s\n", layerstore.ShortID(sh.img.ID), oneLine(sh.img.Note))
+	for _, img := range list {
+		if img.Note != "" {
+			fmt.Fprintf(e.stderr, "aufsmount: note: image %s: %s\n", layerstore.ShortID(img.ID), oneLine(img.Note))
 		}
 	}
-	for _, sh := range list {
-		img := sh.img
+	for _, img := range list {
 		sz, vsz := "N/A", "N/A"
 		if needSize {
 			n := size(img)
 			sz, vsz = humanSize(n), humanSizeDigits(n, 4)
 		}
-		for _, r := range layerstore.NameRows(sh.names, digests) {
+		for _, r := range layerstore.NameRows(img.Names, digests) {
 			row := map[string]string{
-				"Repository": r.Repo, "Tag": r.Tag, "Digest": r.Digest, "ID": imageID(s, img.Driver, img.ID, trunc),
+				"Repository": r.Repo, "Tag": r.Tag, "Digest": r.Digest, "ID": layerstore.FormatImageID(s, img.Driver, img.ID, trunc),
 				"CreatedSince": relativeTime(img.Created, now), "CreatedAt": dockerTime(img.Created),
 				"Size": sz, "VirtualSize": vsz, "SharedSize": "N/A", "UniqueSize": "N/A", "Containers": "N/A",
 				"LayerCount": strconv.Itoa(img.Layers), "Driver": img.Driver,
@@ -208,19 +190,6 @@ func (e *env) imagesAction(c *cli.Context) error {
 		width = terminalWidth(e.stdout)
 	}
 	return l.print(e.stdout, "images", format, width)
-}
-
-// imageID is an image's id as docker prints it: 12 hex digits, or with
-// --no-trunc the whole digest (the bare id before 1.10, where ids were
-// not digests).
-func imageID(s layerstore.Source, driver, id string, trunc bool) string {
-	switch {
-	case trunc:
-		return layerstore.ShortID(id)
-	case s.LayoutOfDriver(driver) == layerstore.LayoutGraph:
-		return id
-	}
-	return "sha256:" + id
 }
 
 // dockerTime is a time as docker's CreatedAt prints it.

@@ -45,7 +45,7 @@ type imageInspect struct {
 func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInspect {
 	img := t.Image
 	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
-	out := &imageInspect{Id: imageID(s, t.Driver, img.ID, false), RepoTags: []string{}, RepoDigests: []string{},
+	out := &imageInspect{Id: layerstore.FormatImageID(s, t.Driver, img.ID, false), RepoTags: []string{}, RepoDigests: []string{},
 		GraphDriver: graphDriver(t)}
 	for _, n := range img.Names {
 		if _, tag, _ := layerstore.SplitName(n); tag != "" {
@@ -55,7 +55,7 @@ func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInsp
 		}
 	}
 	if img.Parent != "" {
-		out.Parent = imageID(s, t.Driver, img.Parent, false)
+		out.Parent = layerstore.FormatImageID(s, t.Driver, img.Parent, false)
 	}
 	var data []byte
 	var err error
