@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,9 +120,46 @@ func runBounded(t testing.TB, cmd *exec.Cmd) int {
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s %q: timed out", cmd.Path, cmd.Args[1:])
+		// Say where it is stuck: its goroutines (a Go program dumps them
+		// on SIGQUIT) and every aufsmount process's kernel stacks.
+		stacks := kernelStacks()
+		cmd.Process.Signal(unix.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		var dump string
+		if b, ok := cmd.Stderr.(*bytes.Buffer); ok {
+			dump = b.String()
+		}
+		t.Fatalf("%s %q: timed out\n%s\n%s", cmd.Path, cmd.Args[1:], stacks, dump)
 	}
 	return cmd.ProcessState.ExitCode()
+}
+
+// kernelStacks gives the kernel stack of every thread of every aufsmount
+// process, for a report of what hung.
+func kernelStacks() string {
+	var b strings.Builder
+	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, c := range procs {
+		comm, err := os.ReadFile(c)
+		if err != nil || strings.TrimSpace(string(comm)) != "aufsmount" {
+			continue
+		}
+		dir := filepath.Dir(c)
+		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		fmt.Fprintf(&b, "process %s: %s\n", filepath.Base(dir), bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+		tasks, _ := filepath.Glob(filepath.Join(dir, "task/[0-9]*/stack"))
+		for _, st := range tasks {
+			stack, _ := os.ReadFile(st)
+			if bytes.Contains(stack, []byte("futex_wait")) || bytes.Contains(stack, []byte("ep_poll")) {
+				continue // an idle Go thread
+			}
+			fmt.Fprintf(&b, "  thread %s:\n%s", filepath.Base(filepath.Dir(st)), stack)
+		}
+	}
+	return b.String()
 }

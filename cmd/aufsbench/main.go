@@ -62,7 +62,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	bin := flag.String("bin", "bin/aufsmount", "the aufsmount binary")
 	smoke := flag.Bool("smoke", false, "a tiny store and one round: checks the benchmark runs")
-	drivers := flag.String("drivers", "aufs,overlay2,podman,containerd", "the storage drivers to write the store for, each measured apart (podman: a containers/storage graphroot, overlay driver; containerd: a containerd root, overlayfs snapshotter, mounted by kernel overlayfs as containerd stacks it); DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
+	drivers := flag.String("drivers", "aufs,overlay2,podman,containerd", "the storage drivers to write the store for, each measured apart (podman: a containers/storage graphroot, overlay driver; containerd: a containerd root, overlayfs snapshotter, mounted by kernel overlayfs as containerd stacks it; archive: the image as an OCI layout of gzip layers, against tar -xzf and the extracted tree); DRIVER-copied is a copy of that store that lost owners, modes, times, xattrs, devices and hard links")
 	flag.Parse()
 	if *smoke {
 		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
@@ -72,7 +72,11 @@ func main() {
 	reports := map[string]*report{}
 	for _, d := range strings.Split(*drivers, ",") {
 		driver, copied := strings.CutSuffix(d, "-copied")
-		rep, err := run(*dir, params{Entries: *entries, Layers: *layers, Wide: *wide, Big: *big, Driver: driver, Copied: copied}, *rounds, *bin)
+		measure := run
+		if driver == archiveDriver {
+			measure = runArchive
+		}
+		rep, err := measure(*dir, params{Entries: *entries, Layers: *layers, Wide: *wide, Big: *big, Driver: driver, Copied: copied}, *rounds, *bin)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "aufsbench:", err)
 			os.Exit(1)
@@ -285,22 +289,32 @@ func printReport(rep *report, systems []system) {
 		name += " (a copy that lost owners, modes, times, xattrs and the rest, restored from tar-splits)"
 	}
 	fmt.Printf("\n%s store: %s, %s; %d entries walked, %d layers, median of %d rounds\n\n", name, rep.Machine, rep.Date, rep.Entries, rep.Params.Layers, rep.Rounds)
-	fmt.Printf("%-44s", "")
+	var names []string
 	for _, s := range systems {
-		fmt.Printf(" %22s", s.name)
+		names = append(names, s.name)
+	}
+	printTable(rep, names, metrics)
+}
+
+// printTable prints rep's medians of ms for the systems named, each with
+// its ratio to the first.
+func printTable(rep *report, systems []string, ms []metric) {
+	fmt.Printf("%-52s", "")
+	for _, s := range systems {
+		fmt.Printf(" %22s", s)
 	}
 	fmt.Println()
-	kernel := rep.Median[systems[0].name]
-	for _, m := range metrics {
-		fmt.Printf("%-44s", m.title)
+	first := rep.Median[systems[0]]
+	for _, m := range ms {
+		fmt.Printf("%-52s", m.title)
 		for _, s := range systems {
-			v, ok := rep.Median[s.name][m.key]
+			v, ok := rep.Median[s][m.key]
 			if !ok {
 				fmt.Printf(" %22s", "-")
 				continue
 			}
 			cell := fmt.Sprintf("%.3g %s", v, m.unit)
-			if k := kernel[m.key]; k > 0 && s.name != systems[0].name {
+			if k := first[m.key]; k > 0 && s != systems[0] {
 				cell += fmt.Sprintf(" (%.2fx)", v/k)
 			}
 			fmt.Printf(" %22s", cell)

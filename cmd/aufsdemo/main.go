@@ -2,11 +2,12 @@
 // sample Docker store it writes itself with the storetest builder: a
 // debian:jessie-like base, app:v1 and app:v2 built on it, and a stopped
 // container of app:v1, in the 1.10+ layout, then the same store in the
-// pre-1.10 layout, overlay2, a lossy copy, a Podman store, and a
-// Kubernetes node's containerd root. It lists the store, mounts the images and the
-// container, looks inside, diffs the two images, and unmounts everything,
-// also when it fails or is interrupted. It needs root (the store has
-// device nodes and files of other owners) and /dev/fuse.
+// pre-1.10 layout, overlay2, a lossy copy, a saved archive and an
+// oci-archive, a Podman store, and a Kubernetes node's containerd root.
+// It lists the store, mounts the images and the container, looks inside,
+// diffs the two images, and unmounts everything, also when it fails or is
+// interrupted. It needs root (the store has device nodes and files of
+// other owners) and /dev/fuse.
 //
 // make demo runs it from the repository root after building bin/aufsmount.
 package main
@@ -200,6 +201,25 @@ func (s *session) demo(repo string) error {
 	s.sh(0, "aufsmount", "--root", "docker", "save", "-o", "app-v1.tar", "app:v1")
 	s.sh(0, "bash", "-c", "tar -tf app-v1.tar | sort | head -n 12")
 
+	s.comment("An archive is a store of its own: --root FILE reads a docker save, an oci-archive\n" +
+		"or an OCI layout, and mounts its images from their layer streams, never extracted\n" +
+		"(gzip and zstd layers too: one pass indexes each, cached for the next mount).")
+	s.step(func() error {
+		_, v1, v2 := sampleStore()
+		_, err := (&st.Archive{Kind: st.OCIArchive, Compression: "gzip", Images: []*st.Image{v1, v2}}).Write(filepath.Join(s.dir, "app.oci.tar"))
+		if err != nil {
+			return fmt.Errorf("writing the sample oci-archive: %w", err)
+		}
+		return nil
+	})
+	s.sh(0, "aufsmount", "--root", "app.oci.tar", "images")
+	s.sh(0, "aufsmount", "--root", "app.oci.tar", "layers", "app:v2")
+	s.mkdirs("v1-saved", "v2-oci")
+	s.mount("app-v1.tar", "app:v1", "v1-saved")
+	s.mount("app.oci.tar", "app:v2", "v2-oci")
+	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v1", "v1-saved")
+	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v2", "v2-oci")
+
 	s.comment("A host that switched from aufs to overlay2 keeps both trees in one root.\n" +
 		"The listings say whose each image is; a name both have needs --driver.")
 	s.step(func() error {
@@ -276,7 +296,7 @@ func (s *session) demo(repo string) error {
 	s.sh(0, "aufsmount", "--root", "containerd", "--namespace", "default", "verify", "app:v1")
 
 	s.comment("Done: unmount everything.")
-	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "mixed-v2", "mixed-all", "v1-podman", "web-podman", "web-k8s"} {
+	for _, m := range []string{"v1", "v2", "web", "v1-old", "v1-overlay2", "v1-copy", "v1-copy-as-is", "v1-saved", "v2-oci", "mixed-v2", "mixed-all", "v1-podman", "web-podman", "web-k8s"} {
 		s.sh(0, "aufsmount", "umount", m)
 	}
 	s.step(s.checkUnmounted)

@@ -72,6 +72,7 @@ func (rd *Reader) Close() error {
 	idle := rd.idle
 	rd.idle, rd.close = nil, true
 	rd.mu.Unlock()
+	cache.forget(rd)
 	for _, c := range idle {
 		c.release()
 	}
@@ -109,7 +110,28 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// decode reads p at off from decoded spans (spans.go), or through the
+// cursors where a span is too long to keep.
 func (rd *Reader) decode(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		i := rd.idx.spanAt(pos)
+		if rd.idx.spanEnd(i)-rd.idx.points[i].out > maxCachedSpan {
+			m, err := rd.decodeFrom(p[n:], pos)
+			return n + m, err
+		}
+		s := cache.get(rd, i)
+		if s.err != nil {
+			return n, s.err
+		}
+		n += copy(p[n:], s.data[pos-s.out:])
+	}
+	return n, nil
+}
+
+// decodeFrom reads p at off through a cursor.
+func (rd *Reader) decodeFrom(p []byte, off int64) (int, error) {
 	c, err := rd.acquire(off)
 	if err != nil {
 		return 0, err

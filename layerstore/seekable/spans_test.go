@@ -1,0 +1,84 @@
+package seekable
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// readBackwards reads rd's stream in 4 KiB pieces from its end to its
+// start, as a walk in an order other than the stream's reads its files.
+func readBackwards(t *testing.T, rd *Reader, size int) []byte {
+	t.Helper()
+	got := make([]byte, size)
+	for end := size; end > 0; end -= 4096 {
+		off := max(0, end-4096)
+		n, err := rd.ReadAt(got[off:end], int64(off))
+		if n != end-off || (err != nil && err != io.EOF) {
+			t.Fatalf("ReadAt(%d bytes at %d): %d, %v", end-off, off, n, err)
+		}
+	}
+	return got
+}
+
+// Reading a stream backwards decodes each span once: the spans stay
+// decoded in the cache, where the cursors alone would decode from the
+// span's point again for every piece.
+func TestBackwardReadsDecodeOnce(t *testing.T) {
+	// Spans of 1 MiB: more than a cursor keeps of what it decoded.
+	data := compressible(5, 4<<20)
+	blob := gzipMembers(t, 6, data)
+	x, err := build(t, blob, Options{Span: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &countingReaderAt{r: bytes.NewReader(blob)}
+	rd, err := Open(counter, int64(len(blob)), x, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if got := readBackwards(t, rd, len(data)); !bytes.Equal(got, data) {
+		t.Fatal("backward reads differ from the stream")
+	}
+	// Each span's compressed bytes once, plus a read-ahead chunk each.
+	if limit := int64(len(blob)) + int64(x.Points())*readChunk; counter.n > limit {
+		t.Fatalf("read %d compressed bytes for a %d-byte blob of %d spans, want at most %d", counter.n, len(blob), x.Points(), limit)
+	}
+}
+
+// The cache keeps to its budget, dropping the least recently used spans,
+// and a closed Reader's spans go.
+func TestSpanCacheBudget(t *testing.T) {
+	defer func(b int64) { cache.budget = b }(cache.budget)
+	cache.budget = 256 << 10
+	data := compressible(6, 2<<20)
+	blob := gzipMembers(t, 6, data)
+	x, err := build(t, blob, Options{Span: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := open(t, blob, x, "")
+	if got := readBackwards(t, rd, len(data)); !bytes.Equal(got, data) {
+		t.Fatal("backward reads differ from the stream")
+	}
+	if err := readsMatch(rd, data, 3, 100); err != nil {
+		t.Fatal(err)
+	}
+	cache.mu.Lock()
+	used, spans := cache.used, len(cache.m)
+	cache.mu.Unlock()
+	// A span runs from one point to the next: the budget and at most
+	// one span (the newest, kept even where it alone passes the budget).
+	if used > cache.budget+256<<10 || spans == 0 {
+		t.Fatalf("the cache holds %d spans of %d bytes, budget %d", spans, used, cache.budget)
+	}
+	rd.Close()
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	for k := range cache.m {
+		if k.rd == rd {
+			t.Fatal("a closed Reader's spans are still cached")
+		}
+	}
+}
