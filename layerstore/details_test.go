@@ -1,7 +1,6 @@
 package layerstore_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,26 +25,7 @@ func mustWrite(t *testing.T, p, data string) {
 // editConfig sets fields of container c's config.
 func editConfig(t *testing.T, b *st.Built, c *st.Container, fields map[string]any) {
 	t.Helper()
-	name := "config.v2.json"
-	if b.Layout == layerstore.LayoutGraph {
-		name = "config.json"
-	}
-	f := filepath.Join(b.Root, "containers", b.ContainerID[c], name)
-	data, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range fields {
-		m[k] = v
-	}
-	if data, err = json.Marshal(m); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f, data, 0o600); err != nil {
+	if err := b.EditConfig(c, fields); err != nil {
 		t.Fatal(err)
 	}
 }

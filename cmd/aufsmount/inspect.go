@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"text/template"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/aufsmount/aufsmount/layerstore"
+	"github.com/aufsmount/aufsmount/layerstore/inspect"
 )
 
 func (e *env) inspectCommand() *cli.Command {
@@ -49,11 +48,6 @@ Examples:
 	}
 }
 
-type graphDriverJSON struct {
-	Data map[string]string
-	Name string
-}
-
 func (e *env) inspectAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("inspect: expected at least one REF (see aufsmount inspect --help)")
@@ -79,7 +73,12 @@ func (e *env) inspectAction(c *cli.Context) error {
 		t, err := e.inspectResolve(s, ref, typ)
 		if err == nil {
 			var v any
-			if v, err = e.inspectTarget(s, t); err == nil {
+			var warnings []error
+			v, warnings, err = inspect.Of(s, t)
+			for _, w := range warnings {
+				fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(w.Error()))
+			}
+			if err == nil {
 				out = append(out, v)
 				continue
 			}
@@ -90,7 +89,7 @@ func (e *env) inspectAction(c *cli.Context) error {
 	if tmpl != nil {
 		var b bytes.Buffer
 		for _, v := range out {
-			data, err := templateData(v)
+			data, err := inspect.TemplateData(v)
 			if err != nil {
 				return err
 			}
@@ -103,17 +102,11 @@ func (e *env) inspectAction(c *cli.Context) error {
 			return err
 		}
 	} else if len(out) > 0 || !failed {
-		if out == nil {
-			out = []any{}
-		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "    ")
-		if err := enc.Encode(out); err != nil {
+		b, err := inspect.Marshal(out)
+		if err != nil {
 			return err
 		}
-		if _, err := e.stdout.Write(unescapeHTML(b.Bytes())); err != nil {
+		if _, err := e.stdout.Write(b); err != nil {
 			return err
 		}
 	}
@@ -121,30 +114,6 @@ func (e *env) inspectAction(c *cli.Context) error {
 		return errSilent
 	}
 	return nil
-}
-
-// htmlEscapes are the escapes json.Marshal writes for <, > and &.
-var htmlEscapes = map[string]byte{`\u003c`: '<', `\u003e`: '>', `\u0026`: '&'}
-
-// unescapeHTML undoes htmlEscapes in the JSON b: Docker wrote them into
-// the configs, and docker inspect does not print them (its engine
-// answers with them undone). Any other escape stays whole, so that an
-// escaped backslash followed by "u003c" stays as it is.
-func unescapeHTML(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		switch {
-		case b[i] != '\\' || i+1 == len(b):
-			out = append(out, b[i])
-		case i+6 <= len(b) && htmlEscapes[string(b[i:i+6])] != 0:
-			out = append(out, htmlEscapes[string(b[i:i+6])])
-			i += 5
-		default:
-			out = append(out, b[i], b[i+1])
-			i++
-		}
-	}
-	return out
 }
 
 // inspectTypes are what --type takes.
@@ -161,76 +130,4 @@ func (e *env) inspectResolve(s layerstore.Source, ref, typ string) (*layerstore.
 		fmt.Fprintf(e.stderr, "aufsmount: warning: %s\n", oneLine(w))
 	}
 	return t, nil
-}
-
-// typedZeros are the fields docker's types have that its JSON leaves out
-// when they are empty: its -f still finds them, nil or "", where a field
-// of no type is an error.
-var typedZeros = map[string]map[string]any{
-	"container": {"SizeRw": (*int64)(nil), "SizeRootFs": (*int64)(nil), "Node": (*struct{})(nil)},
-	"state":     {"Health": (*struct{})(nil)},
-	"image":     {"Variant": "", "OsVersion": ""},
-	// A container's Config, and an image's Config and ContainerConfig.
-	"config": {"ExposedPorts": map[string]struct{}(nil), "Healthcheck": (*struct{})(nil), "ArgsEscaped": false,
-		"NetworkDisabled": false, "MacAddress": "", "StopSignal": "", "StopTimeout": (*int)(nil), "Shell": []string(nil)},
-}
-
-// templateData is v as -f sees it: the JSON as printed, so that the
-// fields are docker's, decoded as docker decodes it where its types do
-// not answer (numbers as written: 207289555, not 2.07289555e+08), with
-// typedZeros.
-func templateData(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	// fill gives m[key] (m itself for "") the zeros it lacks.
-	fill := func(m map[string]any, key string, zeros map[string]any) {
-		if key != "" {
-			if m, _ = m[key].(map[string]any); m == nil {
-				return
-			}
-		}
-		for k, z := range zeros {
-			if _, ok := m[k]; !ok {
-				m[k] = z
-			}
-		}
-	}
-	switch v.(type) {
-	case *containerInspect:
-		fill(m, "", typedZeros["container"])
-		fill(m, "State", typedZeros["state"])
-		fill(m, "Config", typedZeros["config"])
-	case *imageInspect:
-		fill(m, "", typedZeros["image"])
-		fill(m, "Config", typedZeros["config"])
-		fill(m, "ContainerConfig", typedZeros["config"])
-		// A time.Time in docker's types, which prints as Go prints one.
-		if md, ok := m["Metadata"].(map[string]any); ok {
-			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(md["LastTagTime"])); err == nil {
-				md["LastTagTime"] = at
-			}
-		}
-	}
-	return m, nil
-}
-
-func (e *env) inspectTarget(s layerstore.Source, t *layerstore.Target) (any, error) {
-	if t.Kind == layerstore.KindContainer {
-		return e.inspectContainer(s, t)
-	}
-	return e.inspectImage(s, t), nil
-}
-
-// graphDriver is GraphDriver as docker inspect prints it.
-func graphDriver(t *layerstore.Target) graphDriverJSON {
-	name, data := t.GraphDriver()
-	return graphDriverJSON{Name: name, Data: data}
 }

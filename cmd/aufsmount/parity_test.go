@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,35 +119,11 @@ func state(running bool, code int, started, finished time.Time) map[string]any {
 		"Pid": 0, "ExitCode": code, "Error": "", "StartedAt": started, "FinishedAt": finished}
 }
 
-// configFile is the config of container c.
-func (p *parityStore) configFile(c *st.Container) string {
-	name := "config.v2.json"
-	if p.Layout == layerstore.LayoutGraph {
-		name = "config.json"
-	}
-	return filepath.Join(p.Root, "containers", p.ContainerID[c], name)
-}
-
 // editConfig sets fields of a container's config, as Docker would have
 // written them.
 func (p *parityStore) editConfig(t *testing.T, c *st.Container, fields map[string]any) {
 	t.Helper()
-	f := p.configFile(c)
-	data, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range fields {
-		m[k] = v
-	}
-	if data, err = json.Marshal(m); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f, data, 0o600); err != nil {
+	if err := p.EditConfig(c, fields); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,25 +1,15 @@
-package main
+package inspect
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
-type rootFSJSON struct {
-	Type   string
-	Layers []string
-}
-
-type imageMetadataJSON struct {
-	LastTagTime time.Time
-}
-
-// imageInspect is an image as docker inspect prints it.
-type imageInspect struct {
-	Id              string
+// Image is an image as docker inspect prints it.
+type Image struct {
+	Id              string // sic: docker spells it so
 	RepoTags        []string
 	RepoDigests     []string
 	Parent          string
@@ -36,16 +26,31 @@ type imageInspect struct {
 	OsVersion       string `json:",omitempty"`
 	Size            *int64
 	VirtualSize     *int64
-	GraphDriver     graphDriverJSON
-	RootFS          *rootFSJSON        `json:",omitempty"`
-	Metadata        *imageMetadataJSON `json:",omitempty"`
-	AufsMount       *viewJSON          `json:",omitempty"`
+	GraphDriver     GraphDriver
+	RootFS          *RootFS        `json:",omitempty"`
+	Metadata        *ImageMetadata `json:",omitempty"`
+	AufsMount       *View          `json:",omitempty"`
 }
 
-func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInspect {
+// RootFS is an image's layers by diff id, base first.
+type RootFS struct {
+	Type   string
+	Layers []string
+}
+
+// ImageMetadata is what the engine keeps of an image besides its config.
+type ImageMetadata struct {
+	LastTagTime time.Time
+}
+
+// imageOf is t, an image of s, as docker inspect prints it: its names
+// split into tags and digests, its config's fields (a graph/ store's
+// json before Docker 1.10), its size, and where it is.
+func imageOf(s layerstore.Source, t *layerstore.Target) (*Image, []error) {
+	var warnings []error
 	img := t.Image
 	graph := s.LayoutOfDriver(t.Driver) == layerstore.LayoutGraph
-	out := &imageInspect{Id: layerstore.FormatImageID(s, t.Driver, img.ID, false), RepoTags: []string{}, RepoDigests: []string{},
+	out := &Image{Id: layerstore.FormatImageID(s, t.Driver, img.ID, false), RepoTags: []string{}, RepoDigests: []string{},
 		GraphDriver: graphDriver(t)}
 	for _, n := range img.Names {
 		if _, tag, _ := layerstore.SplitName(n); tag != "" {
@@ -85,24 +90,24 @@ func (e *env) inspectImage(s layerstore.Source, t *layerstore.Target) *imageInsp
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+		warnings = append(warnings, err)
 	}
 	if n := layerstore.NewSizes().Chain(t.Layers); n >= 0 {
 		out.Size, out.VirtualSize = &n, &n
 	}
 	if !graph {
-		out.RootFS = &rootFSJSON{Type: "layers", Layers: []string{}}
+		out.RootFS = &RootFS{Type: "layers", Layers: []string{}}
 		for i := len(t.Layers) - 1; i >= 0; i-- {
 			out.RootFS.Layers = append(out.RootFS.Layers, t.Layers[i].DiffID)
 		}
 		tagged, err := s.ImageTagged(t)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+			warnings = append(warnings, err)
 		}
-		out.Metadata = &imageMetadataJSON{LastTagTime: tagged}
+		out.Metadata = &ImageMetadata{LastTagTime: tagged}
 	}
 	if len(t.Warnings) > 0 {
-		out.AufsMount = &viewJSON{Warnings: t.Warnings}
+		out.AufsMount = &View{Warnings: t.Warnings}
 	}
-	return out
+	return out, warnings
 }

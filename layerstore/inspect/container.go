@@ -1,21 +1,20 @@
-package main
+package inspect
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 
 	"github.com/aufsmount/aufsmount/layerstore"
 )
 
-// containerInspect is a container as docker inspect prints it; the
-// fields the config holds are passed on as they are.
-type containerInspect struct {
-	Id              json.RawMessage
+// Container is a container as docker inspect prints it; the fields its
+// config holds are passed on as they are.
+type Container struct {
+	Id              json.RawMessage // sic: docker spells it so
 	Created         json.RawMessage
 	Path            json.RawMessage
 	Args            json.RawMessage
-	State           any
+	State           any // State, or what the config holds where it is not of that shape
 	Image           json.RawMessage
 	ResolvConfPath  json.RawMessage
 	HostnamePath    json.RawMessage
@@ -30,14 +29,15 @@ type containerInspect struct {
 	AppArmorProfile json.RawMessage
 	ExecIDs         json.RawMessage
 	HostConfig      json.RawMessage
-	GraphDriver     graphDriverJSON
-	Mounts          []mountJSON
+	GraphDriver     GraphDriver
+	Mounts          []Mount
 	Config          json.RawMessage
-	NetworkSettings any // *networkSettingsJSON, or what the config holds where it is not of that shape
-	AufsMount       *viewJSON
+	NetworkSettings any // *NetworkSettings, or what the config holds where it is not of that shape
+	AufsMount       *View
 }
 
-type mountJSON struct {
+// Mount is one of a container's mounts as docker inspect prints it.
+type Mount struct {
 	Type        string
 	Name        string `json:",omitempty"`
 	Source      string
@@ -48,29 +48,8 @@ type mountJSON struct {
 	Propagation string
 }
 
-// viewJSON is aufsmount's part of inspect: what a view shows over the
-// layers, what it cannot show, and what was worked around.
-type viewJSON struct {
-	Binds    []bindJSON    `json:",omitempty"`
-	NotShown []unshownJSON `json:",omitempty"`
-	Warnings []string      `json:",omitempty"`
-}
-
-type bindJSON struct {
-	Destination string
-	Source      string // the path in the store
-	Kind        string
-}
-
-type unshownJSON struct {
-	Destination string
-	Source      string
-	Kind        string
-	Reason      string
-}
-
-// stateJSON is a container's State as docker inspect prints it.
-type stateJSON struct {
+// State is a container's State as docker inspect prints it.
+type State struct {
 	Status                                 string
 	Running, Paused, Restarting, OOMKilled bool
 	Dead                                   bool
@@ -79,33 +58,39 @@ type stateJSON struct {
 	Health                                 json.RawMessage `json:",omitempty"`
 }
 
-func (e *env) inspectContainer(s layerstore.Source, t *layerstore.Target) (*containerInspect, error) {
+// containerOf is t, a container of s, as docker inspect prints it: its
+// config with HostConfig from hostconfig.json, State with docker's
+// Status, NetworkSettings and Platform as docker shapes them, its mounts
+// where the store has them now, and what its view shows over its layers
+// and cannot show.
+func containerOf(s layerstore.Source, t *layerstore.Target) (*Container, []error, error) {
 	data, _, err := s.ContainerConfig(t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var warnings []error
 	host, err := s.HostConfig(t)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "aufsmount: warning: %s: %s\n", t.Ref, oneLine(err.Error()))
+		warnings = append(warnings, err)
 	}
 	ct := t.Container
-	out := &containerInspect{
+	out := &Container{
 		Id: raw["ID"], Created: raw["Created"], Path: raw["Path"], Args: raw["Args"], Image: raw["Image"],
 		ResolvConfPath: raw["ResolvConfPath"], HostnamePath: raw["HostnamePath"], HostsPath: raw["HostsPath"],
 		LogPath: raw["LogPath"], Name: raw["Name"], RestartCount: raw["RestartCount"], Driver: raw["Driver"],
 		Platform: platform(raw), MountLabel: raw["MountLabel"], ProcessLabel: raw["ProcessLabel"],
 		AppArmorProfile: raw["AppArmorProfile"], ExecIDs: raw["ExecIDs"], HostConfig: json.RawMessage(host),
-		GraphDriver: graphDriver(t), Mounts: []mountJSON{}, Config: raw["Config"], NetworkSettings: networkSettings(raw["NetworkSettings"]),
-		AufsMount: &viewJSON{Warnings: t.Warnings},
+		GraphDriver: graphDriver(t), Mounts: []Mount{}, Config: raw["Config"], NetworkSettings: networkSettings(raw["NetworkSettings"]),
+		AufsMount: &View{Warnings: t.Warnings},
 	}
 	if len(host) == 0 {
 		out.HostConfig = nil
 	}
-	st := stateJSON{}
+	st := State{}
 	if json.Unmarshal(raw["State"], &st) == nil {
 		st.Status = ct.State.StateString()
 		if string(st.Health) == "null" {
@@ -125,14 +110,14 @@ func (e *env) inspectContainer(s layerstore.Source, t *layerstore.Target) (*cont
 				}
 			}
 		}
-		out.Mounts = append(out.Mounts, mountJSON{Type: m.Type, Name: m.Name, Source: src, Destination: m.Destination,
+		out.Mounts = append(out.Mounts, Mount{Type: m.Type, Name: m.Name, Source: src, Destination: m.Destination,
 			Driver: m.Driver, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation})
 	}
 	for _, b := range t.Binds {
-		out.AufsMount.Binds = append(out.AufsMount.Binds, bindJSON{Destination: b.Dest, Source: filepath.Join(s.Root(), b.Source), Kind: b.Kind})
+		out.AufsMount.Binds = append(out.AufsMount.Binds, Bind{Destination: b.Dest, Source: filepath.Join(s.Root(), b.Source), Kind: b.Kind})
 	}
 	for _, u := range t.Unshown {
-		out.AufsMount.NotShown = append(out.AufsMount.NotShown, unshownJSON{Destination: u.Dest, Source: u.Source, Kind: u.Kind, Reason: u.Why})
+		out.AufsMount.NotShown = append(out.AufsMount.NotShown, Unshown{Destination: u.Dest, Source: u.Source, Kind: u.Kind, Reason: u.Why})
 	}
-	return out, nil
+	return out, warnings, nil
 }

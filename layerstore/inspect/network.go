@@ -1,16 +1,16 @@
-package main
+package inspect
 
 import (
 	"bytes"
 	"encoding/json"
 )
 
-// networkSettingsJSON is a container's NetworkSettings as docker inspect
+// NetworkSettings is a container's NetworkSettings as docker inspect
 // prints it (moby's types.NetworkSettings): the config's, less what the
 // engine keeps for itself (Service, IsAnonymousEndpoint ...), with the
 // address fields of its "bridge" network at the top, as docker shows
 // them for every container.
-type networkSettingsJSON struct {
+type NetworkSettings struct {
 	Bridge                 string
 	SandboxID              string
 	HairpinMode            bool
@@ -21,7 +21,7 @@ type networkSettingsJSON struct {
 	SecondaryIPAddresses   json.RawMessage
 	SecondaryIPv6Addresses json.RawMessage
 	endpointAddresses
-	Networks map[string]*endpointJSON
+	Networks map[string]*Endpoint
 }
 
 // endpointAddresses are where a network put the container.
@@ -36,9 +36,9 @@ type endpointAddresses struct {
 	MacAddress          string
 }
 
-// endpointJSON is one of NetworkSettings.Networks, as docker inspect
+// Endpoint is one of NetworkSettings.Networks, as docker inspect
 // prints it (without the engine's IPAMOperational).
-type endpointJSON struct {
+type Endpoint struct {
 	IPAMConfig          json.RawMessage
 	Links               json.RawMessage
 	Aliases             json.RawMessage
@@ -62,12 +62,12 @@ func networkSettings(raw json.RawMessage) any {
 	if isNull(raw) {
 		return raw
 	}
-	var ns networkSettingsJSON
+	var ns NetworkSettings
 	if err := json.Unmarshal(raw, &ns); err != nil {
 		return raw
 	}
 	if ns.Networks == nil {
-		ns.Networks = map[string]*endpointJSON{}
+		ns.Networks = map[string]*Endpoint{}
 	}
 	if isNull(ns.Ports) {
 		ns.Ports = json.RawMessage("{}") // docker copies them into a new map
