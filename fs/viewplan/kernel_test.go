@@ -1,7 +1,6 @@
 package viewplan_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,20 +75,8 @@ func TestServeKernel(t *testing.T) {
 			t.Errorf("unmounting %s: %v", mnt, err)
 		}
 	})
-	var got []string
-	err = filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		got = append(got, strings.TrimPrefix(p, mnt)+"="+string(data))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "/etc/app=v1 /etc/motd=hi\n"; strings.Join(got, " ") != want {
-		t.Errorf("the view holds %q, want %q", strings.Join(got, " "), want)
+	if got, want := viewFiles(t, mnt), "/etc/app=v1 /etc/motd=hi\n"; got != want {
+		t.Errorf("the view holds %q, want %q", got, want)
 	}
 	mounts, err := mounttable.Read()
 	if err != nil {

@@ -52,20 +52,8 @@ func TestServe(t *testing.T) {
 		}
 		srv.Wait()
 	})
-	var got []string
-	err = filepath.WalkDir(at, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		got = append(got, strings.TrimPrefix(p, at)+"="+string(data))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "/etc/app=v1 /etc/motd=hi\n"; strings.Join(got, " ") != want {
-		t.Errorf("the view holds %q, want %q", strings.Join(got, " "), want)
+	if got, want := viewFiles(t, at), "/etc/app=v1 /etc/motd=hi\n"; got != want {
+		t.Errorf("the view holds %q, want %q", got, want)
 	}
 	mounts, err := mounttable.Read()
 	if err != nil {
@@ -78,6 +66,25 @@ func TestServe(t *testing.T) {
 	if rec := ownRecord(t); rec.MountPoint != at || rec.Ref != "app:v1" || rec.Store != b.Root || rec.All {
 		t.Errorf("the view's record is %+v, want app:v1 at %s of %s", rec, at, b.Root)
 	}
+}
+
+// viewFiles is every file under mnt with its content: "/path=content",
+// space-separated, in lexical order.
+func viewFiles(t *testing.T, mnt string) string {
+	t.Helper()
+	var got []string
+	err := filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		got = append(got, strings.TrimPrefix(p, mnt)+"="+string(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, " ")
 }
 
 // ownRecord is the view record this process keeps (mounttable.KeepRecord).
