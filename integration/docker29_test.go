@@ -29,13 +29,11 @@ import (
 // Docker root, must be what Docker's containerd's own mount plans show.
 func TestDocker29Engine(t *testing.T) {
 	testenv.FUSE(t)
-	bin := os.Getenv("AUFSMOUNT_DOCKER29")
-	testenv.Require(t, bin != "", "AUFSMOUNT_DOCKER29 names no directory with Docker 29's dockerd, containerd 2 and containerd-shim-runc-v2")
-	t.Setenv("PATH", bin+":"+os.Getenv("PATH")) // dockerd starts the containerd it finds first
+	dockerd := docker29Dockerd(t)
 	testenv.Tool(t, "ctr")
 	docker := testenv.Tool(t, "docker")
 	archive := writeEngineArchive(t, writeEngineRootfs(t, requireStaticBusybox(t)), buildXattrHelper(t))
-	e := startEngine(t, filepath.Join(bin, "dockerd"), docker, "overlayfs")
+	e := startEngine(t, dockerd, docker, "overlayfs")
 	e.docker("load", "-i", archive)
 	cid := strings.TrimSpace(e.docker("create", "--name", engineMade, engineLoaded, "sh"))
 	cd := &cdEngine{t: t, sock: filepath.Join(e.dir, "exec", "containerd", "containerd.sock")}
@@ -74,4 +72,15 @@ func TestDocker29Engine(t *testing.T) {
 			t.Errorf("%s: Docker's containerd's mount (want) and aufsmount (got) differ:\n%s", ref, strings.Join(head(diffs, 30), "\n"))
 		}
 	}
+}
+
+// docker29Dockerd is Docker 29's dockerd in $AUFSMOUNT_DOCKER29, that
+// directory put first in PATH: dockerd starts the containerd it finds
+// first.
+func docker29Dockerd(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("AUFSMOUNT_DOCKER29")
+	testenv.Require(t, bin != "", "AUFSMOUNT_DOCKER29 names no directory with Docker 29's dockerd, containerd 2 and containerd-shim-runc-v2")
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	return filepath.Join(bin, "dockerd")
 }
