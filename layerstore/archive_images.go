@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -23,8 +24,9 @@ import (
 
 // arcImage is where an archive's image is.
 type arcImage struct {
-	config string        // the member or file of its config
-	blobs  []ArchiveBlob // its layers' blobs, base first
+	config   string              // the member or file of its config
+	blobs    []ArchiveBlob       // its layers' blobs, base first
+	manifest imagetar.Descriptor // its manifest, where an index names one (save keeps it)
 }
 
 // maxArcNames bounds the names an archive may give.
@@ -69,7 +71,7 @@ func (s *store) loadArcManifest() error {
 		return err
 	}
 	for i, it := range items {
-		id, err := s.addArcImage(it.Config, "", nil, it.Layers)
+		id, err := s.addArcImage(it.Config, configClaim(it.Config), nil, it.Layers)
 		if err != nil {
 			s.problem(a.fault("manifest.json", fmt.Errorf("image %d: %w", i, err)))
 			continue
@@ -89,7 +91,7 @@ func (s *store) loadArcIndex() error {
 		return err
 	}
 	for i, d := range idx.Manifests {
-		m, err := s.arcManifestOf(d, 0)
+		m, md, err := s.arcManifestOf(d, 0)
 		if err == nil && m.Config.Digest == "" {
 			err = errors.New("its manifest has no config")
 		}
@@ -107,6 +109,9 @@ func (s *store) loadArcIndex() error {
 			}
 			if err == nil {
 				id, err = s.addArcImage(config, m.Config.Digest, m.Layers, blobs)
+			}
+			if err == nil && s.arcImages[id].manifest.Digest == "" {
+				s.arcImages[id].manifest = md
 			}
 		}
 		if err != nil {
@@ -154,25 +159,42 @@ func (s *store) arcBlob(d imagetar.Descriptor) ([]byte, error) {
 	return data, nil
 }
 
+// configClaim is the digest a docker save's config member names it by
+// ("<hex>.json" as Docker before 25 and skopeo, "blobs/sha256/<hex>" as
+// Docker 25, "sha256:<hex>" as crane), which the image id must be; ""
+// for a name that claims none.
+func configClaim(member string) string {
+	h := strings.TrimSuffix(path.Base(member), ".json")
+	if hex, ok := strings.CutPrefix(member, "sha256:"); ok {
+		h = hex
+	} else if !strings.HasSuffix(member, ".json") && !strings.HasPrefix(member, "blobs/sha256/") {
+		return ""
+	}
+	if !isHexID(h) {
+		return ""
+	}
+	return sha256Prefix + h
+}
+
 // arcManifestOf is the manifest d is, or that it gives for the platform
-// when it is an index.
-func (s *store) arcManifestOf(d imagetar.Descriptor, depth int) (imagetar.Manifest, error) {
+// when it is an index, and the descriptor of that manifest.
+func (s *store) arcManifestOf(d imagetar.Descriptor, depth int) (imagetar.Manifest, imagetar.Descriptor, error) {
 	var m struct {
 		imagetar.Manifest
 		Manifests []imagetar.Descriptor `json:"manifests"`
 	}
 	data, err := s.arcBlob(d)
 	if err != nil {
-		return m.Manifest, err
+		return m.Manifest, d, err
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return m.Manifest, fmt.Errorf("manifest %s: invalid JSON: %w", d.Digest, err)
+		return m.Manifest, d, fmt.Errorf("manifest %s: invalid JSON: %w", d.Digest, err)
 	}
 	if m.Manifests == nil {
-		return m.Manifest, nil
+		return m.Manifest, d, nil
 	}
 	if depth >= maxIndexDepth {
-		return m.Manifest, fmt.Errorf("index %s: indexes nest too deep", d.Digest)
+		return m.Manifest, d, fmt.Errorf("index %s: indexes nest too deep", d.Digest)
 	}
 	a := s.arc()
 	var offered []string
@@ -190,9 +212,9 @@ func (s *store) arcManifestOf(d imagetar.Descriptor, depth int) (imagetar.Manife
 		offered = append(offered, platformOf(p).String())
 	}
 	if len(offered) == 0 {
-		return m.Manifest, fmt.Errorf("index %s has no manifest for %s whose blob is here, nor for any other platform", d.Digest, a.platform)
+		return m.Manifest, d, fmt.Errorf("index %s has no manifest for %s whose blob is here, nor for any other platform", d.Digest, a.platform)
 	}
-	return m.Manifest, fmt.Errorf("index %s has no manifest for %s (it has %s: choose with --platform)", d.Digest, a.platform, strings.Join(offered, ", "))
+	return m.Manifest, d, fmt.Errorf("index %s has no manifest for %s (it has %s: choose with --platform)", d.Digest, a.platform, strings.Join(offered, ", "))
 }
 
 // addArcImage reads the image whose config is the member config (of

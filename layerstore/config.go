@@ -72,12 +72,16 @@ func (s *Store) ImageConfig(t *Target) ([]byte, error) {
 }
 
 // ImageManifest is the manifest a containers/storage store keeps of t's
-// image (its big data "manifest"), checked against the image's digest;
-// nil for a store that keeps none, and for an image without one.
+// image (its big data "manifest"), or containerd's, or an image
+// archive's index names, checked against the image's digest; nil for a
+// store that keeps none, and for an image without one.
 func (s *Store) ImageManifest(t *Target) ([]byte, error) {
 	p, err := s.part(t)
-	if err != nil || t.Kind != KindImage || t.Image == nil || p.layout != LayoutContainers && p.layout != LayoutContainerd {
+	if err != nil || t.Kind != KindImage || t.Image == nil || p.layout != LayoutContainers && p.layout != LayoutContainerd && p.layout != LayoutArchive {
 		return nil, err
+	}
+	if p.layout == LayoutArchive {
+		return p.arcManifest(t.Image.ID)
 	}
 	img := p.images[t.Image.ID]
 	if img == nil {

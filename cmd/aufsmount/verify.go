@@ -32,6 +32,11 @@ change: a file's bytes, an entry added, removed or of another kind, a
 mode bit gained (or dropped where the times were kept), an xattr
 altered, an owner other than the copier's, a time moved earlier.
 
+A layer of an image archive or OCI layout (--root FILE|DIR) has neither
+directory nor tar-split: its blob is read whole, every time (never from
+the index a mount cached), against its digest and its stream against
+the diff id; MODIFIED names a blob that is not what the archive says.
+
 A line per layer: OK, LOSSY (contents intact, every difference a copy's
 loss), MODIFIED (something changed), UNVERIFIABLE with the reason (a
 container's own layers, or a layer without a tar-split, cannot be

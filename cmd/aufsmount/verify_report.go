@@ -58,6 +58,13 @@ func layerLine(lc *verify.Layer) string {
 	if !lc.Checked() {
 		return head + oneLine(lc.Reason)
 	}
+	if b := lc.Layer.Archive; b != nil {
+		if lc.Blob == nil {
+			return head + "contents changed: " + oneLine(lc.Reason)
+		}
+		return head + fmt.Sprintf("contents intact (%s, %s); blob %s intact (%s, %s)",
+			shortDigest(lc.Digest), humanSize(lc.Size), quotePath(b.Member), lc.Blob.Compression, humanSize(lc.Blob.CompressedSize))
+	}
 	contents, changes, losses := verify.Parts(lc.Findings)
 	var b strings.Builder
 	b.WriteString(head)
@@ -147,13 +154,15 @@ type findingJSON struct {
 }
 
 type layerCheckJSON struct {
-	ID     string `json:"id"`
-	Dir    string `json:"dir"`
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
-	DiffID string `json:"diff_id,omitempty"`
-	Digest string `json:"digest,omitempty"`
-	Size   int64  `json:"size,omitempty"`
+	ID  string `json:"id"`
+	Dir string `json:"dir"`
+	// Archive is where a layer of an image archive is (it has no dir).
+	Archive *layerstore.ArchiveBlob `json:"archive,omitempty"`
+	Status  string                  `json:"status"`
+	Reason  string                  `json:"reason,omitempty"`
+	DiffID  string                  `json:"diff_id,omitempty"`
+	Digest  string                  `json:"digest,omitempty"`
+	Size    int64                   `json:"size,omitempty"`
 	// The two questions, for a checked layer: contents "intact" or
 	// "changed"; directory "intact", "lossy" or "changed".
 	Contents  string        `json:"contents,omitempty"`
@@ -176,7 +185,7 @@ func verifyJSON(res *verify.Result) any {
 		Targets []targetCheckJSON `json:"targets"`
 	}{Layers: []layerCheckJSON{}, Targets: []targetCheckJSON{}}
 	for _, lc := range res.Layers {
-		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Status: string(lc.Status), Reason: oneLine(lc.Reason), DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
+		j := layerCheckJSON{ID: lc.Layer.ID, Dir: lc.Layer.Dir, Archive: lc.Layer.Archive, Status: string(lc.Status), Reason: oneLine(lc.Reason), DiffID: lc.Layer.DiffID, Digest: lc.Digest, Size: lc.Size}
 		if lc.Checked() {
 			j.Contents, j.Directory = "changed", string(lc.Directory)
 			if lc.Contents {

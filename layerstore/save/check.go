@@ -25,7 +25,7 @@ import (
 func (a *Archive) check() error {
 	var todo []*layer
 	for _, l := range a.layers {
-		if l.fresh != nil {
+		if l.fresh != nil || l.blob != nil {
 			continue
 		}
 		if !l.l.HasTarSplit() {

@@ -13,15 +13,15 @@ import (
 )
 
 // chains reads each item's metadata and lists its layers, base first,
-// each layer of the store once.
+// each layer of the store (a directory, or an archive's blob) once.
 func (a *Archive) chains() error {
 	byDir := map[string]*layer{}
 	add := func(l layerstore.Layer, pre110 bool) *layer {
-		if sl := byDir[l.Dir]; sl != nil {
+		if sl := byDir[l.Where()]; sl != nil {
 			return sl
 		}
-		sl := &layer{l: l, pre110: pre110}
-		byDir[l.Dir] = sl
+		sl := &layer{l: l, pre110: pre110, blob: l.Archive}
+		byDir[l.Where()] = sl
 		a.layers = append(a.layers, sl)
 		return sl
 	}
@@ -113,6 +113,10 @@ func (a *Archive) sizes() error {
 	a.wholeBases()
 	parallel(len(a.layers), func(i int) {
 		l := a.layers[i]
+		if l.blob != nil {
+			l.err = l.planBlob()
+			return
+		}
 		if l.sized && l.fresh == nil {
 			return
 		}
@@ -127,6 +131,7 @@ func (a *Archive) sizes() error {
 			return fmt.Errorf("layer %s: %w", l.name(), l.err)
 		}
 	}
+	a.noteZstd()
 	for _, it := range a.items {
 		if it.own != nil && it.own.entries == 0 {
 			// docker commit of a container that changed nothing adds no
@@ -139,17 +144,18 @@ func (a *Archive) sizes() error {
 	known := map[string]*layer{}
 	var out []*layer
 	for _, l := range a.layers {
-		if l.fresh == nil && !l.pre110 && !a.opt.AsIs && l.l.DiffID != "" {
-			// The stream is the original: its digest is the diff id.
+		if l.blob != nil || l.fresh == nil && !l.pre110 && !a.opt.AsIs && l.l.DiffID != "" {
+			// The stream is the original: its digest is the diff id (an
+			// archive's blob is copied as it is, checked as it goes).
 			l.diffID, l.known = l.l.DiffID, true
-			if prev := known[l.diffID]; prev != nil {
+			if prev := known[l.blobDigest()]; prev != nil {
 				// Two layers of one stream (the same layer pulled twice):
 				// stored once, as docker save does.
 				a.alias(l, prev)
 				continue
 			}
-			known[l.diffID] = l
-			l.home = imagetar.BlobPath(l.diffID)
+			known[l.blobDigest()] = l
+			l.home = imagetar.BlobPath(l.blobDigest())
 		}
 		out = append(out, l)
 	}

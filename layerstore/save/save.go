@@ -111,6 +111,10 @@ type layer struct {
 	fresh *layertar.Fresh
 	note  string
 	asIs  bool // changed since unpacked, saved as it is now (AsIs)
+	// blob is, for a layer of an image archive, its blob: copied as it
+	// is, compressed or not, under its digest (digest).
+	blob   *layerstore.ArchiveBlob
+	digest string
 
 	size    int64
 	sized   bool   // size is known (an original stream's, from its tar-split)
@@ -198,5 +202,6 @@ func (a *Archive) progress(n int64) {
 	}
 }
 
-// name is how a message names a layer: its short id and directory.
-func (l *layer) name() string { return fmt.Sprintf("%s (%s)", layerstore.ShortID(l.l.ID), l.l.Dir) }
+// name is how a message names a layer: its short id and directory (or
+// blob).
+func (l *layer) name() string { return fmt.Sprintf("%s (%s)", layerstore.ShortID(l.l.ID), l.l.Where()) }

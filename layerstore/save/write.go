@@ -49,6 +49,9 @@ func (a *Archive) archive(w io.Writer) error {
 // writeLayer writes one layer's stream at its home, and checks it: an
 // original stream must still be the layer's, byte for byte.
 func (a *Archive) writeLayer(tw *imagetar.Writer, l *layer) error {
+	if l.blob != nil {
+		return a.writeBlob(tw, l)
+	}
 	var rep *layertar.Report
 	err := tw.Stream(l.home, l.size, l.mtime, func(w io.Writer) error {
 		var err error
@@ -264,8 +267,8 @@ func (a *Archive) manifests(tw *imagetar.Writer) error {
 		}
 		mi := imagetar.ManifestItem{Config: imagetar.BlobPath(it.outID)}
 		for _, l := range it.chain {
-			m.Layers = append(m.Layers, imagetar.Descriptor{MediaType: imagetar.MediaTypeLayer, Digest: l.diffID, Size: l.size})
-			mi.Layers = append(mi.Layers, imagetar.BlobPath(l.diffID))
+			m.Layers = append(m.Layers, imagetar.Descriptor{MediaType: l.mediaType(), Digest: l.blobDigest(), Size: l.size})
+			mi.Layers = append(mi.Layers, imagetar.BlobPath(l.blobDigest()))
 		}
 		data, err := json.Marshal(m)
 		if err != nil {

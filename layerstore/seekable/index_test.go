@@ -152,6 +152,26 @@ func TestZstd(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+	t.Run("one frame checked alone keeps nothing", func(t *testing.T) {
+		blob := zstdFramesOf(t, data)
+		dir := t.TempDir()
+		x, err := build(t, blob, Options{Span: 64 << 10, SpillDir: dir, Digest: sha(blob), DiffID: sha(data), CheckOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Spilled || x.Size != int64(len(data)) || x.DiffID != sha(data) {
+			t.Fatalf("spilled %v, %d bytes, diff id %s", x.Spilled, x.Size, x.DiffID)
+		}
+		if files := spillFiles(t, dir); len(files) != 0 {
+			t.Fatalf("spill directory holds %q", files)
+		}
+		other := append([]byte(nil), data...)
+		other[len(other)/2] ^= 1
+		_, err = build(t, zstdFramesOf(t, other), Options{Span: 64 << 10, DiffID: sha(data), CheckOnly: true})
+		if !errors.Is(err, ErrDigest) {
+			t.Fatalf("another stream: error %v, want a digest mismatch", err)
+		}
+	})
 	t.Run("a small single frame is read from its start", func(t *testing.T) {
 		small := data[:100<<10]
 		blob := zstdFramesOf(t, small)

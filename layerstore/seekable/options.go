@@ -66,6 +66,10 @@ type Options struct {
 	// is decompressed to, as <algorithm>-<hex of its diff id>; Open
 	// needs the same directory.
 	SpillDir string
+	// CheckOnly makes the pass a check of the blob alone (verify): a
+	// stream that would be spilled is decompressed and thrown away, and
+	// the Index is not one to Open.
+	CheckOnly bool
 	// Progress, if set, is called now and then with the compressed
 	// bytes read so far.
 	Progress func(done int64)

@@ -171,26 +171,35 @@ func (p *pass) zstdByFrames(x *Index, frames []zframe, dec *zstd.Decoder) error 
 }
 
 // zstdSpill decompresses the whole stream into a temporary file in
-// SpillDir, which BuildIndex names once the stream is checked.
+// SpillDir, which BuildIndex names once the stream is checked; a check
+// alone (CheckOnly) keeps nothing.
 func (p *pass) zstdSpill(x *Index, dec *zstd.Decoder) error {
-	if p.opt.SpillDir == "" {
-		return fmt.Errorf("a zstd stream with frames too big to restart in needs a directory for its decompressed copy (none given)")
+	var tmp *os.File
+	out := io.Discard
+	if !p.opt.CheckOnly {
+		if p.opt.SpillDir == "" {
+			return fmt.Errorf("a zstd stream with frames too big to restart in needs a directory for its decompressed copy (none given)")
+		}
+		var err error
+		if tmp, err = os.CreateTemp(p.opt.SpillDir, ".spill-*"); err != nil {
+			return fmt.Errorf("making the decompressed copy: %w", err)
+		}
+		p.spillTmp = tmp.Name()
+		defer tmp.Close()
+		out = tmp
 	}
-	tmp, err := os.CreateTemp(p.opt.SpillDir, ".spill-*")
-	if err != nil {
-		return fmt.Errorf("making the decompressed copy: %w", err)
-	}
-	p.spillTmp = tmp.Name()
-	defer tmp.Close()
 	in := io.TeeReader(&progressReader{r: io.NewSectionReader(p.r, 0, p.size), p: p}, p.blob)
 	if err := dec.Reset(in); err != nil {
 		return fmt.Errorf("zstd stream: %v: %w", err, ErrCorrupt)
 	}
-	if _, err := io.Copy(io.MultiWriter(outputWriter{p}, tmp), dec); err != nil {
+	if _, err := io.Copy(io.MultiWriter(outputWriter{p}, out), dec); err != nil {
 		return zstdError(err, "zstd stream")
 	}
 	if _, err := io.Copy(p.blob, in); err != nil {
 		return fmt.Errorf("reading the zstd stream: %w", err)
+	}
+	if tmp == nil {
+		return nil
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing the decompressed copy: %w", err)

@@ -6,6 +6,7 @@ import (
 	"github.com/aufsmount/aufsmount/internal/workpool"
 	"github.com/aufsmount/aufsmount/layerstore"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
+	"github.com/aufsmount/aufsmount/layerstore/seekable"
 )
 
 // Options say where Run reports how far it is. Any may be nil.
@@ -34,6 +35,10 @@ type Layer struct {
 	Findings []layertar.Finding // in path order
 	// Mismatch is set where the rebuilt stream is not the layer's diff id.
 	Mismatch *layertar.Mismatch
+	// Blob is, for a layer of an image archive (Layer.Archive), what
+	// reading its blob found: the blob's digest, size and compression.
+	// Digest and Size are then its uncompressed stream's.
+	Blob *seekable.Index
 	// Contents says the original stream is there to rebuild; Directory,
 	// whether the directory is as unpacked. Both are for a Checked layer.
 	Contents  bool
@@ -95,7 +100,7 @@ func Run(s layerstore.Source, refs []string, opt Options) *Result {
 	for _, l := range r.Layers {
 		if l.Status == "" {
 			todo = append(todo, l)
-			total += max(l.Layer.Size, 0)
+			total += l.bytes()
 		}
 	}
 	if opt.Start != nil {
@@ -157,9 +162,10 @@ func targetID(t *layerstore.Target) string {
 	return ""
 }
 
-// plan adds the layers of t not met before to r, by directory, and
-// returns t's; a container's own layers are unverifiable from the
-// start, as is a layer without a tar-split.
+// plan adds the layers of t not met before to r, by directory (or an
+// archive's blob), and returns t's; a container's own layers are
+// unverifiable from the start, as is a layer without a tar-split (or,
+// of an archive, a blob).
 func (r *Result) plan(t *layerstore.Target, dirs map[string]*Layer) []*Layer {
 	own := 0
 	if t.Kind == layerstore.KindContainer && t.Image != nil {
@@ -167,7 +173,7 @@ func (r *Result) plan(t *layerstore.Target, dirs map[string]*Layer) []*Layer {
 	}
 	var out []*Layer
 	for j, l := range t.Layers {
-		lc := dirs[l.Dir]
+		lc := dirs[l.Where()]
 		if lc == nil {
 			lc = &Layer{Layer: l}
 			switch {
@@ -175,10 +181,11 @@ func (r *Result) plan(t *layerstore.Target, dirs map[string]*Layer) []*Layer {
 				lc.Status, lc.Reason = Unverifiable, "a container's writable layer: no tar-split"
 			case j < own:
 				lc.Status, lc.Reason = Unverifiable, "a container's init layer: no tar-split"
+			case l.Archive != nil:
 			case !l.HasTarSplit():
 				lc.Status, lc.Reason = Unverifiable, "no tar-split"
 			}
-			dirs[l.Dir] = lc
+			dirs[l.Where()] = lc
 			r.Layers = append(r.Layers, lc)
 		}
 		out = append(out, lc)
@@ -188,6 +195,10 @@ func (r *Result) plan(t *layerstore.Target, dirs map[string]*Layer) []*Layer {
 
 // check verifies one image layer, and judges it.
 func (lc *Layer) check(progress func(int64)) {
+	if lc.Layer.Archive != nil {
+		lc.checkBlob(progress)
+		return
+	}
 	rep, err := layertar.Verify(layerstore.TarLayer(lc.Layer), progress)
 	switch {
 	case errors.Is(err, layertar.ErrNoTarSplit):
