@@ -167,6 +167,11 @@ type Target struct {
 	Stack  []Layer
 	Driver string // the storage driver whose tree holds it
 	Store  string // in a host's filesystem, the store that holds it; "" otherwise
+	// Archive is, for an image a transport reference named
+	// (docker-archive:FILE, oci-archive:FILE, oci:DIR; ParseTransport),
+	// the absolute path of that archive or layout, which holds it; ""
+	// for a target of the Source's own store.
+	Archive string
 	// Below is, for a container, the stack of its view without its
 	// writable layer: its init layer over its image, what docker diff
 	// compares it with. Nil for images.

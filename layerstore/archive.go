@@ -88,7 +88,7 @@ func detectArchive(abs string, isDirectory bool, o Options) ([]found, error) {
 			return nil, bare(err)
 		}
 		defer f.Close()
-		notArchive := func(why error) error { return fmt.Errorf("%w, nor an image archive: %w", syscall.ENOTDIR, why) }
+		notArchive := func(why error) error { return &notArchiveError{why} }
 		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 			return nil, notArchive(errors.New("not a regular file"))
 		}
@@ -111,6 +111,15 @@ func detectArchive(abs string, isDirectory bool, o Options) ([]found, error) {
 	}
 	return []found{{arcDriver{a}, LayoutArchive}}, nil
 }
+
+// notArchiveError is a file that is no image archive: as the root of a
+// store, not a directory either.
+type notArchiveError struct{ why error }
+
+func (e *notArchiveError) Error() string {
+	return "not a directory, nor an image archive: " + e.why.Error()
+}
+func (e *notArchiveError) Unwrap() []error { return []error{syscall.ENOTDIR, e.why} }
 
 // arcDriver is the driver of an archive: its layers are blobs, stacked
 // as they are, marking whiteouts with OCI's .wh. names (aufs's).

@@ -74,8 +74,10 @@ func (s *store) loadArcManifest() error {
 		id, err := s.addArcImage(it.Config, configClaim(it.Config), nil, it.Layers)
 		if err != nil {
 			s.problem(a.fault("manifest.json", fmt.Errorf("image %d: %w", i, err)))
+			s.arcOrder = append(s.arcOrder, arcEntry{err: s.problems[len(s.problems)-1]})
 			continue
 		}
+		s.arcOrder = append(s.arcOrder, arcEntry{id: id, names: it.RepoTags})
 		for _, tag := range it.RepoTags {
 			s.addArcName(tag, id)
 		}
@@ -116,8 +118,10 @@ func (s *store) loadArcIndex() error {
 		}
 		if err != nil {
 			s.problem(a.fault("index.json", fmt.Errorf("manifests[%d] (%s): %w", i, clip(d.Digest), err)))
+			s.arcOrder = append(s.arcOrder, arcEntry{err: s.problems[len(s.problems)-1]})
 			continue
 		}
+		s.arcOrder = append(s.arcOrder, arcEntry{id: id, names: nonEmpty(d.Annotations[imagetar.AnnotationRefName])})
 		name := d.Annotations[imagetar.AnnotationImageName]
 		if name == "" {
 			name = d.Annotations[imagetar.AnnotationRefName]

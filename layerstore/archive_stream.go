@@ -40,14 +40,16 @@ func (s *ArchiveStream) Close() error {
 // without updating its access time. Errors name the member and the
 // archive.
 func OpenArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
-	s, err := openArchiveLayer(b, diffID)
+	s, err := openArchiveLayer(b, diffID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s of %s: %w", clip(b.Member), b.Archive, err)
 	}
 	return s, nil
 }
 
-func openArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
+// openArchiveLayer is OpenArchiveLayer; progress, if set, is told the
+// blob's bytes read so far by its index pass.
+func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64)) (*ArchiveStream, error) {
 	f, err := openBlob(b)
 	if err != nil {
 		return nil, err
@@ -68,7 +70,7 @@ func openArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
 		}
 		defer os.RemoveAll(spill)
 	}
-	s.Data, err = openSeekable(blob, b, diffID, spill, key)
+	s.Data, err = openSeekable(blob, b, diffID, spill, key, progress)
 	if err != nil {
 		f.f.Close()
 		return nil, err
@@ -111,8 +113,8 @@ func openBlob(b *ArchiveBlob) (arcFile, error) {
 }
 
 // openSeekable opens the blob's uncompressed stream, with the seekable
-// index cached under key, or built (and cached).
-func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key string) (*seekable.Reader, error) {
+// index cached under key, or built (and cached), telling progress.
+func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key string, progress func(done int64)) (*seekable.Reader, error) {
 	dir := cacheRoot("archive")
 	if key != "" {
 		var idx seekable.Index
@@ -127,6 +129,7 @@ func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key str
 		Digest:      digest.Digest(b.Digest),
 		DiffID:      digest.Digest(diffID),
 		SpillDir:    spill,
+		Progress:    progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading its blob: %w", err)

@@ -12,6 +12,9 @@ import (
 
 // part is the driver tree that holds t.
 func (s *Store) part(t *Target) (*store, error) {
+	if p := s.archivePart(t); p != nil {
+		return p, nil
+	}
 	for _, p := range s.parts {
 		if p.name != t.Store {
 			continue

@@ -45,6 +45,7 @@ type store struct {
 	cdImages map[string]*cdImage // containerd (containerd_images.go): by image id
 
 	arcImages map[string]*arcImage // an image archive (archive_images.go): by image id
+	arcOrder  []arcEntry           // its manifest.json's or index.json's entries, in order (archive_ref.go)
 }
 
 // imageRec is an image and what is needed to build its chain.

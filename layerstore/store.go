@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,6 +19,15 @@ type Store struct {
 	root   string
 	parts  []*store // one per driver, in the order of drivers; a host's, per store
 	unread []Unread // a host's stores found but not read
+
+	// The archives transport references named, opened as they are
+	// resolved (archive_transport.go), by kind and path; opts opens them.
+	opts  Options
+	arcMu sync.Mutex
+	arcs  map[string]arcOpened
+	// rootErr is why root could not be opened, where Options.Refs let
+	// Open go on without it: resolving a reference of its own fails so.
+	rootErr error
 }
 
 // Options narrow what Open reads.
@@ -33,6 +43,11 @@ type Options struct {
 	// Store, for a host's filesystem, reads only the store of that name
 	// ("docker", "podman", "podman:alice", "containerd", "k3s").
 	Store string
+	// Refs are the references the caller is to resolve. Where one is a
+	// transport reference (ParseTransport), which names an archive of
+	// its own, a root that cannot be opened is no error until a
+	// reference of the root is resolved.
+	Refs []string
 }
 
 // Open opens the Docker root directory root with every driver it holds;
@@ -51,6 +66,19 @@ func Open(root string) (*Store, error) { return OpenWith(root, Options{}) }
 // A directory that is no store but a host's filesystem (var/lib/ and
 // etc/ beneath it) is opened with every store it holds (host.go).
 func OpenWith(root string, o Options) (*Store, error) {
+	s, err := openRoot(root, o)
+	if err != nil && transported(o.Refs) {
+		abs, _ := filepath.Abs(root)
+		return &Store{root: abs, opts: o, rootErr: err}, nil
+	}
+	if s != nil {
+		s.opts = o
+	}
+	return s, err
+}
+
+// openRoot opens root: one store, or a host's filesystem.
+func openRoot(root string, o Options) (*Store, error) {
 	s, err := openStore(root, o)
 	if err != nil || o.Store != "" {
 		if abs, aerr := filepath.Abs(root); aerr == nil && isHost(abs) {
@@ -273,6 +301,15 @@ func (s *Store) Resolve(ref string) (*Target, error) { return s.ResolveKind(ref,
 // ResolveKind is Resolve for images only (KindImage) or containers only
 // (KindContainer), as docker inspect --type takes a reference.
 func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
+	if tr, err := ParseTransport(ref); err != nil || tr != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.resolveTransport(ref, tr, only)
+	}
+	if s.rootErr != nil {
+		return nil, s.rootErr
+	}
 	if len(s.parts) == 1 {
 		return s.parts[0].resolve(ref, only)
 	}
@@ -329,6 +366,9 @@ func (s *Store) ResolveKind(ref string, only Kind) (*Target, error) {
 // driver's name, or in a host's filesystem an Image's or a Container's
 // Tree (store/driver).
 func (s *Store) ResolveIn(tree, ref string) (*Target, error) {
+	if s.rootErr != nil {
+		return nil, s.rootErr
+	}
 	var miss error = &NotFoundError{Ref: ref}
 	for _, p := range s.parts {
 		if p.drv.name() == tree && p.name == "" || treeKey(p.name, p.drv.name(), p.namespace()) == tree {

@@ -109,7 +109,9 @@ overlay2, fuse-overlayfs, overlay and vfs) read-only at MOUNTPOINT, with no
 Docker daemon, lists the store's images, containers and layers, compares
 two of them (diff) and tells which layer a path comes from (which). REF is
 what docker takes: name[:tag], name@sha256:..., an image id or unique
-prefix, a container id, prefix or name. mount(8) and /etc/fstab
+prefix, a container id, prefix or name; or an image of an archive, as
+skopeo names one: docker-archive:FILE[:NAME:TAG], oci-archive:FILE[:REF],
+oci:DIR[:REF] (or :@N, its Nth image). mount(8) and /etc/fstab
 mount views as type fuse.aufsmount.
 
 Examples:
@@ -208,7 +210,7 @@ func isStoreFlag(name string) bool {
 func openStore(c *cli.Context) (layerstore.Source, error) {
 	noteStore(c, c.String("root"))
 	s, err := layerstore.OpenWith(c.String("root"), layerstore.Options{Driver: c.String("driver"),
-		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root"), Store: c.String("store")})
+		Namespace: c.String("namespace"), Platform: c.String("platform"), ContainerdRoot: c.String("containerd-root"), Store: c.String("store"), Refs: c.Args().Slice()})
 	if err != nil {
 		return nil, err // not a nil *Store in a non-nil Source
 	}

@@ -217,7 +217,7 @@ func (e *env) serve(req mountRequest, report *os.File, plan *viewplan.Mount) err
 // warn.
 func resolvePlan(req mountRequest, warn io.Writer) (*viewplan.Mount, error) {
 	o := req.store
-	o.Driver = req.driver
+	o.Driver, o.Refs = req.driver, []string{req.ref}
 	s, err := layerstore.OpenWith(req.root, o)
 	if err != nil {
 		return nil, err

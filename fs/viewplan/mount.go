@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/aufsmount/aufsmount/fs"
+	"github.com/aufsmount/aufsmount/layerstore"
 )
 
 // Mount is what one mount serves, resolved: the layers and binds of a
@@ -24,13 +25,20 @@ type Mount struct {
 
 // Mount resolves ref (Resolve) to what a mount of it serves. The mount
 // points of a container that its view cannot show (Unshown) are said as
-// a note, and kept in Notes.
+// a note, and kept in Notes. With Options.Index, the layers of an image
+// archive are indexed here, where a display can show how it goes.
 func (p *Planner) Mount(ref string) (*Mount, error) {
 	t, err := p.Resolve(ref)
 	if err != nil {
 		return nil, err
 	}
 	m := &Mount{Root: p.s.Root(), Driver: t.Driver, Layers: Layers(t), Binds: Binds(t, p.s.Root())}
+	if t.Archive != "" {
+		m.Root = t.Archive // the store of a transport reference's image: its archive
+	}
+	if p.o.Index != nil {
+		layerstore.IndexArchive(t, *p.o.Index)
+	}
 	if note := Unshown(t); note != "" {
 		p.say("note", "%s", note)
 		m.Notes = append(m.Notes, note)

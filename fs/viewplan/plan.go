@@ -20,6 +20,10 @@ type Options struct {
 	// Filter, when not empty, makes the whole-store tree (Tree) of the
 	// containers it matches alone: one pod's, one namespace's.
 	Filter layerstore.Filter
+	// Index, if set, makes Mount build the indexes of an image archive's
+	// layers that are not cached yet (layerstore.IndexArchive), telling
+	// it how that goes, so that the mount's server finds them cached.
+	Index *layerstore.IndexProgress
 }
 
 // Planner plans the views of one command: each layer's restoration is

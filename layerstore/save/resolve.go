@@ -62,8 +62,12 @@ func (a *Archive) resolve(refs []string) error {
 			continue
 		}
 		var tag reference.NamedTagged
-		if !strings.HasPrefix(ref, "sha256:") {
-			if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		name := ref
+		if tr, _ := layerstore.ParseTransport(ref); tr != nil {
+			name = tr.Name // the tag it names in its archive, if any
+		}
+		if name != "" && !strings.HasPrefix(name, "sha256:") {
+			if named, err := reference.ParseNormalizedNamed(name); err == nil {
 				if nt, ok := named.(reference.NamedTagged); ok && !isDigested(named) {
 					if name, ok := hasName(t, nt); ok {
 						tag = name
