@@ -40,6 +40,9 @@ type ArchiveLayer struct {
 	Size    int64  `json:"size"`
 	Digest  string `json:"digest,omitempty"`  // the blob's
 	DiffID  string `json:"diff_id,omitempty"` // its tar stream's
+	// NoTrustedXattrs leaves out the tar's trusted.* attributes, which
+	// the engine never applies (containerd's blobs).
+	NoTrustedXattrs bool `json:"no_trusted_xattrs,omitempty"`
 	// Load opens the layer: its tar's index and its uncompressed stream.
 	// Called once, as the layer is opened, before anything is mounted;
 	// its errors name the blob and the archive.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -39,6 +40,9 @@ func openTarLayer(ly Layer, num uint64) (*layer, error) {
 	ts, err := a.Load()
 	if err != nil {
 		return nil, err // it names the blob and the archive
+	}
+	if a.NoTrustedXattrs {
+		ts.Index.KeepXattrs(func(name string) bool { return !strings.HasPrefix(name, "trusted.") })
 	}
 	return &layer{id: ly.ID, dir: name, num: num, enc: tarEncoding, markers: &ts.Index.Markers, tar: ts, archive: a}, nil
 }
@@ -82,6 +86,14 @@ func (l *layer) tarStat(rel string, st *unix.Stat_t) error {
 		st.Size = int64(len(m.Target))
 	}
 	st.Blocks = (st.Size + 511) / 512
+	if m.Sparse != nil {
+		// A sparse file takes the blocks of its data, as unpacked.
+		var data int64
+		for _, f := range m.Sparse {
+			data += f.Length
+		}
+		st.Blocks = (data + 511) / 512
+	}
 	st.Blksize = 4096
 	return nil
 }
@@ -100,13 +112,13 @@ func (l *layer) tarList(rel string) ([]dirent, error) {
 }
 
 // tarFile is the regular file rel of a tar layer, as a reader of its
-// bytes in the stream.
+// bytes in the stream (a sparse file's fragments, and zeros between).
 func (l *layer) tarFile(rel string) (*io.SectionReader, error) {
 	m := l.tarMeta(rel)
 	if m == nil || m.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s: %w", rel, errChanged)
 	}
-	return io.NewSectionReader(l.tar.Data, m.Off, m.Size), nil
+	return m.Open(l.tar.Data), nil
 }
 
 // tarXattrs lists rel's attributes in a tar layer.

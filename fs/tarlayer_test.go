@@ -66,7 +66,7 @@ func TestTarLayer(t *testing.T) {
 		&tar.Header{Name: "opt/new", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "new"},
 		&tar.Header{Name: "bin/sh", Typeflag: tar.TypeReg, Mode: 0o755, Uid: 7, Gid: 8, Linkname: "#!sh",
 			PAXRecords: map[string]string{"SCHILY.xattr.user.x": "1"}},
-		&tar.Header{Name: "bin/link", Typeflag: tar.TypeLink, Linkname: "bin/sh"},
+		&tar.Header{Name: "bin/link", Typeflag: tar.TypeLink, Linkname: "bin/sh", Mode: 0o755, Uid: 7, Gid: 8},
 		&tar.Header{Name: "lnk", Typeflag: tar.TypeSymlink, Linkname: "bin/sh", Mode: 0o777},
 		&tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
 	)

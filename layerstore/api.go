@@ -101,8 +101,9 @@ type Image struct {
 	// Namespace is the containerd namespace that holds it ("moby",
 	// "k8s.io", "default"); "" in other stores.
 	Namespace string
-	// Note says why the image cannot be mounted as the store has it,
-	// where that is so: a containerd image whose layers are not unpacked.
+	// Note says what is unusual in how the image is read, where that is
+	// so: a containerd image whose layers are not unpacked is served from
+	// its layer blobs, or cannot be mounted where one of them is gone.
 	Note string
 }
 

@@ -55,6 +55,9 @@ type ArchiveBlob struct {
 	// Digest is the blob's digest ("sha256:<hex>") where the archive
 	// names it; for a plain tar it is the layer's diff id.
 	Digest string `json:"digest,omitempty"`
+	// NoTrustedXattrs says the engine whose blob it is never applies the
+	// tar's trusted.* attributes (containerd): they are not the layer's.
+	NoTrustedXattrs bool `json:"no_trusted_xattrs,omitempty"`
 }
 
 // String names the blob for a listing: the archive and member.

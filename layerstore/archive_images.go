@@ -252,7 +252,7 @@ func (s *store) addArcImage(config, configDigest string, descs []imagetar.Descri
 		if descs != nil {
 			d = descs[i]
 		}
-		if ai.blobs[i], err = s.arcLayerBlob(member, d, cfg.diffIDs[i]); err != nil {
+		if ai.blobs[i], err = a.layerBlob(member, d, cfg.diffIDs[i]); err != nil {
 			return "", err
 		}
 	}
@@ -267,11 +267,11 @@ func (s *store) addArcImage(config, configDigest string, descs []imagetar.Descri
 	return id, nil
 }
 
-// arcLayerBlob finds the blob of a layer, the member named, and tells
-// its compression from its first bytes, which must agree with the media
-// type d gives where it gives one.
-func (s *store) arcLayerBlob(member string, d imagetar.Descriptor, diffID string) (ArchiveBlob, error) {
-	a := s.arc()
+// layerBlob finds the blob of a layer, the member named, and tells its
+// compression from its first bytes, which must agree with the media type
+// d gives where it gives one. A containerd content store's blobs are
+// found the same way, as a layout's (cdBlobChain).
+func (a *archive) layerBlob(member string, d imagetar.Descriptor, diffID string) (ArchiveBlob, error) {
 	f, err := a.open(member)
 	if err != nil {
 		return ArchiveBlob{}, err

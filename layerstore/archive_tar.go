@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/internal/beneath"
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
 // An image archive is read in place, never extracted (docs/archives.md):
@@ -74,9 +75,7 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 		if m.typ == tar.TypeRegA {
 			m.typ = tar.TypeReg
 		}
-		if m.typ == tar.TypeGNUSparse || hasSparseRecords(h) {
-			m.sparse = true
-		}
+		m.sparse = layertar.IsSparse(h)
 		if m.typ == tar.TypeDir {
 			m.size = 0
 		}
@@ -86,15 +85,6 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 		members[name] = m
 	}
 	return members, nil
-}
-
-func hasSparseRecords(h *tar.Header) bool {
-	for k := range h.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			return true
-		}
-	}
-	return false
 }
 
 // memberName is a member's name cleaned ("./a/b/" is "a/b"), or an error

@@ -216,7 +216,7 @@ func (d cdDriver) encoding(own bool) *whiteout.Encoding {
 }
 
 func (d cdDriver) stack(s *store, layers []Layer, ctr *containerRec) []Layer {
-	if d.whole() {
+	if d.whole() && !fromBlobs(layers) {
 		return vfsDriver{}.stack(s, layers, ctr)
 	}
 	return stackAll(layers)
@@ -242,6 +242,9 @@ func (d cdDriver) listLayers(s *store) ([]string, error) {
 func (d cdDriver) check(s *store, layers []Layer, ctr *containerRec) error {
 	if err := checkUnique(layers); err != nil {
 		return err
+	}
+	if fromBlobs(layers) {
+		return nil // blobs, checked as the chain was read (cdBlobChain)
 	}
 	return checkDirs(layers)
 }

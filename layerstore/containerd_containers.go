@@ -130,6 +130,9 @@ func (s *store) cdContainerLayers(c *containerRec) ([]Layer, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if fromBlobs(chain) {
+		return nil, "", corrupt(d.root.metaFile, fmt.Errorf("namespace %s: snapshot %s has parent %q, which is no %s snapshot", d.ns, clip(keys[len(keys)-1]), clip(parent), d.snapshotter))
+	}
 	return append(own, chain...), "", nil
 }
 

@@ -98,7 +98,11 @@ func (s *store) loadCDImage(ns *cdNamespace, id string, e cdImageEntry, first bo
 		rec.Created = e.created
 	}
 	if !ci.unpacked {
-		rec.Note = fmt.Sprintf("not unpacked: no %s snapshot holds its layers (imported without unpacking, or garbage-collected); its blobs remain", d.snapshotter)
+		// Served from its blobs (cdBlobChain), unless one is gone too.
+		rec.Note = fmt.Sprintf("not unpacked (no %s snapshot holds its top layer: imported without unpacking, or its snapshots removed): served from its layer blobs", d.snapshotter)
+		if gone := s.cdMissingBlob(ns, ci); gone != "" {
+			rec.Note = fmt.Sprintf("not unpacked (no %s snapshot holds its top layer), and its layer blob %s is gone too: it cannot be mounted", d.snapshotter, gone)
+		}
 	}
 	s.cdImages[id] = ci
 	s.images[id] = rec
@@ -280,7 +284,7 @@ func (s *store) cdLookup(ref string) (tagEntry, bool, error) {
 func (s *store) cdChain(img *imageRec) ([]Layer, error) {
 	d := s.cd()
 	if ci := s.cdImages[img.ID]; ci != nil && !ci.unpacked {
-		return nil, fmt.Errorf("image %s is %s", displayName(img), img.Note)
+		return s.cdBlobChain(img, ci)
 	}
 	n := len(img.chainIDs)
 	layers := make([]Layer, n)
@@ -375,6 +379,9 @@ func (s *store) cdManifest(img *imageRec) ([]byte, error) {
 func (s *store) cdLayerMeta() map[string]Layer {
 	known := map[string]Layer{}
 	for _, r := range s.images {
+		if ci := s.cdImages[r.ID]; ci != nil && !ci.unpacked {
+			continue // its layers are blobs, not snapshots
+		}
 		if layers, err := s.cdChain(r); err == nil {
 			for _, l := range layers {
 				known[l.ID] = l

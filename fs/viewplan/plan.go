@@ -128,7 +128,8 @@ func Layers(t *layerstore.Target) []fs.Layer {
 func fsLayer(l layerstore.Layer) fs.Layer {
 	out := fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
 	if b := l.Archive; b != nil {
-		out.Archive = &fs.ArchiveLayer{Archive: b.Archive, Member: b.Member, File: b.File, Offset: b.Offset, Size: b.Size, Digest: b.Digest, DiffID: l.DiffID}
+		out.Archive = &fs.ArchiveLayer{Archive: b.Archive, Member: b.Member, File: b.File, Offset: b.Offset, Size: b.Size, Digest: b.Digest, DiffID: l.DiffID,
+			NoTrustedXattrs: b.NoTrustedXattrs}
 	}
 	return out
 }

@@ -205,8 +205,14 @@ func (a *Archive) compress(tarData []byte) ([]byte, string, error) {
 	if a.Kind == DockerSave || a.Kind == DockerSave25 {
 		return tarData, imagetar.MediaTypeLayer, nil
 	}
+	return compressLayer(a.Compression, tarData)
+}
+
+// compressLayer is a layer's tar compressed as c says ("", "gzip" or
+// "zstd"), and its OCI media type.
+func compressLayer(c string, tarData []byte) ([]byte, string, error) {
 	var out bytes.Buffer
-	switch a.Compression {
+	switch c {
 	case "":
 		return tarData, imagetar.MediaTypeLayer, nil
 	case "gzip":
@@ -227,7 +233,7 @@ func (a *Archive) compress(tarData []byte) ([]byte, string, error) {
 		}
 		return out.Bytes(), imagetar.MediaTypeLayer + "+zstd", nil
 	}
-	return nil, "", fmt.Errorf("compression %q: not gzip or zstd", a.Compression)
+	return nil, "", fmt.Errorf("compression %q: not gzip or zstd", c)
 }
 
 // v1ID is the legacy directory of the layer of chain id chain: Docker's

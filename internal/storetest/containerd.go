@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/aufsmount/aufsmount/layerstore/imagetar"
 )
 
 // Containerd describes a containerd root (docs/containerd.md) as
@@ -44,8 +46,12 @@ type CDImage struct {
 	// Index makes its target an index with this platform's manifest and
 	// one for another platform whose blobs are absent.
 	Index bool
-	// NoUnpack leaves its snapshots out, as ctr images import --no-unpack.
+	// NoUnpack leaves its snapshots out, as ctr images import --no-unpack
+	// does (or ctr snapshots rm after it unpacked).
 	NoUnpack bool
+	// Compression is how its layer blobs are kept: "" (plain tars),
+	// "gzip" or "zstd".
+	Compression string
 }
 
 // CDContainer is a container of one of the namespace's images.
@@ -69,6 +75,8 @@ type CDBuilt struct {
 	// Chains are each unpacked image's snapshot directories, top first:
 	// what containerd's overlay mount of it stacks.
 	Chains map[*CDImage][]string
+	// Blobs are each image's layer blob digests, base first.
+	Blobs map[*CDImage][]string
 }
 
 // Media types containerd keeps.
@@ -76,7 +84,6 @@ const (
 	cdManifestType = "application/vnd.oci.image.manifest.v1+json"
 	cdIndexType    = "application/vnd.oci.image.index.v1+json"
 	cdConfigType   = "application/vnd.oci.image.config.v1+json"
-	cdLayerType    = "application/vnd.oci.image.layer.v1.tar"
 )
 
 // cdWriter writes one root.
@@ -111,7 +118,7 @@ type cdNS struct {
 // Write writes the root into root (which must not exist or be empty).
 func (c *Containerd) Write(root string) (*CDBuilt, error) {
 	w := &cdWriter{c: c, root: root, snDir: filepath.Join(root, "io.containerd.snapshotter.v1.overlayfs"),
-		b:   &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}, Chains: map[*CDImage][]string{}},
+		b:   &CDBuilt{Root: root, Targets: map[*CDImage]string{}, Configs: map[*CDImage]string{}, Chains: map[*CDImage][]string{}, Blobs: map[*CDImage][]string{}},
 		enc: encoding{devices: true, opaque: "trusted.overlay.opaque"}}
 	for _, d := range []string{"io.containerd.metadata.v1.bolt", "io.containerd.content.v1.content/blobs/sha256", "io.containerd.snapshotter.v1.overlayfs/snapshots"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0700); err != nil {
@@ -174,12 +181,17 @@ func (w *cdWriter) image(ns string, n *cdNS, img *CDImage) error {
 		if err := WriteTar(&tb, l); err != nil {
 			return err
 		}
-		d, err := w.blob(n, tb.Bytes())
+		data, mt, err := compressLayer(img.Compression, tb.Bytes())
 		if err != nil {
 			return err
 		}
-		diffIDs = append(diffIDs, d) // uncompressed: the blob is the diff
-		layers = append(layers, desc{MediaType: cdLayerType, Digest: d, Size: int64(tb.Len())})
+		d, err := w.blob(n, data)
+		if err != nil {
+			return err
+		}
+		diffIDs = append(diffIDs, imagetar.Digest(tb.Bytes()))
+		w.b.Blobs[img] = append(w.b.Blobs[img], d)
+		layers = append(layers, desc{MediaType: mt, Digest: d, Size: int64(len(data))})
 		history = append(history, map[string]any{"created": layerCreated(l).UTC().Format(time.RFC3339Nano), "created_by": "/bin/sh -c " + l.CreatedBy})
 	}
 	cfg, _ := json.Marshal(map[string]any{"architecture": runtime.GOARCH, "os": "linux", "created": DefaultTime.UTC().Format(time.RFC3339Nano),

@@ -176,6 +176,11 @@ type Layer struct {
 	// with LayoutGraph it is a layer with an empty directory, as
 	// pre-1.10 Docker made. An Empty layer has no Entries.
 	Empty bool
+	// Tar, when set, is the layer's tar stream as another tool wrote it
+	// (GNU tar --sparse: GNUSparseTar), in place of Entries': WriteTar
+	// writes it as it is. Only archives and containerd blobs of images
+	// not unpacked take such a layer.
+	Tar []byte
 }
 
 // NewLayer is a layer made by createdBy holding entries.

@@ -29,8 +29,12 @@ import (
 // is a hard link to one. The root is in it, as "./", only when the
 // description gives it attributes (D("")).
 
-// WriteTar writes the tar stream of l.
+// WriteTar writes the tar stream of l (its Tar, where it has one).
 func WriteTar(w io.Writer, l *Layer) error {
+	if l.Tar != nil {
+		_, err := w.Write(l.Tar)
+		return err
+	}
 	x, err := expand(l)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", l.name(), err)

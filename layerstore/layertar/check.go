@@ -64,8 +64,19 @@ func Check(l Layer) ([]Finding, error) {
 		return nil, fmt.Errorf("reading %s: %w", l.Dir, err)
 	}
 	c := &checker{l: l, root: root, profile: profile, inTar: map[string]bool{"": true}, whited: map[string]bool{}, links: map[string]*tar.Header{}}
-	if err := eachHeader(ts, func(hdr *tar.Header) { c.header(hdr) }); err != nil {
+	sparse := ""
+	if err := eachHeader(ts, func(hdr *tar.Header) {
+		if sparse == "" && IsSparse(hdr) {
+			sparse = hdr.Name
+		}
+		c.header(hdr)
+	}); err != nil {
 		return nil, err
+	}
+	if sparse != "" {
+		// tar-split keeps what archive/tar reads of a sparse file, its
+		// contents with the holes filled, not the tar's fragments.
+		return nil, &MissingError{Why: fmt.Sprintf("its tar holds a sparse file (%s), whose fragments a tar-split does not keep: the stream cannot be rebuilt", clipName(sparse))}
 	}
 	c.settle()
 	if !l.Whole {
@@ -360,6 +371,8 @@ var typeOf = map[byte]uint32{
 	tar.TypeReg: unix.S_IFREG, tar.TypeRegA: unix.S_IFREG, tar.TypeDir: unix.S_IFDIR,
 	tar.TypeSymlink: unix.S_IFLNK, tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK,
 	tar.TypeFifo: unix.S_IFIFO,
+	// Old GNU sparse: a regular file (sparse.go).
+	tar.TypeGNUSparse: unix.S_IFREG,
 }
 
 var typeName = map[uint32]string{

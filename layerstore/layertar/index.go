@@ -28,9 +28,11 @@ type Meta struct {
 	Xattrs map[string]string `json:"x,omitempty"`
 	// Off is, in an index of a tar stream (IndexTar), where a regular
 	// file's data starts in the stream (0 in an index of a tar-split);
-	// Target is a symlink's target.
-	Off    int64  `json:"o,omitempty"`
-	Target string `json:"k,omitempty"`
+	// Sparse, for a sparse file, where each run of its data is (Open
+	// reads either); Target is a symlink's target.
+	Off    int64      `json:"o,omitempty"`
+	Sparse []Fragment `json:"sp,omitempty"`
+	Target string     `json:"k,omitempty"`
 }
 
 // Index is every entry a layer's tar records, but its whiteouts and
@@ -144,6 +146,12 @@ func (ix *indexer) add(hdr *tar.Header, off int64) (string, bool) {
 			x.Links[target] = 1
 		}
 		x.Links[target]++
+		// Unpacking applies a link header's mode, owner and mtime to the
+		// inode it shares with its target (withoutLinkAttrs): the group
+		// takes them; finish gives them to its other names.
+		t.Mode = t.Mode&unix.S_IFMT | m.Mode&0o7777
+		t.UID, t.GID, t.Mtime = m.UID, m.GID, m.Mtime
+		byPath[target] = t
 		m = t
 		m.Link = target
 	case m.Mode&unix.S_IFMT == unix.S_IFREG:
@@ -168,6 +176,12 @@ func (ix *indexer) finish() *Index {
 		x.Root = &Meta{Mode: unix.S_IFDIR | 0o755}
 		for _, m := range ix.byPath {
 			x.Root.Mtime = max(x.Root.Mtime, m.Mtime)
+		}
+	}
+	for p, m := range ix.byPath {
+		if t, ok := ix.byPath[m.Link]; m.Link != "" && ok && t.Link == "" {
+			m.Mode, m.UID, m.GID, m.Mtime = t.Mode, t.UID, t.GID, t.Mtime
+			ix.byPath[p] = m
 		}
 	}
 	x.setDirs(ix.byPath)
@@ -225,16 +239,8 @@ func Merge(chain []*Index, keep func(xattr string) bool) *Index {
 				continue
 			}
 			// Copied up into this layer's tree.
-			for name := range m.Xattrs {
-				if !keep(name) {
-					m.Xattrs = maps.Clone(m.Xattrs)
-					maps.DeleteFunc(m.Xattrs, func(k, _ string) bool { return !keep(k) })
-					if len(m.Xattrs) == 0 {
-						m.Xattrs = nil
-					}
-					byPath[p] = m
-					break
-				}
+			if m, changed := keepXattrs(m, keep); changed {
+				byPath[p] = m
 			}
 		}
 		for d, ms := range x.Dirs {
@@ -258,6 +264,36 @@ func Merge(chain []*Index, keep func(xattr string) bool) *Index {
 	out.Root = chain[0].Root
 	out.setDirs(byPath)
 	return out
+}
+
+// keepXattrs is m with the extended attributes keep says alone; changed
+// says some went (in a map of its own: m's may be shared).
+func keepXattrs(m Meta, keep func(xattr string) bool) (_ Meta, changed bool) {
+	for name := range m.Xattrs {
+		if !keep(name) {
+			m.Xattrs = maps.Clone(m.Xattrs)
+			maps.DeleteFunc(m.Xattrs, func(k, _ string) bool { return !keep(k) })
+			if len(m.Xattrs) == 0 {
+				m.Xattrs = nil
+			}
+			return m, true
+		}
+	}
+	return m, false
+}
+
+// KeepXattrs leaves each entry of x the extended attributes keep says
+// alone: a layer served as an engine unpacks it, which may not apply
+// every attribute its tar records (containerd: no trusted.*).
+func (x *Index) KeepXattrs(keep func(xattr string) bool) {
+	for _, ms := range x.Dirs {
+		for i := range ms {
+			ms[i], _ = keepXattrs(ms[i], keep)
+		}
+	}
+	if x.Root != nil {
+		*x.Root, _ = keepXattrs(*x.Root, keep)
+	}
 }
 
 // removed tells whether p is, or is below, a path of gone, or is below a

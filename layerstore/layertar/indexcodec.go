@@ -17,7 +17,7 @@ import (
 // allocation for all its names: the view holds the index of every layer
 // a copy damaged, and memory per entry is what a big image costs.
 
-const indexMagic = "aufsmount index 3\n"
+const indexMagic = "aufsmount index 4\n"
 
 // MarshalBinary encodes x.
 func (x *Index) MarshalBinary() ([]byte, error) {
@@ -37,6 +37,17 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 		uv(m.Rdev)
 		str(m.Link)
 		b = binary.AppendVarint(b, m.Off)
+		// Fragments, one more than there are; 0 for a file not sparse.
+		if m.Sparse == nil {
+			uv(0)
+		} else {
+			uv(uint64(len(m.Sparse)) + 1)
+		}
+		for _, f := range m.Sparse {
+			b = binary.AppendVarint(b, f.Offset)
+			b = binary.AppendVarint(b, f.Length)
+			b = binary.AppendVarint(b, f.Stream)
+		}
 		str(m.Target)
 		keys := make([]string, 0, len(m.Xattrs))
 		for k := range m.Xattrs {
@@ -192,7 +203,14 @@ func (d *indexDecoder) meta() Meta {
 	m.Mtime = d.v() * 1e9
 	m.Mtime += int64(d.uv())
 	m.Size, m.Rdev, m.Link = d.v(), d.uv(), d.str()
-	m.Off, m.Target = d.v(), d.str()
+	m.Off = d.v()
+	if n := d.count(); n > 0 {
+		m.Sparse = make([]Fragment, n-1)
+		for i := range m.Sparse {
+			m.Sparse[i] = Fragment{Offset: d.v(), Length: d.v(), Stream: d.v()}
+		}
+	}
+	m.Target = d.str()
 	if n := d.count(); n > 0 {
 		m.Xattrs = make(map[string]string, n)
 		for i := 0; i < n && d.err == nil; i++ {

@@ -13,20 +13,22 @@ import (
 )
 
 // IndexTar reads a layer's tar stream once into an Index whose regular
-// files carry where their data starts in the stream and whose symlinks
-// their targets: what serving the layer from the stream needs (a layer
-// of an image archive, read through layerstore/seekable). Entries are
-// taken as unpacking takes them: a later entry of a path replaces the
-// earlier one, a file over a directory removes what it held, and a
-// directory a name lies in but the tar does not give is made 0755 with
-// the entry's time. A sparse entry (its data is not one run of the
-// stream) and an entry under a name that is not a directory are refused,
-// naming the entry.
+// files carry where their data starts in the stream (a sparse file's,
+// where each fragment of it is) and whose symlinks their targets: what
+// serving the layer from the stream needs (a layer of an image archive,
+// read through layerstore/seekable). Entries are taken as unpacking
+// takes them: a later entry of a path replaces the earlier one, a file
+// over a directory removes what it held, and a directory a name lies in
+// but the tar does not give is made 0755 with the entry's time. An entry
+// under a name that is not a directory, and a sparse file whose map
+// cannot be read, are refused, naming the entry.
 func IndexTar(r io.Reader) (*Index, error) {
 	cr := &countingReader{r: r}
 	tr := tar.NewReader(cr)
 	ix := newIndexer()
+	next := int64(0) // where the next entry's headers start
 	for {
+		cr.capture(next)
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return ix.finish(), nil
@@ -34,9 +36,18 @@ func IndexTar(r io.Reader) (*Index, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the layer's tar at byte %d: %w", cr.n, err)
 		}
-		if isSparse(hdr) {
-			return nil, fmt.Errorf("entry %s: a sparse file, which is not served from a tar stream", clipName(hdr.Name))
+		// tar.Reader has read up to the data.
+		end := cr.n + dataSize(hdr)
+		var frags []Fragment
+		if IsSparse(hdr) {
+			if cr.over {
+				return nil, fmt.Errorf("entry %s: a sparse file whose headers pass %d bytes", clipName(hdr.Name), maxSparseHeaders)
+			}
+			if frags, end, err = sparseMap(hdr, cr.buf, next, cr.n); err != nil {
+				return nil, fmt.Errorf("entry %s: a sparse file: %w", clipName(hdr.Name), err)
+			}
 		}
+		next = roundBlock(end)
 		if underMeta(hdr.Name) {
 			continue // aufs bookkeeping is never shown, nor what it holds
 		}
@@ -44,7 +55,12 @@ func IndexTar(r io.Reader) (*Index, error) {
 			return nil, err
 		}
 		old, had := ix.lookupPath(hdr.Name)
-		p, ok := ix.add(hdr, cr.n) // tar.Reader has read up to the data
+		p, ok := ix.add(hdr, cr.n)
+		if ok && p != "" && frags != nil && hdr.Typeflag != tar.TypeLink {
+			m := ix.byPath[p]
+			m.Sparse = frags
+			ix.byPath[p] = m
+		}
 		if ok && had && old.Mode&unix.S_IFMT == unix.S_IFDIR && ix.byPath[p].Mode&unix.S_IFMT != unix.S_IFDIR {
 			for q := range ix.byPath {
 				if strings.HasPrefix(q, p+"/") {
@@ -53,6 +69,17 @@ func IndexTar(r io.Reader) (*Index, error) {
 			}
 		}
 	}
+}
+
+// dataSize is how many bytes of data follow hdr in the stream, as
+// archive/tar reads them: none for the kinds that have only a header,
+// whatever their size field says (a sparse file's are its map's).
+func dataSize(hdr *tar.Header) int64 {
+	switch hdr.Typeflag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeXGlobalHeader:
+		return 0
+	}
+	return hdr.Size
 }
 
 // lookupPath is the entry recorded at the tar name's path, if any.
@@ -106,19 +133,6 @@ func underMeta(name string) bool {
 	return false
 }
 
-// isSparse says whether hdr is a sparse file, old GNU or PAX.
-func isSparse(hdr *tar.Header) bool {
-	if hdr.Typeflag == tar.TypeGNUSparse {
-		return true
-	}
-	for k := range hdr.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			return true
-		}
-	}
-	return false
-}
-
 // clipName keeps a hostile name short in a message.
 func clipName(s string) string {
 	if len(s) > 200 {
@@ -127,14 +141,32 @@ func clipName(s string) string {
 	return s
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, and keeps those
+// from a place on (an entry's headers, read by tar.Reader.Next), up to
+// maxSparseHeaders: a sparse file's map is read from them.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	from int64
+	buf  []byte
+	over bool // more than maxSparseHeaders were to be kept
+}
+
+// capture keeps the bytes from off on, and forgets those kept before.
+func (c *countingReader) capture(off int64) {
+	c.from, c.buf, c.over = off, c.buf[:0], false
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	if end := c.n + int64(n); end > c.from && !c.over {
+		kept := p[max(c.from-c.n, 0):n]
+		if len(c.buf)+len(kept) > maxSparseHeaders {
+			c.over, c.buf = true, c.buf[:0]
+		} else {
+			c.buf = append(c.buf, kept...)
+		}
+	}
 	c.n += int64(n)
 	return n, err
 }

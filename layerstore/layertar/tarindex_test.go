@@ -40,7 +40,8 @@ func TestIndexTar(t *testing.T) {
 	data := tarOf(t,
 		&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
 		&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644, Size: 10, Uid: 1, Gid: 2},
-		&tar.Header{Name: "etc/hard", Typeflag: tar.TypeLink, Linkname: "etc/passwd"},
+		// Its mode and owner are the group's: unpacking applies them.
+		&tar.Header{Name: "etc/hard", Typeflag: tar.TypeLink, Linkname: "etc/passwd", Mode: 0o640, Uid: 3, Gid: 4},
 		&tar.Header{Name: "etc/link", Typeflag: tar.TypeSymlink, Linkname: "../bin/sh", Mode: 0o777},
 		&tar.Header{Name: "etc/cap", Typeflag: tar.TypeReg, Mode: 0o755, Size: 3,
 			PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x02"}},
@@ -71,9 +72,9 @@ func TestIndexTar(t *testing.T) {
 		"dev": {{Name: "null", Mode: unix.S_IFCHR | 0o666, Mtime: t0, Rdev: unix.Mkdev(1, 3)}},
 		"etc": {
 			{Name: "cap", Mode: unix.S_IFREG | 0o755, Mtime: t0, Size: 3, Off: 4096, Xattrs: map[string]string{"security.capability": "\x01\x02"}},
-			{Name: "hard", Mode: unix.S_IFREG | 0o644, UID: 1, GID: 2, Mtime: t0, Size: 10, Off: 1024, Link: "etc/passwd"},
+			{Name: "hard", Mode: unix.S_IFREG | 0o640, UID: 3, GID: 4, Mtime: t0, Size: 10, Off: 1024, Link: "etc/passwd"},
 			{Name: "link", Mode: unix.S_IFLNK | 0o777, Mtime: t0, Target: "../bin/sh"},
-			{Name: "passwd", Mode: unix.S_IFREG | 0o644, UID: 1, GID: 2, Mtime: t0, Size: 10, Off: 1024},
+			{Name: "passwd", Mode: unix.S_IFREG | 0o640, UID: 3, GID: 4, Mtime: t0, Size: 10, Off: 1024},
 		},
 	}
 	if !reflect.DeepEqual(x.Dirs, want) {
@@ -116,7 +117,7 @@ func TestIndexTarRefused(t *testing.T) {
 			&tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/etc"},
 			&tar.Header{Name: "a/b/c", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}),
 			"entry a/b/c: a above it is not a directory"},
-		{"sparse", gnuSparse(t), "entry s: a sparse file, which is not served from a tar stream"},
+		{"sparse map past its data", gnuSparse(t, "00000000000\x0000000001000\x00"), "entry s: a sparse file: sparse map: its fragments hold 512 bytes, its data 0"},
 		{"truncated", tarOf(t, &tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2000})[:1200],
 			"reading the layer's tar at byte"},
 	} {
@@ -129,13 +130,14 @@ func TestIndexTarRefused(t *testing.T) {
 	}
 }
 
-// gnuSparse is a tar of one old-GNU sparse file "s" of 4096 bytes, all
-// a hole (Go's tar writer writes no sparse files): a GNU header whose
-// type is 'S', with an empty sparse map and its real size.
-func gnuSparse(t *testing.T) []byte {
+// gnuSparse is a tar of one old-GNU sparse file "s" of 4096 bytes and
+// no data (Go's tar writer writes no sparse files): a GNU header whose
+// type is 'S', with its real size and the sparse map entry given.
+func gnuSparse(t *testing.T, entry string) []byte {
 	b := tarOf(t, &tar.Header{Name: "s", Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatGNU})
 	h := b[:512]
 	h[156] = tar.TypeGNUSparse
+	copy(h[386:410], entry)
 	copy(h[483:495], "00000010000\x00") // realsize
 	copy(h[148:156], "        ")
 	sum := 0
