@@ -40,6 +40,9 @@ type ArchiveLayer struct {
 	Size    int64  `json:"size"`
 	Digest  string `json:"digest,omitempty"`  // the blob's
 	DiffID  string `json:"diff_id,omitempty"` // its tar stream's
+	// Sparse is where a blob that is a sparse member of the archive's
+	// tar has its data (layerstore.ArchiveBlob.Sparse).
+	Sparse []layertar.Fragment `json:"sparse,omitempty"`
 	// NoTrustedXattrs leaves out the tar's trusted.* attributes, which
 	// the engine never applies (containerd's blobs).
 	NoTrustedXattrs bool `json:"no_trusted_xattrs,omitempty"`

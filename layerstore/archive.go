@@ -7,6 +7,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/seekable"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
@@ -55,6 +56,10 @@ type ArchiveBlob struct {
 	// Digest is the blob's digest ("sha256:<hex>") where the archive
 	// names it; for a plain tar it is the layer's diff id.
 	Digest string `json:"digest,omitempty"`
+	// Sparse is, for a blob that is a sparse member of the archive's tar
+	// (tar --sparse of a layout), where its data is in the tar (Offset is
+	// where the first run starts); nil elsewhere.
+	Sparse []layertar.Fragment `json:"sparse,omitempty"`
 	// NoTrustedXattrs says the engine whose blob it is never applies the
 	// tar's trusted.* attributes (containerd): they are not the layer's.
 	NoTrustedXattrs bool `json:"no_trusted_xattrs,omitempty"`

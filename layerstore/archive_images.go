@@ -290,7 +290,7 @@ func (a *archive) layerBlob(member string, d imagetar.Descriptor, diffID string)
 		}
 		return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %s, but the blob is %s", d.MediaType, c))
 	}
-	b := ArchiveBlob{Archive: a.path, Member: member, File: f.file, Offset: f.off, Size: f.size,
+	b := ArchiveBlob{Archive: a.path, Member: member, File: f.file, Offset: f.off, Size: f.size, Sparse: f.frags,
 		MediaType: d.MediaType, Compression: c, Digest: d.Digest}
 	if b.Digest == "" && c == seekable.Uncompressed {
 		b.Digest = diffID

@@ -105,11 +105,15 @@ func openBlob(b *ArchiveBlob) (arcFile, error) {
 	if err != nil {
 		return arcFile{}, fmt.Errorf("opening the archive: %w", bare(err))
 	}
-	if st, err := f.Stat(); err != nil || st.Size() < b.Offset+b.Size {
+	end := b.Offset + b.Size
+	if n := len(b.Sparse); n > 0 {
+		end = b.Sparse[n-1].Stream + b.Sparse[n-1].Length
+	}
+	if st, err := f.Stat(); err != nil || st.Size() < end {
 		f.Close()
 		return arcFile{}, errors.New("the archive ends before the blob does")
 	}
-	return arcFile{f: f, off: b.Offset, size: b.Size, file: b.File}, nil
+	return arcFile{f: f, off: b.Offset, size: b.Size, frags: b.Sparse, file: b.File}, nil
 }
 
 // openSeekable opens the blob's uncompressed stream, with the seekable

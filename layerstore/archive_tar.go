@@ -28,7 +28,10 @@ type arcMember struct {
 	off, size int64 // where its data is in the tar
 	typ       byte  // tar.TypeReg, TypeDir, TypeSymlink, TypeLink, or another type
 	link      string
-	sparse    bool
+	// frags are, for a sparse file (tar --sparse of a layout), where its
+	// data is in the tar; end is where its data ends.
+	frags []layertar.Fragment
+	end   int64
 }
 
 // Bounds on an archive's index: the members of a docker save are a few
@@ -55,6 +58,7 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 	sr := io.NewSectionReader(f, 0, st.Size())
 	tr := tar.NewReader(sr)
 	members := map[string]arcMember{}
+	next := int64(0) // where the next member's headers start
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -71,11 +75,17 @@ func indexTar(f *os.File, p string) (map[string]arcMember, error) {
 			return nil, fmt.Errorf("%w: %w", errRefused, err)
 		}
 		off, _ := sr.Seek(0, io.SeekCurrent) // Next leaves the reader at the data
-		m := arcMember{off: off, size: h.Size, typ: h.Typeflag, link: h.Linkname}
-		if m.typ == tar.TypeRegA {
+		m := arcMember{off: off, size: h.Size, typ: h.Typeflag, link: h.Linkname, end: off + layertar.DataSize(h)}
+		if layertar.IsSparse(h) {
+			// Its data is its fragments, which its map places.
+			if m.frags, m.end, err = layertar.SparseMapAt(h, f, next, off); err != nil {
+				return nil, fmt.Errorf("%w: member %s: a sparse file: %w", errRefused, clip(name), err)
+			}
+		}
+		next = layertar.NextEntry(m.end)
+		if m.typ == tar.TypeRegA || m.typ == tar.TypeGNUSparse {
 			m.typ = tar.TypeReg
 		}
-		m.sparse = layertar.IsSparse(h)
 		if m.typ == tar.TypeDir {
 			m.size = 0
 		}
@@ -130,8 +140,6 @@ func (a *archive) resolve(name string) (string, arcMember, error) {
 			return "", arcMember{}, fmt.Errorf("member %s is not in the archive", clip(name))
 		case hop >= maxLinkHops:
 			return "", arcMember{}, fmt.Errorf("member %s: links go round or nest too deep", clip(name))
-		case m.sparse:
-			return "", arcMember{}, fmt.Errorf("member %s is a sparse file, which is not read as a blob", clip(clean))
 		case m.typ == tar.TypeReg:
 			return clean, m, nil
 		case m.typ == tar.TypeSymlink:
@@ -160,10 +168,16 @@ func (a *archive) resolve(name string) (string, arcMember, error) {
 type arcFile struct {
 	f         *os.File
 	off, size int64
-	file      string // what to name in an error: the archive, or the layout's file
+	frags     []layertar.Fragment // a sparse member's, in the file
+	file      string              // what to name in an error: the archive, or the layout's file
 }
 
-func (b arcFile) reader() *io.SectionReader { return io.NewSectionReader(b.f, b.off, b.size) }
+func (b arcFile) reader() *io.SectionReader {
+	if b.frags != nil {
+		return layertar.OpenSparse(b.f, b.frags, b.size)
+	}
+	return io.NewSectionReader(b.f, b.off, b.size)
+}
 
 // open opens the file or member name of the archive: in a tar the
 // regular member it resolves to; in a layout directory the regular file
@@ -179,11 +193,11 @@ func (a *archive) open(name string) (arcFile, error) {
 		if err != nil {
 			return arcFile{}, corrupt(a.path, bare(err))
 		}
-		if st, err := f.Stat(); err != nil || st.Size() < m.off+m.size {
+		if st, err := f.Stat(); err != nil || st.Size() < m.end {
 			f.Close()
 			return arcFile{}, a.errAt(clean, errors.New("the archive ends before its data does"))
 		}
-		return arcFile{f: f, off: m.off, size: m.size, file: a.path}, nil
+		return arcFile{f: f, off: m.off, size: m.size, frags: m.frags, file: a.path}, nil
 	}
 	rel, err := memberName(name)
 	if err != nil {

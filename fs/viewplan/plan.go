@@ -129,7 +129,7 @@ func fsLayer(l layerstore.Layer) fs.Layer {
 	out := fs.Layer{ID: l.ID, Dir: l.Dir, Encoding: l.Encoding, Markers: l.Markers}
 	if b := l.Archive; b != nil {
 		out.Archive = &fs.ArchiveLayer{Archive: b.Archive, Member: b.Member, File: b.File, Offset: b.Offset, Size: b.Size, Digest: b.Digest, DiffID: l.DiffID,
-			NoTrustedXattrs: b.NoTrustedXattrs}
+			Sparse: b.Sparse, NoTrustedXattrs: b.NoTrustedXattrs}
 	}
 	return out
 }
@@ -180,7 +180,7 @@ func Unshown(t *layerstore.Target) string {
 
 // loadArchive opens the blob of an image archive's layer for serving.
 func loadArchive(a *fs.ArchiveLayer) (*fs.TarStream, error) {
-	b := &layerstore.ArchiveBlob{Archive: a.Archive, Member: a.Member, File: a.File, Offset: a.Offset, Size: a.Size, Digest: a.Digest}
+	b := &layerstore.ArchiveBlob{Archive: a.Archive, Member: a.Member, File: a.File, Offset: a.Offset, Size: a.Size, Sparse: a.Sparse, Digest: a.Digest}
 	s, err := layerstore.OpenArchiveLayer(b, a.DiffID)
 	if err != nil {
 		return nil, err

@@ -54,6 +54,36 @@ const (
 
 const tarBlock = 512
 
+// SparseMapAt reads the fragments of the sparse entry hdr from r, the
+// tar, whose headers start at start and its data at dataStart (where
+// archive/tar leaves the stream after them); end is where its data ends.
+// An image archive's own members are read so (layerstore).
+func SparseMapAt(hdr *tar.Header, r io.ReaderAt, start, dataStart int64) (frags []Fragment, end int64, err error) {
+	if dataStart-start > maxSparseHeaders || dataStart < start {
+		return nil, 0, fmt.Errorf("its headers pass %d bytes", maxSparseHeaders)
+	}
+	raw := make([]byte, dataStart-start)
+	if _, err := r.ReadAt(raw, start); err != nil {
+		return nil, 0, fmt.Errorf("reading its headers: %w", err)
+	}
+	return sparseMap(hdr, raw, start, dataStart)
+}
+
+// DataSize is how many bytes of data follow hdr in the stream, as
+// archive/tar reads them: none for the kinds that have only a header,
+// whatever their size field says (a sparse file's are its map's: see
+// SparseMapAt). The next entry starts after them, padded to a block.
+func DataSize(hdr *tar.Header) int64 {
+	switch hdr.Typeflag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeXGlobalHeader:
+		return 0
+	}
+	return hdr.Size
+}
+
+// NextEntry is where the entry after one whose data ends at end starts.
+func NextEntry(end int64) int64 { return roundBlock(end) }
+
 // sparseMap reads the fragments of the sparse entry hdr from raw, its
 // headers as they are in the stream from start, up to dataStart where
 // archive/tar left the stream; end is where its data ends.
@@ -257,7 +287,13 @@ func (m *Meta) Open(data io.ReaderAt) *io.SectionReader {
 	if m.Sparse == nil {
 		return io.NewSectionReader(data, m.Off, m.Size)
 	}
-	return io.NewSectionReader(&sparseReader{data: data, frags: m.Sparse}, 0, m.Size)
+	return OpenSparse(data, m.Sparse, m.Size)
+}
+
+// OpenSparse reads the sparse file of size bytes whose fragments frags
+// are in data: zeros between them.
+func OpenSparse(data io.ReaderAt, frags []Fragment, size int64) *io.SectionReader {
+	return io.NewSectionReader(&sparseReader{data: data, frags: frags}, 0, size)
 }
 
 // sparseReader reads a sparse file from its fragments in the stream.

@@ -37,7 +37,7 @@ func IndexTar(r io.Reader) (*Index, error) {
 			return nil, fmt.Errorf("reading the layer's tar at byte %d: %w", cr.n, err)
 		}
 		// tar.Reader has read up to the data.
-		end := cr.n + dataSize(hdr)
+		end := cr.n + DataSize(hdr)
 		var frags []Fragment
 		if IsSparse(hdr) {
 			if cr.over {
@@ -47,7 +47,7 @@ func IndexTar(r io.Reader) (*Index, error) {
 				return nil, fmt.Errorf("entry %s: a sparse file: %w", clipName(hdr.Name), err)
 			}
 		}
-		next = roundBlock(end)
+		next = NextEntry(end)
 		if underMeta(hdr.Name) {
 			continue // aufs bookkeeping is never shown, nor what it holds
 		}
@@ -69,17 +69,6 @@ func IndexTar(r io.Reader) (*Index, error) {
 			}
 		}
 	}
-}
-
-// dataSize is how many bytes of data follow hdr in the stream, as
-// archive/tar reads them: none for the kinds that have only a header,
-// whatever their size field says (a sparse file's are its map's).
-func dataSize(hdr *tar.Header) int64 {
-	switch hdr.Typeflag {
-	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo, tar.TypeXGlobalHeader:
-		return 0
-	}
-	return hdr.Size
 }
 
 // lookupPath is the entry recorded at the tar name's path, if any.
