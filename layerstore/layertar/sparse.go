@@ -110,6 +110,12 @@ func sparseMap(hdr *tar.Header, raw []byte, start, dataStart int64) (frags []Fra
 			off += tarBlock + int(roundBlock(size))
 			continue
 		}
+		if v, ok := hdr.PAXRecords["size"]; ok && h[156] != tar.TypeGNUSparse {
+			// A PAX size (past 8 GiB) stands for the header's.
+			if size, err = strconv.ParseInt(v, 10, 64); err != nil || size < 0 {
+				return nil, 0, fmt.Errorf("PAX size %q: not a size", clipName(v))
+			}
+		}
 		var pairs []int64
 		var dataOff int64 // where its data starts, its map read
 		switch {
