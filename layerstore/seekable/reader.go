@@ -110,8 +110,8 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// decode reads p at off from decoded spans (spans.go), or through the
-// cursors where a span is too long to keep.
+// decode reads p at off from the decoded spans (spans.go), or through
+// the cursors where a span is too long to keep.
 func (rd *Reader) decode(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -121,11 +121,11 @@ func (rd *Reader) decode(p []byte, off int64) (int, error) {
 			m, err := rd.decodeFrom(p[n:], pos)
 			return n + m, err
 		}
-		s := cache.get(rd, i)
-		if s.err != nil {
-			return n, s.err
+		m, err := cache.span(rd, i).read(rd, p[n:], pos)
+		n += m
+		if err != nil {
+			return n, err
 		}
-		n += copy(p[n:], s.data[pos-s.out:])
 	}
 	return n, nil
 }

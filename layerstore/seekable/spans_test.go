@@ -82,3 +82,50 @@ func TestSpanCacheBudget(t *testing.T) {
 		}
 	}
 }
+
+// Many streams read forward a little at a time, in turn, as a walk reads
+// the layers of a merged directory: each is decoded once, although the
+// bytes they decode pass the cache's budget many times over, since a
+// span's bytes go before its decoder does.
+func TestInterleavedForwardReadsDecodeOnce(t *testing.T) {
+	defer func(b int64) { cache.budget = b }(cache.budget)
+	cache.budget = 128 << 10
+	type stream struct {
+		data    []byte
+		blob    []byte
+		counter *countingReaderAt
+		rd      *Reader
+	}
+	var streams []*stream
+	for i := range 12 {
+		data := compressible(uint64(10+i), 1<<20)
+		blob := gzipMembers(t, 6, data)
+		x, err := build(t, blob, Options{Span: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counter := &countingReaderAt{r: bytes.NewReader(blob)}
+		rd, err := Open(counter, int64(len(blob)), x, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		streams = append(streams, &stream{data, blob, counter, rd})
+	}
+	buf := make([]byte, 8192)
+	for off := int64(0); off < 1<<20; off += int64(len(buf)) {
+		for i, s := range streams {
+			if _, err := s.rd.ReadAt(buf, off); err != nil && err != io.EOF {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf, s.data[off:off+int64(len(buf))]) {
+				t.Fatalf("stream %d at %d: wrong bytes", i, off)
+			}
+		}
+	}
+	for i, s := range streams {
+		if limit := int64(len(s.blob)) + readChunk; s.counter.n > limit {
+			t.Errorf("stream %d: read %d compressed bytes of a %d-byte blob, want at most %d", i, s.counter.n, len(s.blob), limit)
+		}
+	}
+}
