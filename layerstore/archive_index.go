@@ -1,7 +1,5 @@
 package layerstore
 
-import "path/filepath"
-
 // IndexProgress is told how the first index pass over an image's
 // archive layers goes (IndexArchive), for a display: the library
 // itself never prints. Each func may be nil.
@@ -40,7 +38,7 @@ func IndexArchive(t *Target, p IndexProgress) {
 		}
 		seen[b.Digest] = true
 		hex, err := parseDigest(b.Digest)
-		if err != nil || exists(filepath.Join(dir, hex+".seekable")) && exists(filepath.Join(dir, hex+".tar")) {
+		if err != nil || indexed(b, dir, hex) {
 			continue // not cached by digest, or cached already
 		}
 		todo = append(todo, l)

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/seekable"
@@ -70,7 +72,7 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64)) 
 		}
 		defer os.RemoveAll(spill)
 	}
-	s.Data, err = openSeekable(blob, b, diffID, spill, key, progress)
+	s.Data, err = openSeekable(blob, b, diffID, spill, key, blobStamp(f.f, b), progress)
 	if err != nil {
 		f.f.Close()
 		return nil, err
@@ -118,9 +120,10 @@ func openBlob(b *ArchiveBlob) (arcFile, error) {
 
 // openSeekable opens the blob's uncompressed stream, with the seekable
 // index cached under key, or built (and cached), telling progress.
-func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key string, progress func(done int64)) (*seekable.Reader, error) {
+func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, stamp string, progress func(done int64)) (*seekable.Reader, error) {
 	dir := cacheRoot("archive")
-	if key != "" {
+	seen := filepath.Join(dir, key+".seen")
+	if key != "" && stamp != "" && checkedIn(seen, stamp) {
 		var idx seekable.Index
 		if data, err := readFile(filepath.Join(dir, key+".seekable"), maxIndex); err == nil && idx.UnmarshalBinary(data) == nil {
 			if rd, err := seekable.Open(blob, b.Size, &idx, spill); err == nil {
@@ -141,6 +144,9 @@ func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key str
 	if key != "" {
 		if data, err := idx.MarshalBinary(); err == nil {
 			writeCacheFile(dir, key+".seekable", data)
+			if stamp != "" {
+				addStamp(seen, stamp)
+			}
 		}
 	}
 	rd, err := seekable.Open(blob, b.Size, idx, spill)
@@ -165,4 +171,69 @@ func cachedTarIndex(dir, key string) *layertar.Index {
 		return nil
 	}
 	return x
+}
+
+// A blob's index is cached by its digest, but a digest is only a claim of
+// the archive: a copy of the blob in another archive, or the same archive
+// changed since, may be damaged. So the cache also keeps, in <key>.seen,
+// the files in which the blob was read and found to be the one its
+// digest names, each as blobStamp gives it, and an index is used for a
+// blob only in one of them; any other reads the blob again, as the first
+// opening did (docs/archives.md).
+const maxStamps = 32
+
+// blobStamp names the file holding b as it is now: device, inode, size,
+// modification and change times (which no writer can keep), and the
+// blob's place in it; "" where it cannot be read.
+func blobStamp(f *os.File, b *ArchiveBlob) string {
+	var st unix.Stat_t
+	if f == nil || unix.Fstat(int(f.Fd()), &st) != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d %d %d %d.%09d %d.%09d %d %d", st.Dev, st.Ino, st.Size,
+		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, b.Offset, b.Size)
+}
+
+// indexed says whether the cache dir holds b's indexes under hex, for
+// the file that holds b as it is.
+func indexed(b *ArchiveBlob, dir, hex string) bool {
+	if !exists(filepath.Join(dir, hex+".seekable")) || !exists(filepath.Join(dir, hex+".tar")) {
+		return false
+	}
+	f, err := openBlob(b)
+	if err != nil {
+		return false
+	}
+	defer f.f.Close()
+	stamp := blobStamp(f.f, b)
+	return stamp != "" && checkedIn(filepath.Join(dir, hex+".seen"), stamp)
+}
+
+// checkedIn says whether the list at p holds stamp.
+func checkedIn(p, stamp string) bool {
+	data, err := readFile(p, maxStamps*128)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if l == stamp {
+			return true
+		}
+	}
+	return false
+}
+
+// addStamp adds stamp to the list at p, the oldest dropped past maxStamps.
+func addStamp(p, stamp string) {
+	var lines []string
+	if data, err := readFile(p, maxStamps*128); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if l != "" && l != stamp {
+				lines = append(lines, l)
+			}
+		}
+	}
+	lines = append(lines, stamp)
+	lines = lines[max(0, len(lines)-maxStamps):]
+	writeCacheFile(filepath.Dir(p), filepath.Base(p), []byte(strings.Join(lines, "\n")+"\n"))
 }
