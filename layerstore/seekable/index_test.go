@@ -85,15 +85,7 @@ func chunks(b []byte, n int) [][]byte {
 func TestSequentialReadsDecodeOnce(t *testing.T) {
 	data := compressible(4, 2<<20)
 	blob := gzipMembers(t, 6, data)
-	x, err := build(t, blob, Options{Span: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter := &countingReaderAt{r: bytes.NewReader(blob)}
-	rd, err := Open(counter, int64(len(blob)), x, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd, counter, _ := openCounted(t, blob, 64<<10)
 	got := make([]byte, 0, len(data))
 	buf := make([]byte, 4096)
 	for off := int64(0); ; off += 4096 {

@@ -6,6 +6,23 @@ import (
 	"testing"
 )
 
+// openCounted indexes blob with points every span bytes and opens it,
+// counting the compressed bytes its reads take.
+func openCounted(t *testing.T, blob []byte, span int64) (*Reader, *countingReaderAt, *Index) {
+	t.Helper()
+	x, err := build(t, blob, Options{Span: span})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &countingReaderAt{r: bytes.NewReader(blob)}
+	rd, err := Open(counter, int64(len(blob)), x, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return rd, counter, x
+}
+
 // readBackwards reads rd's stream in 4 KiB pieces from its end to its
 // start, as a walk in an order other than the stream's reads its files.
 func readBackwards(t *testing.T, rd *Reader, size int) []byte {
@@ -28,16 +45,7 @@ func TestBackwardReadsDecodeOnce(t *testing.T) {
 	// Spans of 1 MiB: more than a cursor keeps of what it decoded.
 	data := compressible(5, 4<<20)
 	blob := gzipMembers(t, 6, data)
-	x, err := build(t, blob, Options{Span: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter := &countingReaderAt{r: bytes.NewReader(blob)}
-	rd, err := Open(counter, int64(len(blob)), x, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd, counter, x := openCounted(t, blob, 1<<20)
 	if got := readBackwards(t, rd, len(data)); !bytes.Equal(got, data) {
 		t.Fatal("backward reads differ from the stream")
 	}
@@ -100,16 +108,7 @@ func TestInterleavedForwardReadsDecodeOnce(t *testing.T) {
 	for i := range 12 {
 		data := compressible(uint64(10+i), 1<<20)
 		blob := gzipMembers(t, 6, data)
-		x, err := build(t, blob, Options{Span: 4 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		counter := &countingReaderAt{r: bytes.NewReader(blob)}
-		rd, err := Open(counter, int64(len(blob)), x, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rd.Close()
+		rd, counter, _ := openCounted(t, blob, 4<<20)
 		streams = append(streams, &stream{data, blob, counter, rd})
 	}
 	buf := make([]byte, 8192)
