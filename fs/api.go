@@ -55,8 +55,12 @@ type ArchiveLayer struct {
 // TarStream is a layer's tar stream as the view serves it.
 type TarStream struct {
 	Index *layertar.Index // of the stream (layertar.IndexTar): files' offsets in Data
-	Data  io.ReaderAt     // the uncompressed stream
-	File  *os.File        // the file holding the blob, kept open (statfs)
+	// LoadIndex, where Index is nil, gives it: the view calls it once,
+	// in the background as the layer opens, and waits for it at the
+	// layer's first use.
+	LoadIndex func() (*layertar.Index, error)
+	Data      io.ReaderAt // the uncompressed stream
+	File      *os.File    // the file holding the blob, kept open (statfs)
 	// Close releases Data and File.
 	Close func() error
 }

@@ -26,6 +26,16 @@ type layer struct {
 	log     *log.Logger
 	// faulted makes a layer that went away while mounted log one line, not one per access.
 	faulted sync.Once
+	tarOnce sync.Once // loads tar.Index (tarIndex)
+}
+
+// markerSet is the layer's whiteouts and opaque directories: its
+// markers, or a tar layer's index's.
+func (l *layer) markerSet() *whiteout.Markers {
+	if l.tar != nil {
+		return &l.tarIndex().Markers
+	}
+	return l.markers
 }
 
 // openLayer opens ly for serving (see beneath.OpenRoot: as root, through
@@ -175,7 +185,7 @@ func (d layerDir) read(buf []byte, raw bool) ([]dirent, bool, error) {
 	ents = l.addMarkers(rel, ents)
 	ents = l.addRecreated(rel, ents)
 	if !opaque {
-		opaque = d.opaqueByXattr() || l.markers.IsOpaque(rel)
+		opaque = d.opaqueByXattr() || l.markerSet().IsOpaque(rel)
 	}
 	return ents, opaque && l.enc.CanBeOpaque(rel), nil
 }
@@ -197,7 +207,7 @@ func (l *layer) classify(fd int, name string, mode uint32) (whiteout.Kind, strin
 // addMarkers adds the whiteouts the layer's tar-split records for rel
 // that its directory lost.
 func (l *layer) addMarkers(rel string, ents []dirent) []dirent {
-	for _, name := range l.markers.WhitedOut(rel) {
+	for _, name := range l.markerSet().WhitedOut(rel) {
 		ents = append(ents, dirent{name: whiteout.Prefix + name, kind: whiteout.Whiteout, target: name})
 	}
 	return ents
@@ -235,9 +245,9 @@ func (l *layer) probe(rel, name string) (ents []dirent, opaque, has bool, err er
 		opaque = opaque || k == whiteout.Opaque
 		has = has || (n == name && k == whiteout.Plain)
 	}
-	if l.markers.Hides(rel, name) {
+	if l.markerSet().Hides(rel, name) {
 		ents = append(ents, dirent{name: whiteout.Prefix + name, kind: whiteout.Whiteout, target: name})
 	}
-	opaque = opaque || d.opaqueByXattr() || l.markers.IsOpaque(rel)
+	opaque = opaque || d.opaqueByXattr() || l.markerSet().IsOpaque(rel)
 	return ents, opaque && l.enc.CanBeOpaque(rel), has, nil
 }

@@ -45,6 +45,14 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 			return nil, err
 		}
 	}
+	// The indexes of tar layers opened from the cache are decoded while
+	// the mount is made, top first (the root is the top layer's): the
+	// first use of each waits for it.
+	go workpool.Each(len(u.layers), workpool.Cores(), func(i int) {
+		if l := u.layers[i]; l.tar != nil {
+			l.tarIndex()
+		}
+	})
 	return u, nil
 }
 

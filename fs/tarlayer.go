@@ -41,15 +41,34 @@ func openTarLayer(ly Layer, num uint64) (*layer, error) {
 	if err != nil {
 		return nil, err // it names the blob and the archive
 	}
-	if a.NoTrustedXattrs {
-		ts.Index.KeepXattrs(func(name string) bool { return !strings.HasPrefix(name, "trusted.") })
-	}
-	return &layer{id: ly.ID, dir: name, num: num, enc: tarEncoding, markers: &ts.Index.Markers, tar: ts, archive: a}, nil
+	return &layer{id: ly.ID, dir: name, num: num, enc: tarEncoding, tar: ts, archive: a}, nil
+}
+
+// tarIndex is the index of the layer's tar, loaded once (newUnion starts
+// loading them in the background, top first). One that cannot
+// be loaded (its cache file read and decoded, else the stream indexed
+// again) leaves the layer empty, and the log says why.
+func (l *layer) tarIndex() *layertar.Index {
+	l.tarOnce.Do(func() {
+		x := l.tar.Index
+		if x == nil {
+			var err error
+			if x, err = l.tar.LoadIndex(); err != nil {
+				l.logf("layer %s: %v: shown empty", l.dir, err)
+				x = &layertar.Index{Root: &layertar.Meta{Mode: unix.S_IFDIR | 0o755}}
+			}
+		}
+		if l.archive.NoTrustedXattrs {
+			x.KeepXattrs(func(name string) bool { return !strings.HasPrefix(name, "trusted.") })
+		}
+		l.tar.Index = x
+	})
+	return l.tar.Index
 }
 
 // tarMeta is what the layer's tar records at rel, or nil.
 func (l *layer) tarMeta(rel string) *layertar.Meta {
-	x := l.tar.Index
+	x := l.tarIndex()
 	if rel == "" {
 		return x.Root
 	}
@@ -67,10 +86,10 @@ func (l *layer) tarStat(rel string, st *unix.Stat_t) error {
 	g, n := rel, uint32(1)
 	switch m.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		g, n = l.tar.Index.Group(rel, m)
+		g, n = l.tarIndex().Group(rel, m)
 	case unix.S_IFDIR:
 		n = 2
-		for _, c := range l.tar.Index.Dirs[rel] {
+		for _, c := range l.tarIndex().Dirs[rel] {
 			if c.Mode&unix.S_IFMT == unix.S_IFDIR {
 				n++
 			}
@@ -103,7 +122,7 @@ func (l *layer) tarList(rel string) ([]dirent, error) {
 	if m := l.tarMeta(rel); m == nil || m.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil, unix.ENOENT
 	}
-	ms := l.tar.Index.Dirs[rel]
+	ms := l.tarIndex().Dirs[rel]
 	ents := make([]dirent, len(ms))
 	for i, m := range ms {
 		ents[i] = dirent{name: m.Name, isDir: m.Mode&unix.S_IFMT == unix.S_IFDIR}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,6 +53,31 @@ func tarLayer(t *testing.T, id string, hdrs ...*tar.Header) Layer {
 // and its files, hard links, symlinks, devices and attributes show as
 // its index records them.
 func TestTarLayer(t *testing.T) {
+	t.Run("index loaded", func(t *testing.T) { testTarLayer(t, false) })
+	// The index decoded at the layer's first use, as a layer opened from
+	// the cache has it (TarStream.LoadIndex).
+	t.Run("index loaded later", func(t *testing.T) { testTarLayer(t, true) })
+}
+
+// lazily is ly with its index left to TarStream.LoadIndex, which fails
+// with err where err is not nil.
+func lazily(ly Layer, err error) Layer {
+	load := ly.Archive.Load
+	a := *ly.Archive
+	a.Load = func() (*TarStream, error) {
+		ts, lerr := load()
+		if lerr != nil {
+			return nil, lerr
+		}
+		x := ts.Index
+		ts.Index, ts.LoadIndex = nil, func() (*layertar.Index, error) { return x, err }
+		return ts, nil
+	}
+	ly.Archive = &a
+	return ly
+}
+
+func testTarLayer(t *testing.T, later bool) {
 	low := t.TempDir()
 	for _, p := range []string{"etc/passwd", "etc/group", "opt/old", "keep"} {
 		os.MkdirAll(filepath.Join(low, filepath.Dir(p)), 0o755)
@@ -70,6 +96,9 @@ func TestTarLayer(t *testing.T) {
 		&tar.Header{Name: "lnk", Typeflag: tar.TypeSymlink, Linkname: "bin/sh", Mode: 0o777},
 		&tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
 	)
+	if later {
+		top = lazily(top, nil)
+	}
 	v, err := OpenView([]Layer{top, {ID: "low", Dir: low}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,5 +185,33 @@ func TestTarLayerLoadFails(t *testing.T) {
 	l := Layer{ID: "x", Archive: &ArchiveLayer{Load: func() (*TarStream, error) { return nil, io.ErrUnexpectedEOF }}}
 	if _, err := OpenView([]Layer{l}); err != io.ErrUnexpectedEOF {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestTarLayerIndexFails: a layer whose index cannot be loaded after it
+// opened is shown empty, over the layers below it, and the log says why.
+func TestTarLayerIndexFails(t *testing.T) {
+	low := t.TempDir()
+	if err := os.WriteFile(filepath.Join(low, "keep"), []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	top := lazily(tarLayer(t, "top", &tar.Header{Name: "new", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "n"}), io.ErrUnexpectedEOF)
+	var logged bytes.Buffer
+	u, err := newUnion([]Layer{top, {ID: "low", Dir: low}}, log.New(&logged, "", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.close()
+	root, err := u.rootEntry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &View{u: u, dirs: map[string][]entry{}, root: *root}
+	ents, err := v.ReadDir("")
+	if err != nil || len(ents) != 1 || ents[0].Name != "keep" {
+		t.Errorf("the root lists %+v, %v; want keep alone", ents, err)
+	}
+	if want := "layer test.tar:top: unexpected EOF: shown empty\n"; logged.String() != want {
+		t.Errorf("logged %q, want %q", logged.String(), want)
 	}
 }

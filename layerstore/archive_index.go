@@ -58,7 +58,7 @@ func IndexArchive(t *Target, p IndexProgress) {
 			}
 			reported = max(reported, done)
 		}
-		if s, err := openArchiveLayer(l.Archive, l.DiffID, progress); err == nil {
+		if s, err := openArchiveLayer(l.Archive, l.DiffID, progress, false); err == nil {
 			s.Close()
 		}
 		progress(l.Archive.Size) // what a cached part of it, or a failure, left unread

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/opencontainers/go-digest"
@@ -21,9 +22,21 @@ import (
 // any offset, and the index of that tar (layertar.IndexTar), which says
 // where each file's bytes are in it.
 type ArchiveStream struct {
+	// Index is nil from OpenArchiveLayerLazy, until TarIndex.
 	Index *layertar.Index
 	Data  *seekable.Reader
 	File  *os.File // the archive's tar, or the layout's blob file
+	// load decodes the index cached for a stream opened lazily.
+	load func() (*layertar.Index, error)
+}
+
+// TarIndex is Index, which a stream opened by OpenArchiveLayerLazy
+// decodes from the cache at its first call (once, however many call).
+func (s *ArchiveStream) TarIndex() (*layertar.Index, error) {
+	if s.load == nil {
+		return s.Index, nil
+	}
+	return s.load()
 }
 
 // Close releases the stream and its file.
@@ -42,16 +55,29 @@ func (s *ArchiveStream) Close() error {
 // without updating its access time. Errors name the member and the
 // archive.
 func OpenArchiveLayer(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
-	s, err := openArchiveLayer(b, diffID, nil)
+	return openNamed(b, diffID, false)
+}
+
+// OpenArchiveLayerLazy is OpenArchiveLayer, but where the index of the
+// tar is cached it is decoded at the first TarIndex, not now: a view
+// opens its layers' streams as it mounts, and decoding the indexes of
+// 100,000 entries takes a good part of a second, which the view spends
+// in the background after mounting instead.
+func OpenArchiveLayerLazy(b *ArchiveBlob, diffID string) (*ArchiveStream, error) {
+	return openNamed(b, diffID, true)
+}
+
+func openNamed(b *ArchiveBlob, diffID string, lazy bool) (*ArchiveStream, error) {
+	s, err := openArchiveLayer(b, diffID, nil, lazy)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s of %s: %w", clip(b.Member), b.Archive, err)
 	}
 	return s, nil
 }
 
-// openArchiveLayer is OpenArchiveLayer; progress, if set, is told the
-// blob's bytes read so far by its index pass.
-func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64)) (*ArchiveStream, error) {
+// openArchiveLayer is OpenArchiveLayer(Lazy); progress, if set, is told
+// the blob's bytes read so far by its index pass.
+func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64), lazy bool) (*ArchiveStream, error) {
 	f, err := openBlob(b)
 	if err != nil {
 		return nil, err
@@ -77,18 +103,33 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64)) 
 		f.f.Close()
 		return nil, err
 	}
-	if s.Index = cachedTarIndex(dir, key); s.Index == nil {
-		if s.Index, err = layertar.IndexTar(io.NewSectionReader(s.Data, 0, s.Data.Size())); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("indexing its tar: %w", err)
-		}
-		if key != "" {
-			if data, err := s.Index.MarshalBinary(); err == nil {
-				writeCacheFile(dir, key+".tar", data)
-			}
-		}
+	if lazy && key != "" && exists(filepath.Join(dir, key+".tar")) {
+		s.load = sync.OnceValues(func() (*layertar.Index, error) { return s.tarIndex(dir, key) })
+		return s, nil
+	}
+	if s.Index, err = s.tarIndex(dir, key); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
+}
+
+// tarIndex is the index of the stream's tar cached under key, or made
+// from the stream (whose blob was checked as it opened) and cached.
+func (s *ArchiveStream) tarIndex(dir, key string) (*layertar.Index, error) {
+	if x := cachedTarIndex(dir, key); x != nil {
+		return x, nil
+	}
+	x, err := layertar.IndexTar(io.NewSectionReader(s.Data, 0, s.Data.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("indexing its tar: %w", err)
+	}
+	if key != "" {
+		if data, err := x.MarshalBinary(); err == nil {
+			writeCacheFile(dir, key+".tar", data)
+		}
+	}
+	return x, nil
 }
 
 // openBlob opens the file holding b: the archive's tar, or the blob's

@@ -181,9 +181,9 @@ func Unshown(t *layerstore.Target) string {
 // loadArchive opens the blob of an image archive's layer for serving.
 func loadArchive(a *fs.ArchiveLayer) (*fs.TarStream, error) {
 	b := &layerstore.ArchiveBlob{Archive: a.Archive, Member: a.Member, File: a.File, Offset: a.Offset, Size: a.Size, Sparse: a.Sparse, Digest: a.Digest}
-	s, err := layerstore.OpenArchiveLayer(b, a.DiffID)
+	s, err := layerstore.OpenArchiveLayerLazy(b, a.DiffID)
 	if err != nil {
 		return nil, err
 	}
-	return &fs.TarStream{Index: s.Index, Data: s.Data, File: s.File, Close: s.Close}, nil
+	return &fs.TarStream{Index: s.Index, LoadIndex: s.TarIndex, Data: s.Data, File: s.File, Close: s.Close}, nil
 }
