@@ -33,8 +33,9 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 		return nil, fmt.Errorf("%d layers: at most %d can be mounted", len(layers), 1<<(64-inoBits)-1)
 	}
 	u := &union{log: logger, pf: newPrefetcher(), layers: make([]*layer, len(layers))}
-	// Opening a layer of an image archive decodes its tar's index (a
-	// tenth of a second for 100,000 entries): open them on every core.
+	// Opening a layer of an image archive reads its blob's index from
+	// the cache, or on first sight the blob whole: open them on every
+	// core.
 	errs := make([]error, len(layers))
 	workpool.Each(len(layers), workpool.Cores(), func(i int) {
 		u.layers[i], errs[i] = openLayer(layers[i], uint64(len(layers)-i), logger)
