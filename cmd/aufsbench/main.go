@@ -66,6 +66,7 @@ func main() {
 	flag.Parse()
 	if *smoke {
 		*entries, *layers, *wide, *big, *rounds = 3000, 8, 500, 8<<20, 1
+		realTree = "usr/share/zoneinfo"
 		*dir = filepath.Join(os.TempDir(), fmt.Sprintf("aufsbench-smoke-%d", os.Getpid()))
 		defer os.RemoveAll(*dir)
 	}
@@ -299,9 +300,13 @@ func printReport(rep *report, systems []system) {
 // printTable prints rep's medians of ms for the systems named, each with
 // its ratio to the first.
 func printTable(rep *report, systems []string, ms []metric) {
+	w := 22
+	for _, s := range systems {
+		w = max(w, len(s))
+	}
 	fmt.Printf("%-52s", "")
 	for _, s := range systems {
-		fmt.Printf(" %22s", s)
+		fmt.Printf(" %*s", w, s)
 	}
 	fmt.Println()
 	first := rep.Median[systems[0]]
@@ -310,14 +315,14 @@ func printTable(rep *report, systems []string, ms []metric) {
 		for _, s := range systems {
 			v, ok := rep.Median[s][m.key]
 			if !ok {
-				fmt.Printf(" %22s", "-")
+				fmt.Printf(" %*s", w, "-")
 				continue
 			}
 			cell := fmt.Sprintf("%.3g %s", v, m.unit)
 			if k := first[m.key]; k > 0 && s != systems[0] {
 				cell += fmt.Sprintf(" (%.2fx)", v/k)
 			}
-			fmt.Printf(" %22s", cell)
+			fmt.Printf(" %*s", w, cell)
 		}
 		fmt.Println()
 	}
