@@ -144,7 +144,7 @@ func TestTransportDiff(t *testing.T) {
 	for _, e := range ents {
 		indexed = append(indexed, e.Name())
 	}
-	want := []string{b1 + ".seekable", b1 + ".tar", b2 + ".seekable", b2 + ".tar"}
+	want := []string{b1 + ".seekable", b1 + ".seen", b1 + ".tar", b2 + ".seekable", b2 + ".seen", b2 + ".tar"}
 	slices.Sort(want)
 	if !slices.Equal(indexed, want) {
 		t.Errorf("indexed %q, want %q (the base's blob, %s, is not to be read)", indexed, want, base)
