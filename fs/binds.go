@@ -265,6 +265,9 @@ func MountBinds(mountpoint string, layers []Layer, binds []Bind, o Options) (*fu
 		u.close()
 		return nil, err
 	}
+	if u.tarOnly() && server.KernelSettings().Flags64()&fuse.CAP_NO_OPEN_SUPPORT != 0 {
+		u.noOpen.Store(true)
+	}
 	return server, nil
 }
 

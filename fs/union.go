@@ -5,6 +5,7 @@ import (
 	"log"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -17,6 +18,20 @@ type union struct {
 	log    *log.Logger
 	pf     *prefetcher // nil: no indexing ahead
 	binds  *unionBinds // nil: no binds (binds.go)
+	// noOpen says files are opened without OPEN (file.go): set once
+	// mounted, for a view of tar layers alone where the kernel can.
+	noOpen atomic.Bool
+}
+
+// tarOnly says whether every layer is served from a tar stream, with no
+// binds: none would gain from FUSE passthrough, which needs an OPEN.
+func (u *union) tarOnly() bool {
+	for _, l := range u.layers {
+		if l.tar == nil {
+			return false
+		}
+	}
+	return u.binds == nil
 }
 
 // entry is one visible name of a merged directory, with everything
