@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/internal/testenv"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 )
 
@@ -213,5 +215,40 @@ func TestTarLayerIndexFails(t *testing.T) {
 	}
 	if want := "layer test.tar:top: unexpected EOF: shown empty\n"; logged.String() != want {
 		t.Errorf("logged %q, want %q", logged.String(), want)
+	}
+}
+
+// TestTarViewWithoutOpen mounts a view of tar layers alone: its files are
+// read right, and only the first file's open reaches the server (which
+// answers ENOSYS, so the kernel opens files itself from then on).
+func TestTarViewWithoutOpen(t *testing.T) {
+	testenv.FUSE(t)
+	top := tarLayer(t, "top",
+		&tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "alpha"},
+		&tar.Header{Name: "d/b", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "beta"})
+	low := tarLayer(t, "low", &tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "gamma"})
+	var requests bytes.Buffer
+	mnt := t.TempDir()
+	srv, err := Mount(mnt, []Layer{top, low}, Options{FsName: "test", Debug: true, Logger: log.New(&requests, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Unmount()
+	for p, want := range map[string]string{"a": "alpha", "d/b": "beta", "c": "gamma"} {
+		for range 2 {
+			if data, err := os.ReadFile(filepath.Join(mnt, p)); err != nil || string(data) != want {
+				t.Errorf("%s reads %q, %v; want %q", p, data, err, want)
+			}
+		}
+	}
+	// The poll hack's own file aside (node 2^64-1), one OPEN: the first.
+	opens := 0
+	for _, l := range strings.Split(requests.String(), "\n") {
+		if strings.Contains(l, ": OPEN n") && !strings.Contains(l, "OPEN n18446744073709551615") {
+			opens++
+		}
+	}
+	if opens != 1 {
+		t.Errorf("%d OPEN requests reached the server, want 1:\n%s", opens, requests.String())
 	}
 }
