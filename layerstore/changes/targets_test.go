@@ -61,7 +61,10 @@ func TestBetweenTargetsOfTwoStores(t *testing.T) {
 	for _, e := range ents {
 		indexed = append(indexed, e.Name())
 	}
-	want := []string{blobs[1][7:] + ".seekable", blobs[1][7:] + ".tar", blobs[2][7:] + ".seekable", blobs[2][7:] + ".tar"}
+	var want []string
+	for _, b := range blobs[1:] {
+		want = append(want, b[7:]+".seekable", b[7:]+".seen", b[7:]+".tar")
+	}
 	slices.Sort(want)
 	if !slices.Equal(indexed, want) {
 		t.Errorf("indexed %q, want b1's and b2's blobs alone (%q); the base is %s", indexed, want, blobs[0])
