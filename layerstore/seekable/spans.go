@@ -27,6 +27,7 @@ const (
 	spanCacheBytes = 512 << 20 // the budget of decoded bytes kept, at most a 16th of the memory
 	maxSpans       = 512       // spans kept; past it the least recently used goes whole, decoder and all
 	maxCachedSpan  = 16 << 20  // longer spans (a big zstd frame) are read through the Reader's cursors only
+	inOrderKeep    = 1 << 20   // what a span read in order holds before it drops what is behind its last read
 )
 
 // cache is the process's spans.
@@ -58,15 +59,20 @@ type spanKey struct {
 
 // span is the stream from one point to the next, as far as decoded.
 type span struct {
-	key     spanKey
-	out     int64      // where it starts in the stream
-	end     int64      // where it ends: the next point, or the stream's end
-	mu      sync.Mutex // held by a read, which may decode more
-	from    int64      // where data starts in the stream
-	data    []byte     // decoded bytes kept, from `from` on
-	last    int64      // where the last read ended
-	c       cursor     // decodes on from from+len(data); nil when none
-	charged int64      // len(data) as counted in the budget; under the cache's mu
+	key  spanKey
+	out  int64      // where it starts in the stream
+	end  int64      // where it ends: the next point, or the stream's end
+	mu   sync.Mutex // held by a read, which may decode more
+	from int64      // where data starts in the stream
+	data []byte     // decoded bytes kept, from `from` on
+	last int64      // where the last read ended
+	// keepAll says reads came out of order: keep everything decoded.
+	// Until then only what is past the last read is kept, in a buffer
+	// used again: reads in order never look back, and fresh memory for a
+	// whole stream costs more than decoding it.
+	keepAll bool
+	c       cursor // decodes on from from+len(data); nil when none
+	charged int64  // len(data) as counted in the budget; under the cache's mu
 }
 
 // spanAt is the index of the point at or before off.
@@ -105,8 +111,12 @@ func (s *span) read(rd *Reader, p []byte, off int64) (int, error) {
 	want := min(off+int64(len(p)), s.end)
 	held := s.from + int64(len(s.data))
 	if off < s.from || (s.c == nil && held < want) {
+		// A read before what is kept: the span is not read in order,
+		// so from now on it keeps all it decodes.
+		s.keepAll = s.keepAll || off < s.from
 		s.restart(rd)
 	}
+	s.last = min(s.last, off) // what this read wants stays while it decodes
 	for s.from+int64(len(s.data)) < want {
 		if err := s.more(rd); err != nil {
 			return 0, fmt.Errorf("decompressing at %d: %w", s.from+int64(len(s.data)), err)
@@ -174,6 +184,11 @@ func (s *span) keep(b []byte) {
 	}
 	s.data = append(s.data, b...)
 	cache.charge(s, int64(len(b)))
+	if cut := min(int64(len(s.data)), s.last-s.from); !s.keepAll && len(s.data) >= inOrderKeep && cut > 0 {
+		s.data = s.data[:copy(s.data, s.data[cut:])]
+		s.from += cut
+		cache.charge(s, -cut)
+	}
 }
 
 // handOn gives d, a decoder that has passed the start of rd's span i, to

@@ -128,3 +128,27 @@ func TestInterleavedForwardReadsDecodeOnce(t *testing.T) {
 		}
 	}
 }
+
+// A span read in order keeps only what is past its last read, about a
+// MiB, not the whole stream: a walk in the stream's order needs no more.
+func TestInOrderReadsKeepLittle(t *testing.T) {
+	data := compressible(21, 8<<20)
+	rd, _, _ := openCounted(t, gzipMembers(t, 6, data), 16<<20)
+	buf := make([]byte, 8192)
+	most := 0
+	for off := int64(0); off < int64(len(data)); off += int64(len(buf)) {
+		if _, err := rd.ReadAt(buf, off); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+			t.Fatalf("at %d: wrong bytes", off)
+		}
+		s := cache.span(rd, 0)
+		s.mu.Lock()
+		most = max(most, cap(s.data))
+		s.mu.Unlock()
+	}
+	if most > inOrderKeep+512<<10 {
+		t.Errorf("a span read in order held up to %d bytes, want at most %d", most, inOrderKeep+512<<10)
+	}
+}
