@@ -203,7 +203,8 @@ func (s *session) demo(repo string) error {
 
 	s.comment("An archive is a store of its own: --root FILE reads a docker save, an oci-archive\n" +
 		"or an OCI layout, and mounts its images from their layer streams, never extracted\n" +
-		"(gzip and zstd layers too: one pass indexes each, cached for the next mount).")
+		"(gzip and zstd layers too: one pass indexes each, cached for the next mount).\n" +
+		"A reference can also name its archive as skopeo does: docker-archive:FILE:NAME:TAG.")
 	s.step(func() error {
 		_, v1, v2 := sampleStore()
 		_, err := (&st.Archive{Kind: st.OCIArchive, Compression: "gzip", Images: []*st.Image{v1, v2}}).Write(filepath.Join(s.dir, "app.oci.tar"))
@@ -215,7 +216,7 @@ func (s *session) demo(repo string) error {
 	s.sh(0, "aufsmount", "--root", "app.oci.tar", "images")
 	s.sh(0, "aufsmount", "--root", "app.oci.tar", "layers", "app:v2")
 	s.mkdirs("v1-saved", "v2-oci")
-	s.mount("app-v1.tar", "app:v1", "v1-saved")
+	s.mount("", "docker-archive:app-v1.tar:app:v1", "v1-saved")
 	s.mount("app.oci.tar", "app:v2", "v2-oci")
 	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v1", "v1-saved")
 	s.sh(0, "diff", "-r", "--no-dereference", "-x", "dev", "v2", "v2-oci")

@@ -129,7 +129,10 @@ func (s *session) mountNow(store, ref, at string, flags ...string) error {
 	s.mu.Lock()
 	s.mounts = append(s.mounts, mnt)
 	s.mu.Unlock()
-	args := append(append([]string{"--root", store}, flags...), ref, at)
+	args := append(flags, ref, at)
+	if store != "" { // "": ref names its archive (docker-archive:FILE:NAME ...)
+		args = append([]string{"--root", store}, args...)
+	}
 	if err := s.command(0, "aufsmount", args...); err != nil {
 		return err
 	}
