@@ -77,13 +77,7 @@ func TestArchiveSkopeo(t *testing.T) {
 	testenv.Tool(t, "umoci")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	imgs, store, saved := toolStore(t)
-	storeTrees := map[*st.Image]map[string]info{}
-	for _, img := range imgs {
-		tree := walk(t, mountRef(t, store.Root, img.Names[0]))
-		// No tar holds a socket: an archive's view has none.
-		delete(tree, "run/sock")
-		storeTrees[img] = tree
-	}
+	storeTrees := toolStoreTrees(t, store, imgs)
 	dir := t.TempDir()
 	forms := []struct {
 		name      string
@@ -125,14 +119,7 @@ func TestArchiveSkopeo(t *testing.T) {
 				if f.layerType != "" {
 					checkLayoutLayers(t, root, ref, f.layerType, f.magic)
 				}
-				mnt := mountRef(t, root, ref)
-				if err := st.Compare(mnt, store.View(img), archiveCompare); err != nil {
-					t.Errorf("%s: %v", ref, err)
-				}
-				view := walk(t, mnt)
-				if diffs := diffTrees(storeTrees[img], view, tarOwn); len(diffs) > 0 {
-					t.Errorf("%s: the store's view (want) and the %s's (got) differ:\n%s", ref, f.name, strings.Join(head(diffs, 30), "\n"))
-				}
+				view := checkToolArchive(t, root, ref, f.name, store, img, storeTrees[img])
 				if f.name == "oci gzip" {
 					// umoci's unpack of the same layout, a second opinion.
 					sameTree(t, ref+" unpacked by umoci", view, walk(t, umociUnpack(t, root, ref)))
@@ -160,6 +147,36 @@ func TestArchiveSkopeo(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// toolStoreTrees walks each of imgs mounted from store, as an archive's
+// view of it must be.
+func toolStoreTrees(t *testing.T, store *st.Built, imgs []*st.Image) map[*st.Image]map[string]info {
+	t.Helper()
+	trees := map[*st.Image]map[string]info{}
+	for _, img := range imgs {
+		tree := walk(t, mountRef(t, store.Root, img.Names[0]))
+		// No tar holds a socket: an archive's view has none.
+		delete(tree, "run/sock")
+		trees[img] = tree
+	}
+	return trees
+}
+
+// checkToolArchive mounts ref of the archive or layout at root (what
+// names its kind) and compares the whole tree with img's model and with
+// storeTree, img's view from the store; it returns the archive's view.
+func checkToolArchive(t *testing.T, root, ref, what string, store *st.Built, img *st.Image, storeTree map[string]info) map[string]info {
+	t.Helper()
+	mnt := mountRef(t, root, ref)
+	if err := st.Compare(mnt, store.View(img), archiveCompare); err != nil {
+		t.Errorf("%s: %v", ref, err)
+	}
+	view := walk(t, mnt)
+	if diffs := diffTrees(storeTree, view, tarOwn); len(diffs) > 0 {
+		t.Errorf("%s: the store's view (want) and the %s's (got) differ:\n%s", ref, what, strings.Join(head(diffs, 30), "\n"))
+	}
+	return view
 }
 
 func skopeoCopy(t *testing.T, skopeo string, args ...string) {
