@@ -49,8 +49,9 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 	// The indexes of tar layers opened from the cache are decoded while
 	// the mount is made, top first (the root is the top layer's): the
 	// first use of each waits for it.
-	go workpool.Each(len(u.layers), workpool.Cores(), func(i int) {
-		if l := u.layers[i]; l.tar != nil {
+	ls := u.layers // binds may be added to u.layers meanwhile
+	go workpool.Each(len(ls), workpool.Cores(), func(i int) {
+		if l := ls[i]; l.tar != nil {
 			l.tarIndex()
 		}
 	})

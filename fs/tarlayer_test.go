@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,7 +229,7 @@ func TestTarViewWithoutOpen(t *testing.T) {
 		&tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "alpha"},
 		&tar.Header{Name: "d/b", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "beta"})
 	low := tarLayer(t, "low", &tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "gamma"})
-	var requests bytes.Buffer
+	var requests lockedBuffer // the server logs as the test reads
 	mnt := t.TempDir()
 	srv, err := Mount(mnt, []Layer{top, low}, Options{FsName: "test", Debug: true, Logger: log.New(&requests, "", 0)})
 	if err != nil {
@@ -255,4 +256,23 @@ func TestTarViewWithoutOpen(t *testing.T) {
 	if want := map[string]int{"OPEN": 1, "FLUSH": 1}; !reflect.DeepEqual(count, want) {
 		t.Errorf("requests %v reached the server, want %v:\n%s", count, want, requests.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a server's log may write while a
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
