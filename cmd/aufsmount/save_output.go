@@ -19,7 +19,8 @@ var outputSignals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIG
 // SIGPIPE (the reader of the standard error gone) ends the save, then
 // ends the process by that signal, as it would have ended without the
 // handler. It is set before o is created, so that no file is left
-// behind; stop ends it.
+// behind; stop ends it, or never returns where a signal came (the
+// handler ends the process).
 func removeOnSignal(o *save.File) (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	for _, sig := range outputSignals {
@@ -27,13 +28,18 @@ func removeOnSignal(o *save.File) (stop func()) {
 			signal.Notify(sigs, sig)
 		}
 	}
-	done := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		var sig os.Signal
 		select {
 		case sig = <-sigs:
 		case <-done:
-			return
+			select { // one that came before stop, not yet taken
+			case sig = <-sigs:
+			default:
+				close(finished)
+				return
+			}
 		}
 		o.Remove()
 		s := sig.(syscall.Signal)
@@ -44,8 +50,11 @@ func removeOnSignal(o *save.File) (stop func()) {
 		}
 		os.Exit(128 + int(s))
 	}()
+	// stop waits for the handler: a save that fails because a signal
+	// removed its file must end by that signal, not by the failure.
 	return func() {
 		signal.Stop(sigs)
 		close(done)
+		<-finished
 	}
 }
