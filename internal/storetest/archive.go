@@ -24,11 +24,13 @@ type ArchiveKind int
 
 const (
 	// DockerSave is docker save before Docker 25: manifest.json,
-	// repositories, <image id>.json and <v1 id>/{VERSION,json,layer.tar}.
+	// repositories, <image id>.json and <v1 id>/layer.tar (Docker also
+	// writes <v1 id>/VERSION and json, which nothing reads).
 	DockerSave ArchiveKind = iota + 1
-	// DockerSave25 is docker save from Docker 25 on: the same names,
-	// each layer.tar a symlink into the OCI layout beside them
-	// (oci-layout, index.json, blobs/sha256/), which holds the tars.
+	// DockerSave25 is docker save from Docker 25 on: the same names and
+	// <v1 id>/VERSION, each layer.tar a symlink into the OCI layout
+	// beside them (oci-layout, index.json, blobs/sha256/), which holds
+	// the tars.
 	DockerSave25
 	// OCIArchive is an OCI layout in a tar (skopeo's oci-archive:).
 	OCIArchive
