@@ -97,7 +97,7 @@ func TestArchiveEngines(t *testing.T) {
 			}
 			if a.oci != nil {
 				layoutDir := root
-				if !strings.HasSuffix(a.name, "-dir") {
+				if !isDir(root) {
 					layoutDir = untar(t, root)
 				}
 				checkLayoutLayers(t, layoutDir, a.oci.refName, a.oci.layerType, a.oci.magic)

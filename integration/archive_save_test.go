@@ -71,8 +71,8 @@ func TestArchiveSave(t *testing.T) {
 				out = "oci-archive:" + file
 			}
 			in, got := skopeoRaw(t, skopeo, c.transport+":"+b.Path), skopeoRaw(t, skopeo, out)
-			if sha256Of(in) != sha256Of(got) {
-				t.Errorf("skopeo inspect --raw: %s of the saved archive, %s of the archive read:\n%s\n%s", sha256Of(got), sha256Of(in), got, in)
+			if imagetar.Digest(in) != imagetar.Digest(got) {
+				t.Errorf("skopeo inspect --raw: %s of the saved archive, %s of the archive read:\n%s\n%s", imagetar.Digest(got), imagetar.Digest(in), got, in)
 			}
 
 			// The saved image, as docker load and skopeo's docker-archive
@@ -120,7 +120,7 @@ func TestArchiveSaveDamaged(t *testing.T) {
 	})
 	out := filepath.Join(t.TempDir(), "saved.tar")
 	stdout, stderr, code := run(t, "--root", b.Path, "save", "-o", out, "test/app:1")
-	want := "aufsmount: layer " + top.chain[:12] + " (" + b.Path + ":" + top.member + "): the blob's digest is " + sha256Of(damaged) +
+	want := "aufsmount: layer " + top.chain[:12] + " (" + b.Path + ":" + top.member + "): the blob's digest is " + imagetar.Digest(damaged) +
 		", expected " + top.blob + ": digest mismatch\n"
 	if code != 1 || stdout != "" || stderr != want {
 		t.Errorf("exit %d, stdout %q, stderr\n%s\nwant\n%s", code, stdout, stderr, want)

@@ -191,11 +191,6 @@ func editArchiveMember(t *testing.T, archive, name string, edit func([]byte) []b
 	return edited
 }
 
-func sha256Of(data []byte) string {
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // TestArchiveVerify verifies the image of an archive of every kind:
 // each blob read whole against its digest and its stream against its
 // diff id, with or without --verbose. A mount first caches each blob's
@@ -245,7 +240,7 @@ func TestArchiveVerify(t *testing.T) {
 				return data
 			})
 			want = fmt.Sprintf("MODIFIED      layer %s: contents changed: blob %s: the blob's digest is %s, expected %s%s: digest mismatch\n",
-				top.chain[:12], top.member, sha256Of(damaged), top.blob, c.why) +
+				top.chain[:12], top.member, imagetar.Digest(damaged), top.blob, c.why) +
 				baseLine + "\nMODIFIED      image test/app:1\n"
 			stdout, stderr, code := run(t, "--root", b.Path, "verify")
 			if code != 1 || stdout != want || stderr != "" {
@@ -275,7 +270,7 @@ func TestArchiveVerify(t *testing.T) {
 			stdout, stderr, code = run(t, "--root", b.Path, "verify")
 			if c.a.Kind == st.DockerSave || c.a.Kind == st.DockerSave25 {
 				want = fmt.Sprintf("MODIFIED      layer %s: contents changed: blob %s: the blob's digest is %s, expected %s: digest mismatch\n",
-					top.chain[:12], top.member, sha256Of(cut), top.blob) +
+					top.chain[:12], top.member, imagetar.Digest(cut), top.blob) +
 					baseLine + "\nMODIFIED      image test/app:1\n"
 				if code != 1 || stdout != want || stderr != "" {
 					t.Errorf("cut short: exit %d, stderr %q, stdout\n%s\nwant\n%s", code, stderr, stdout, want)

@@ -100,9 +100,15 @@ func isMounted(t testing.TB, mnt string) bool {
 // run runs the aufsmount binary and returns stdout, stderr and exit code.
 func run(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
+	return runIn(t, "", args...)
+}
+
+// runIn is run in the directory dir ("": this one), for relative paths.
+func runIn(t testing.TB, dir string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &errb, dir
 	cmd.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
 	code := runBounded(t, cmd)
 	return out.String(), errb.String(), code

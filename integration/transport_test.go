@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,17 +53,6 @@ func newTransportFixture(t *testing.T) *transportFixture {
 		}
 	}
 	return f
-}
-
-// runIn is run in the directory dir, for relative paths.
-func runIn(t *testing.T, dir string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &errb, dir
-	cmd.Env = append(os.Environ(), "AUFSMOUNT_ROOT=")
-	code := runBounded(t, cmd)
-	return out.String(), errb.String(), code
 }
 
 // TestTransportMount mounts test/b:1 of an archive of each kind by a
