@@ -139,8 +139,9 @@ func (ix *indexer) add(hdr *tar.Header, off int64) (string, bool) {
 		if !ok || !found || t.Mode&unix.S_IFMT != unix.S_IFREG {
 			return p, false
 		}
-		if t.Link != "" {
+		if t.Link != "" { // a link to a link: the group's file
 			target = t.Link
+			t = byPath[target]
 		}
 		if x.Links[target] == 0 {
 			x.Links[target] = 1

@@ -147,3 +147,30 @@ func gnuSparse(t *testing.T, entry string) []byte {
 	copy(h[148:156], []byte(fmt.Sprintf("%06o\x00 ", sum)))
 	return b
 }
+
+// A hard link to a hard link joins the first file's group: the file
+// keeps its name and data, and all three names share it (Docker and GNU
+// tar write such chains).
+func TestIndexTarLinkToLink(t *testing.T) {
+	x, err := IndexTar(bytes.NewReader(tarOf(t,
+		&tar.Header{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
+		&tar.Header{Name: "b", Typeflag: tar.TypeLink, Linkname: "a", Mode: 0o644},
+		&tar.Header{Name: "c", Typeflag: tar.TypeLink, Linkname: "b", Mode: 0o600, Uid: 7},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := x.Lookup("", "a"), x.Lookup("", "b"), x.Lookup("", "c")
+	switch {
+	case a == nil || b == nil || c == nil:
+		t.Fatalf("a %v, b %v, c %v", a, b, c)
+	case a.Name != "a" || a.Link != "" || a.Size != 3 || a.Off != 512:
+		t.Errorf("a: %+v, want the file a of 3 bytes at 512, linking nothing", *a)
+	case b.Link != "a" || c.Link != "a":
+		t.Errorf("b links %q, c links %q; want both a", b.Link, c.Link)
+	case a.Mode != unix.S_IFREG|0o600 || a.UID != 7:
+		t.Errorf("a: mode %o, uid %d; want the last link header's 0600 and 7", a.Mode, a.UID)
+	case x.Links["a"] != 3:
+		t.Errorf("a's group has %d names, want 3", x.Links["a"])
+	}
+}
