@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"syscall"
 
@@ -75,6 +76,16 @@ func (l Layer) Where() string {
 		return l.Archive.String()
 	}
 	return l.Dir
+}
+
+// given is the archive or layout the user named at abs, its symlinks
+// followed: the user's path is theirs to link (an archive's members and
+// a layout's files are still never followed).
+func given(abs string) string {
+	if p, err := filepath.EvalSymlinks(abs); err == nil {
+		return p
+	}
+	return abs
 }
 
 // detectArchive opens abs as an archive when it is one: a regular file

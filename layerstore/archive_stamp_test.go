@@ -88,3 +88,42 @@ func TestArchiveIndexOnlyWhereChecked(t *testing.T) {
 		t.Fatalf("a damaged copy was recorded as checked: %d files", stamps())
 	}
 }
+
+// An archive or layout named through a symlink opens as itself: the
+// user's path is theirs to link, as a Docker root's is.
+func TestArchiveThroughSymlink(t *testing.T) {
+	t.Setenv("AUFSMOUNT_NO_CACHE", "1")
+	busybox, _ := arcImages()
+	for _, a := range []storetest.Archive{
+		{Kind: storetest.OCIArchive, Compression: "gzip"},
+		{Kind: storetest.OCILayout},
+	} {
+		a.Images = []*storetest.Image{busybox}
+		b, err := a.Write(filepath.Join(t.TempDir(), "image"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := filepath.Join(t.TempDir(), "link")
+		if err := os.Symlink(b.Path, link); err != nil {
+			t.Fatal(err)
+		}
+		s, err := layerstore.Open(link)
+		if err != nil {
+			t.Fatalf("opening %s through a symlink: %v", b.Path, err)
+		}
+		if _, err := s.Resolve("busybox:latest"); err != nil {
+			t.Errorf("%s: %v", b.Path, err)
+		}
+		if a.Kind != storetest.OCIArchive {
+			continue
+		}
+		ref := "oci-archive:" + link
+		s2, err := layerstore.OpenWith(filepath.Join(t.TempDir(), "none"), layerstore.Options{Refs: []string{ref}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err = s2.Resolve(ref); err != nil {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+}

@@ -103,7 +103,7 @@ func openArchiveAs(abs, kind string, o Options) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", abs, bare(err))
 	}
-	found, err := detectArchive(abs, st.IsDir(), o)
+	found, err := detectArchive(given(abs), st.IsDir(), o)
 	var na *notArchiveError
 	switch {
 	case errors.As(err, &na):

@@ -101,7 +101,7 @@ func openStore(root string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", root, bare(err))
 	}
-	found, err := detectArchive(abs, st.IsDir(), o) // a file must be one (archive.go)
+	found, err := detectArchive(given(abs), st.IsDir(), o) // a file must be one (archive.go)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", root, err)
 	}
