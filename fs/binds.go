@@ -260,6 +260,7 @@ func MountBinds(mountpoint string, layers []Layer, binds []Bind, o Options) (*fu
 		u.close()
 		return nil, err
 	}
+	loadIndexes(u.layers)
 	server, err := mount(mountpoint, root, root.ent.attr.Ino, o, logger)
 	if err != nil {
 		u.close()

@@ -46,15 +46,6 @@ func newUnion(layers []Layer, logger *log.Logger) (*union, error) {
 			return nil, err
 		}
 	}
-	// The indexes of tar layers opened from the cache are decoded while
-	// the mount is made, top first (the root is the top layer's): the
-	// first use of each waits for it.
-	ls := u.layers // binds may be added to u.layers meanwhile
-	go workpool.Each(len(ls), workpool.Cores(), func(i int) {
-		if l := ls[i]; l.tar != nil {
-			l.tarIndex()
-		}
-	})
 	return u, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
+	"github.com/aufsmount/aufsmount/internal/workpool"
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
 	"github.com/aufsmount/aufsmount/layerstore/whiteout"
 )
@@ -44,8 +45,8 @@ func openTarLayer(ly Layer, num uint64) (*layer, error) {
 	return &layer{id: ly.ID, dir: name, num: num, enc: tarEncoding, tar: ts, archive: a}, nil
 }
 
-// tarIndex is the index of the layer's tar, loaded once (newUnion starts
-// loading them in the background, top first). One that cannot
+// tarIndex is the index of the layer's tar, loaded once (loadIndexes
+// starts that for a mount). One that cannot
 // be loaded (its cache file read and decoded, else the stream indexed
 // again) leaves the layer empty, and the log says why.
 func (l *layer) tarIndex() *layertar.Index {
@@ -64,6 +65,19 @@ func (l *layer) tarIndex() *layertar.Index {
 		l.tar.Index = x
 	})
 	return l.tar.Index
+}
+
+// loadIndexes decodes, in the background, top first, the indexes of the
+// tar layers of ls (a view about to be mounted) that were opened from
+// the cache, while the mount is made: the first use of each waits for
+// it. Only a mount starts it: its layers stay open while it serves,
+// where a View is closed when its command is done.
+func loadIndexes(ls []*layer) {
+	go workpool.Each(len(ls), workpool.Cores(), func(i int) {
+		if l := ls[i]; l.tar != nil {
+			l.tarIndex()
+		}
+	})
 }
 
 // tarMeta is what the layer's tar records at rel, or nil.

@@ -37,6 +37,7 @@ func MountTree(mountpoint string, entries []TreeEntry, o Options) (*fuse.Server,
 	if err != nil {
 		return nil, err
 	}
+	loadIndexes(t.layers)
 	server, err := mount(mountpoint, t.root, t.root.attr.Ino, o, logger)
 	if err != nil {
 		t.close()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // maxCursors is how many decoders a Reader keeps between reads: each
@@ -23,6 +24,9 @@ type Reader struct {
 	mu    sync.Mutex
 	idle  []cursor // least recently used first
 	close bool
+	// closed is close for the span cache, which must keep no span of a
+	// closed Reader (spans.go).
+	closed atomic.Bool
 }
 
 // cursor is a decoder started at some point and read forward.
@@ -72,6 +76,7 @@ func (rd *Reader) Close() error {
 	idle := rd.idle
 	rd.idle, rd.close = nil, true
 	rd.mu.Unlock()
+	rd.closed.Store(true)
 	cache.forget(rd)
 	for _, c := range idle {
 		c.release()

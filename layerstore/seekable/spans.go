@@ -99,6 +99,9 @@ func (c *spanCache) span(rd *Reader, i int) *span {
 	}
 	out := rd.idx.points[i].out
 	s := &span{key: k, out: out, end: rd.idx.spanEnd(i), from: out}
+	if rd.closed.Load() {
+		return s // read once, never kept
+	}
 	c.m[k] = c.lru.PushFront(s)
 	return s
 }
@@ -195,8 +198,8 @@ func (s *span) keep(b []byte) {
 // that span with what it holds of it, unless the span is busy, decoding
 // or holding something already.
 func (c *spanCache) handOn(rd *Reader, i int, d cursor) bool {
-	if i >= len(rd.idx.points) {
-		return false
+	if i >= len(rd.idx.points) || rd.idx.spanEnd(i)-rd.idx.points[i].out > maxCachedSpan || rd.closed.Load() {
+		return false // no span to go on, one read through cursors, or no cache
 	}
 	next := c.span(rd, i)
 	if !next.mu.TryLock() {

@@ -152,3 +152,25 @@ func TestInOrderReadsKeepLittle(t *testing.T) {
 		t.Errorf("a span read in order held up to %d bytes, want at most %d", most, inOrderKeep+512<<10)
 	}
 }
+
+// A Reader read after Close keeps no span in the cache, whose spans of
+// it went at Close.
+func TestClosedReaderKeepsNoSpan(t *testing.T) {
+	data := compressible(22, 1<<20)
+	rd, _, _ := openCounted(t, gzipMembers(t, 6, data), 256<<10)
+	if err := readsMatch(rd, data, 4, 20); err != nil {
+		t.Fatal(err)
+	}
+	rd.Close()
+	buf := make([]byte, 300<<10)
+	if n, err := rd.ReadAt(buf, 200<<10); err != nil || !bytes.Equal(buf[:n], data[200<<10:200<<10+n]) {
+		t.Fatalf("ReadAt after Close: %d, %v", n, err)
+	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	for k := range cache.m {
+		if k.rd == rd {
+			t.Fatalf("span %d of a closed Reader is cached", k.i)
+		}
+	}
+}
