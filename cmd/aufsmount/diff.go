@@ -100,7 +100,7 @@ func (e *env) diffAction(c *cli.Context) error {
 	} else {
 		var b strings.Builder
 		for _, ch := range cs {
-			fmt.Fprintf(&b, "%s %s\n", ch.Kind, quotePath(ch.Path))
+			fmt.Fprintf(&b, "%s %s\n", ch.Kind, words.Path(ch.Path))
 		}
 		_, err = io.WriteString(e.stdout, b.String())
 	}
@@ -127,6 +127,3 @@ func diffJSON(cs []changes.Change) []changeJSON {
 	}
 	return out
 }
-
-// quotePath is a path as messages and listings print it (words.Path).
-var quotePath = words.Path

@@ -103,7 +103,7 @@ func (e *env) saveAction(c *cli.Context) error {
 		Tag:         tag,
 		WithVolumes: c.Bool("with-volumes"),
 		Warn:        func(msg string) { fmt.Fprintf(e.stderr, "aufsmount: %s\n", msg) },
-		Quote:       quotePath,
+		Quote:       words.Path,
 		Progress:    sw.add,
 		LayerDone:   sw.layerDone,
 	}

@@ -63,7 +63,7 @@ func layerLine(lc *verify.Layer) string {
 			return head + "contents changed: " + oneLine(lc.Reason)
 		}
 		return head + fmt.Sprintf("contents intact (%s, %s); blob %s intact (%s, %s)",
-			shortDigest(lc.Digest), humanSize(lc.Size), quotePath(b.Member), lc.Blob.Compression, humanSize(lc.Blob.CompressedSize))
+			shortDigest(lc.Digest), humanSize(lc.Size), words.Path(b.Member), lc.Blob.Compression, humanSize(lc.Blob.CompressedSize))
 	}
 	contents, changes, losses := verify.Parts(lc.Findings)
 	var b strings.Builder
@@ -100,10 +100,10 @@ func findingLines(fs []layertar.Finding, verbose bool) []string {
 	for _, f := range fs {
 		switch {
 		case verbose && f.Loss:
-			out = append(out, "    "+quotePath(f.String())+" (lost by a copy)")
+			out = append(out, "    "+words.Path(f.String())+" (lost by a copy)")
 		case f.Loss:
 		case verbose || len(out) < verifyListed:
-			out = append(out, "    "+quotePath(f.String()))
+			out = append(out, "    "+words.Path(f.String()))
 		default:
 			more++
 		}
@@ -133,10 +133,10 @@ func (e *env) printVerify(res *verify.Result, verbose bool) error {
 	}
 	for _, t := range res.Targets {
 		if t.Err != nil {
-			fmt.Fprintf(&b, "%-13s %s: %s\n", verify.Error, quotePath(t.Name), oneLine(t.Err.Error()))
+			fmt.Fprintf(&b, "%-13s %s: %s\n", verify.Error, words.Path(t.Name), oneLine(t.Err.Error()))
 			continue
 		}
-		fmt.Fprintf(&b, "%-13s %s %s", t.Status, t.Kind, quotePath(t.Name))
+		fmt.Fprintf(&b, "%-13s %s %s", t.Status, t.Kind, words.Path(t.Name))
 		if t.Kind == "container" && t.Status != verify.Unverifiable {
 			b.WriteString(" (its own layers cannot be checked)")
 		}

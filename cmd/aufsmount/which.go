@@ -81,7 +81,7 @@ func (e *env) whichAction(c *cli.Context) error {
 	defer v.Close()
 	ps, err := v.Which(path)
 	if errors.Is(err, iofs.ErrNotExist) {
-		return fmt.Errorf("%s: %s: no layer has it", ref, quotePath(path))
+		return fmt.Errorf("%s: %s: no layer has it", ref, words.Path(path))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", ref, err)
@@ -126,7 +126,7 @@ func (e *env) whichAction(c *cli.Context) error {
 		}
 	}
 	if ps[0].Hidden() {
-		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, quotePath(path), len(ps), words.Plural(len(ps), "layer", "layers"))
+		return fmt.Errorf("%s: %s: not in the view (hidden in %d %s)", ref, words.Path(path), len(ps), words.Plural(len(ps), "layer", "layers"))
 	}
 	return nil
 }
