@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"syscall"
 
 	"github.com/aufsmount/aufsmount/layerstore/layertar"
@@ -190,7 +189,6 @@ func (s *store) arcLayers() []Layer {
 	for _, id := range sortedKeys(byID) {
 		out = append(out, byID[id])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

@@ -126,12 +126,13 @@ func (s *store) cdContainerLayers(c *containerRec) ([]Layer, string, error) {
 	if parent != want {
 		return nil, "", corrupt(d.root.metaFile, fmt.Errorf("namespace %s: snapshot %s has parent %q, but the top layer of image %s is %q", d.ns, clip(keys[len(keys)-1]), clip(parent), ShortID(img.ID), want))
 	}
+	if ci := s.cdImages[img.ID]; ci != nil && !ci.unpacked {
+		// Its image is served from blobs: its top layer is no snapshot.
+		return nil, "", corrupt(d.root.metaFile, fmt.Errorf("namespace %s: snapshot %s has parent %q, which is no %s snapshot", d.ns, clip(keys[len(keys)-1]), clip(parent), d.snapshotter))
+	}
 	chain, err := s.cdChain(img)
 	if err != nil {
 		return nil, "", err
-	}
-	if fromBlobs(chain) {
-		return nil, "", corrupt(d.root.metaFile, fmt.Errorf("namespace %s: snapshot %s has parent %q, which is no %s snapshot", d.ns, clip(keys[len(keys)-1]), clip(parent), d.snapshotter))
 	}
 	return append(own, chain...), "", nil
 }

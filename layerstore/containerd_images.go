@@ -306,9 +306,11 @@ func (s *store) cdChain(img *imageRec) ([]Layer, error) {
 		}
 		below = e.name
 		l.DiffID, l.ChainID, l.CreatedBy = img.diffIDs[i], chain, img.history[i]
-		if ci := s.cdImages[img.ID]; ci != nil && s.cdBlobPath(ci.layers[i].Digest) != "" {
-			// Where it is gone, verify and save say so.
-			l.Blob, l.BlobType = s.cdBlobPath(ci.layers[i].Digest), ci.layers[i].MediaType
+		if ci := s.cdImages[img.ID]; ci != nil {
+			if p := s.cdBlobPath(ci.layers[i].Digest); p != "" {
+				// Where it is gone, verify and save say so.
+				l.Blob, l.BlobType = p, ci.layers[i].MediaType
+			}
 		}
 		layers[n-1-i] = l
 	}
