@@ -105,6 +105,10 @@ func ReadIndex(l Layer) (*Index, error) {
 type indexer struct {
 	x      *Index
 	byPath map[string]Meta
+	// kids are, for IndexTar, the paths recorded in each directory (some
+	// perhaps gone since), so that a file over a directory removes what
+	// it held without going through every path.
+	kids map[string][]string
 }
 
 func newIndexer() *indexer {

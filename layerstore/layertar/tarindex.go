@@ -62,11 +62,10 @@ func IndexTar(r io.Reader) (*Index, error) {
 			ix.byPath[p] = m
 		}
 		if ok && had && old.Mode&unix.S_IFMT == unix.S_IFDIR && ix.byPath[p].Mode&unix.S_IFMT != unix.S_IFDIR {
-			for q := range ix.byPath {
-				if strings.HasPrefix(q, p+"/") {
-					delete(ix.byPath, q)
-				}
-			}
+			ix.removeUnder(p)
+		}
+		if ok && p != "" && !had {
+			ix.recorded(p)
 		}
 	}
 }
@@ -102,8 +101,27 @@ func (ix *indexer) parents(hdr *tar.Header) error {
 	}
 	for _, q := range missing {
 		ix.byPath[q] = Meta{Name: q[strings.LastIndexByte(q, '/')+1:], Mode: unix.S_IFDIR | 0o755, Mtime: hdr.ModTime.UnixNano()}
+		ix.recorded(q)
 	}
 	return nil
+}
+
+// recorded notes p, newly in byPath, in its directory's kids.
+func (ix *indexer) recorded(p string) {
+	if ix.kids == nil {
+		ix.kids = map[string][]string{}
+	}
+	d := parentOf(p)
+	ix.kids[d] = append(ix.kids[d], p)
+}
+
+// removeUnder removes what directory p held, all the way down.
+func (ix *indexer) removeUnder(p string) {
+	for _, q := range ix.kids[p] {
+		delete(ix.byPath, q)
+		ix.removeUnder(q)
+	}
+	delete(ix.kids, p)
 }
 
 // underMeta says whether the tar name lies in an aufs bookkeeping

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,36 @@ func TestIndexTarLinkToLink(t *testing.T) {
 		t.Errorf("a: mode %o, uid %d; want the last link header's 0600 and 7", a.Mode, a.UID)
 	case x.Links["a"] != 3:
 		t.Errorf("a's group has %d names, want 3", x.Links["a"])
+	}
+}
+
+// A file over a directory of the same tar removes what the directory
+// held, all the way down, as unpacking does; a directory made again
+// there later holds only what comes after it.
+func TestIndexTarFileOverDirectory(t *testing.T) {
+	x, err := IndexTar(bytes.NewReader(tarOf(t,
+		&tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "d/e/f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		&tar.Header{Name: "d/g", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		&tar.Header{Name: "dd/h", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		&tar.Header{Name: "d", Typeflag: tar.TypeReg, Mode: 0o600, Size: 2},
+		&tar.Header{Name: "x/y/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "x", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		&tar.Header{Name: "x/", Typeflag: tar.TypeDir, Mode: 0o700},
+		&tar.Header{Name: "x/z", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for dir, ms := range x.Dirs {
+		for _, m := range ms {
+			got = append(got, fmt.Sprintf("%s/%s %o", dir, m.Name, m.Mode))
+		}
+	}
+	sort.Strings(got)
+	want := []string{"/d 100600", "/dd 40755", "/x 40700", "dd/h 100644", "x/z 100644"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("index:\n%q\nwant\n%q", got, want)
 	}
 }
