@@ -201,19 +201,18 @@ func (s *store) arcManifestOf(d imagetar.Descriptor, depth int) (imagetar.Manife
 		return m.Manifest, d, fmt.Errorf("index %s: indexes nest too deep", d.Digest)
 	}
 	a := s.arc()
-	var offered []string
-	for _, e := range m.Manifests {
-		if e.Platform == nil || e.Platform.OS == "unknown" {
-			continue // an attestation
+	ps := make([]*ociPlatform, len(m.Manifests))
+	for i, e := range m.Manifests {
+		if e.Platform != nil {
+			ps[i] = &ociPlatform{OS: e.Platform.OS, Architecture: e.Platform.Architecture, Variant: e.Platform.Variant}
 		}
-		if mb, err := blobMember(e.Digest); err != nil || !a.has(mb) {
-			continue // a platform that was not copied
-		}
-		p := &ociPlatform{OS: e.Platform.OS, Architecture: e.Platform.Architecture, Variant: e.Platform.Variant}
-		if a.platform.matches(p) {
-			return s.arcManifestOf(e, depth+1)
-		}
-		offered = append(offered, platformOf(p).String())
+	}
+	i, offered := a.platform.choose(ps, func(i int) bool { // a platform that was not copied is not here
+		mb, err := blobMember(m.Manifests[i].Digest)
+		return err == nil && a.has(mb)
+	})
+	if i >= 0 {
+		return s.arcManifestOf(m.Manifests[i], depth+1)
 	}
 	if len(offered) == 0 {
 		return m.Manifest, d, fmt.Errorf("index %s has no manifest for %s whose blob is here, nor for any other platform", d.Digest, a.platform)

@@ -173,18 +173,15 @@ func (s *store) cdManifestOf(ns *cdNamespace, digest string, depth int) (m ociMa
 		return m, "", corrupt(p, errors.New("indexes nest too deep"))
 	}
 	want := s.cd().root.platform
-	var offered []string
-	for _, e := range m.Manifests {
-		if e.Platform == nil || e.Platform.OS == "unknown" {
-			continue // an attestation
-		}
-		if !ns.blobs[e.Digest] || !exists(s.cdBlobPath(e.Digest)) {
-			continue // a platform that was not pulled
-		}
-		if want.matches(e.Platform) {
-			return s.cdManifestOf(ns, e.Digest, depth+1)
-		}
-		offered = append(offered, platformOf(e.Platform).String())
+	ps := make([]*ociPlatform, len(m.Manifests))
+	for i, e := range m.Manifests {
+		ps[i] = e.Platform
+	}
+	i, offered := want.choose(ps, func(i int) bool { // a platform that was not pulled is not here
+		return ns.blobs[m.Manifests[i].Digest] && exists(s.cdBlobPath(m.Manifests[i].Digest))
+	})
+	if i >= 0 {
+		return s.cdManifestOf(ns, m.Manifests[i].Digest, depth+1)
 	}
 	if len(offered) == 0 {
 		return m, "", corrupt(p, fmt.Errorf("index has no manifest for %s whose blob is here, nor for any other platform", want))

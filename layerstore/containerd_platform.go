@@ -36,6 +36,25 @@ func (p platform) String() string {
 	return p.os + "/" + p.arch + "/" + p.variant
 }
 
+// choose is the index of the entry of an index's manifests that is for
+// p, or -1 and the platforms the entries offer instead: of entries, an
+// attestation (no platform, or OS "unknown") and one whose blob is not
+// here (present false) are none to choose, as containerd and skopeo
+// skip them.
+func (p platform) choose(entries []*ociPlatform, present func(i int) bool) (int, []string) {
+	var offered []string
+	for i, e := range entries {
+		if e == nil || e.OS == "unknown" || !present(i) {
+			continue
+		}
+		if p.matches(e) {
+			return i, nil
+		}
+		offered = append(offered, platformOf(e).String())
+	}
+	return -1, offered
+}
+
 // matches says whether an index entry's platform is p: a p without a
 // variant takes any; arm64's v8 is arm64 without one.
 func (p platform) matches(o *ociPlatform) bool {

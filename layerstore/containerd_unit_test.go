@@ -1,6 +1,9 @@
 package layerstore
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestUvarint(t *testing.T) {
 	for _, c := range []struct {
@@ -68,6 +71,33 @@ func TestPlatform(t *testing.T) {
 	for _, bad := range []string{"linux", "linux/", "/amd64", "a/b/c/d"} {
 		if _, err := parsePlatform(bad); err == nil {
 			t.Errorf("parsePlatform(%q): no error", bad)
+		}
+	}
+}
+
+// An index's manifest is chosen for the platform among those present,
+// attestations aside; otherwise the others present are offered.
+func TestPlatformChoose(t *testing.T) {
+	entries := []*ociPlatform{
+		nil, // an attestation without a platform
+		{OS: "unknown", Architecture: "unknown"},
+		{OS: "linux", Architecture: "amd64"}, // its blob not here
+		{OS: "linux", Architecture: "arm64", Variant: "v8"},
+		{OS: "linux", Architecture: "arm", Variant: "v7"},
+	}
+	present := func(i int) bool { return i != 2 }
+	for _, c := range []struct {
+		want    platform
+		i       int
+		offered []string
+	}{
+		{platform{os: "linux", arch: "arm64"}, 3, nil},
+		{platform{os: "linux", arch: "arm", variant: "v7"}, 4, nil},
+		{platform{os: "linux", arch: "amd64"}, -1, []string{"linux/arm64/v8", "linux/arm/v7"}},
+	} {
+		i, offered := c.want.choose(entries, present)
+		if i != c.i || strings.Join(offered, " ") != strings.Join(c.offered, " ") {
+			t.Errorf("%s: %d %q, want %d %q", c.want, i, offered, c.i, c.offered)
 		}
 	}
 }
