@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"sort"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -37,9 +36,10 @@ func (l *layer) openHandle(rel string, a *fuse.Attr) (fs.FileHandle, error) {
 	return &fileHandle{fd: fd}, nil
 }
 
-// openOSFile opens the regular file rel described by a as an *os.File
-// (View.Open): a tar layer's bytes are copied into a memfd.
-func (l *layer) openOSFile(rel string, a *fuse.Attr) (*os.File, error) {
+// openReader opens the regular file rel described by a for View.Open:
+// a directory layer's file, or a tar layer's bytes read from its stream
+// as they are asked for (a diff stops at the first difference).
+func (l *layer) openReader(rel string, a *fuse.Attr) (io.ReadCloser, error) {
 	if l.tar == nil {
 		fd, err := l.openFile(rel, a)
 		if err != nil {
@@ -51,20 +51,7 @@ func (l *layer) openOSFile(rel string, a *fuse.Attr) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.MemfdCreate(path.Base(rel), unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
-	}
-	f := os.NewFile(uintptr(fd), "/"+rel)
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", rel, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return io.NopCloser(r), nil
 }
 
 // openFile opens the regular file rel described by a, for reading. The

@@ -3,8 +3,8 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -190,7 +190,7 @@ func (v *View) ReadDir(p string) ([]Entry, error) {
 // Open opens the regular file p for reading, from the layer that shows
 // it. Anything else is refused: opening a device or a fifo of an image
 // would reach the host's device or block.
-func (v *View) Open(p string) (*os.File, error) {
+func (v *View) Open(p string) (io.ReadCloser, error) {
 	e, rel, err := v.locked("open", p)
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (v *View) Open(p string) (*os.File, error) {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: errors.New("not a regular file")}
 	}
 	l := v.u.layers[e.layer]
-	f, err := l.openOSFile(v.u.layerRel(e.layer, rel), &e.attr)
+	f, err := l.openReader(v.u.layerRel(e.layer, rel), &e.attr)
 	if err != nil {
 		return nil, &iofs.PathError{Op: "open", Path: p, Err: fmt.Errorf("in layer %s: %w", l.dir, err)}
 	}
