@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -43,12 +42,6 @@ func (x *Index) Points() int { return len(x.points) }
 // SpillName is the file name of a spilled stream in the spill directory.
 func (x *Index) SpillName() string {
 	return string(x.DiffID.Algorithm()) + "-" + x.DiffID.Encoded()
-}
-
-// pointFor is the last point at or before uncompressed offset off.
-func (x *Index) pointFor(off int64) point {
-	i := sort.Search(len(x.points), func(i int) bool { return x.points[i].out > off })
-	return x.points[i-1]
 }
 
 // BuildIndex reads the blob r of size bytes once: it decompresses it,

@@ -81,7 +81,8 @@ func chunks(b []byte, n int) [][]byte {
 }
 
 // Reading the whole stream in order, in small reads, decodes it about
-// once: the cursors carry on where the last read stopped.
+// once: each span's decoder carries on where the last read stopped, and
+// hands on to the next span.
 func TestSequentialReadsDecodeOnce(t *testing.T) {
 	data := compressible(4, 2<<20)
 	blob := gzipMembers(t, 6, data)

@@ -5,15 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 )
-
-// maxCursors is how many decoders a Reader keeps between reads: each
-// continues where its last read ended and holds the last few hundred
-// KiB it decoded, so reading files in order, even two at once, decodes
-// the stream about once.
-const maxCursors = 4
 
 // Reader reads a blob's uncompressed stream at any offset.
 type Reader struct {
@@ -21,10 +14,7 @@ type Reader struct {
 	idx   *Index
 	spill *os.File
 
-	mu    sync.Mutex
-	idle  []cursor // least recently used first
-	close bool
-	// closed is close for the span cache, which must keep no span of a
+	// closed says Close was called: the span cache keeps no span of a
 	// closed Reader (spans.go).
 	closed atomic.Bool
 }
@@ -72,15 +62,8 @@ func (rd *Reader) Size() int64 { return rd.idx.Size }
 
 // Close releases the decoders and the spilled copy.
 func (rd *Reader) Close() error {
-	rd.mu.Lock()
-	idle := rd.idle
-	rd.idle, rd.close = nil, true
-	rd.mu.Unlock()
 	rd.closed.Store(true)
 	cache.forget(rd)
-	for _, c := range idle {
-		c.release()
-	}
 	if rd.spill != nil {
 		return rd.spill.Close()
 	}
@@ -115,17 +98,12 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// decode reads p at off from the decoded spans (spans.go), or through
-// the cursors where a span is too long to keep.
+// decode reads p at off through the spans it covers (spans.go).
 func (rd *Reader) decode(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
 		pos := off + int64(n)
 		i := rd.idx.spanAt(pos)
-		if rd.idx.spanEnd(i)-rd.idx.points[i].out > maxCachedSpan {
-			m, err := rd.decodeFrom(p[n:], pos)
-			return n + m, err
-		}
 		m, err := cache.span(rd, i).read(rd, p[n:], pos)
 		n += m
 		if err != nil {
@@ -135,98 +113,11 @@ func (rd *Reader) decode(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// decodeFrom reads p at off through a cursor.
-func (rd *Reader) decodeFrom(p []byte, off int64) (int, error) {
-	c, err := rd.acquire(off)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		h := c.held()
-		if start := c.end() - int64(len(h)); pos >= start && pos < c.end() {
-			n += copy(p[n:], h[pos-start:])
-			continue
-		}
-		if pos < c.end()-int64(len(h)) {
-			err = c.start(rd.idx.pointFor(pos))
-		} else {
-			_, err = c.more()
-			if err == io.EOF {
-				err = fmt.Errorf("the stream ends at %d, its index says %d (has the blob changed?): %w", c.end(), rd.idx.Size, ErrTruncated)
-			}
-		}
-		if err != nil {
-			c.release()
-			return n, fmt.Errorf("decompressing at %d: %w", pos, err)
-		}
-	}
-	rd.put(c)
-	return n, nil
-}
-
-// acquire takes the idle cursor that reaches off soonest: one holding
-// it, or one before it and past the point a fresh start would use; or
-// starts the least recently used (or a new) one at that point.
-func (rd *Reader) acquire(off int64) (cursor, error) {
-	p := rd.idx.pointFor(off)
-	rd.mu.Lock()
-	best := -1
-	for i, c := range rd.idle {
-		start := c.end() - int64(len(c.held()))
-		if off >= start && (off < c.end() || c.end() >= p.out) {
-			best = i
-		}
-	}
-	var c cursor
-	fresh := best < 0
-	switch {
-	case best >= 0:
-		c = rd.idle[best]
-		rd.idle = append(rd.idle[:best], rd.idle[best+1:]...)
-	case len(rd.idle) >= maxCursors:
-		c = rd.idle[0]
-		rd.idle = rd.idle[1:]
-	}
-	rd.mu.Unlock()
-	if c == nil {
-		c = rd.newCursor()
-	}
-	if fresh {
-		if err := c.start(p); err != nil {
-			c.release()
-			return nil, fmt.Errorf("decompressing from %d: %w", p.out, err)
-		}
-	}
-	return c, nil
-}
-
 func (rd *Reader) newCursor() cursor {
 	if rd.idx.Compression == Zstd {
 		return &zstdCursor{r: rd.r, size: rd.idx.CompressedSize}
 	}
 	return &gzipCursor{r: rd.r, size: rd.idx.CompressedSize}
-}
-
-// put makes c idle again, the most recently used.
-func (rd *Reader) put(c cursor) {
-	rd.mu.Lock()
-	if rd.close {
-		rd.mu.Unlock()
-		c.release()
-		return
-	}
-	rd.idle = append(rd.idle, c)
-	var evict cursor
-	if len(rd.idle) > maxCursors {
-		evict = rd.idle[0]
-		rd.idle = rd.idle[1:]
-	}
-	rd.mu.Unlock()
-	if evict != nil {
-		evict.release()
-	}
 }
 
 // gzipCursor is the inflater as a cursor.

@@ -26,7 +26,6 @@ import (
 const (
 	spanCacheBytes = 512 << 20 // the budget of decoded bytes kept, at most a 16th of the memory
 	maxSpans       = 512       // spans kept; past it the least recently used goes whole, decoder and all
-	maxCachedSpan  = 16 << 20  // longer spans (a big zstd frame) are read through the Reader's cursors only
 	inOrderKeep    = 1 << 20   // what a span read in order holds before it drops what is behind its last read
 )
 
@@ -198,8 +197,8 @@ func (s *span) keep(b []byte) {
 // that span with what it holds of it, unless the span is busy, decoding
 // or holding something already.
 func (c *spanCache) handOn(rd *Reader, i int, d cursor) bool {
-	if i >= len(rd.idx.points) || rd.idx.spanEnd(i)-rd.idx.points[i].out > maxCachedSpan || rd.closed.Load() {
-		return false // no span to go on, one read through cursors, or no cache
+	if i >= len(rd.idx.points) || rd.closed.Load() {
+		return false // no span to go on, or no cache
 	}
 	next := c.span(rd, i)
 	if !next.mu.TryLock() {

@@ -39,7 +39,7 @@ func readBackwards(t *testing.T, rd *Reader, size int) []byte {
 }
 
 // Reading a stream backwards decodes each span once: the spans stay
-// decoded in the cache, where the cursors alone would decode from the
+// decoded in the cache, where a decoder alone would decode from the
 // span's point again for every piece.
 func TestBackwardReadsDecodeOnce(t *testing.T) {
 	// Spans of 1 MiB: more than a cursor keeps of what it decoded.
