@@ -103,6 +103,7 @@ func WriteFresh(f Fresh, w io.Writer, progress func(int64)) (*Report, error) {
 	return &Report{Size: out.n, Digest: "sha256:" + hex.EncodeToString(sum.Sum(nil)), Entries: s.entries}, nil
 }
 
+// blockSize is a tar block: headers and data are padded to whole ones.
 const blockSize = 512
 
 // A freshSink takes the entries of a fresh tar in order. content, for a
@@ -122,7 +123,7 @@ func (c *sizeSink) put(hdr *tar.Header, _ func() (*os.File, error)) error {
 	if err != nil {
 		return err
 	}
-	c.n += n + (hdr.Size+blockSize-1)/blockSize*blockSize
+	c.n += n + roundBlock(hdr.Size)
 	c.entries++
 	return nil
 }

@@ -52,8 +52,6 @@ const (
 	maxSparseFragments = 1 << 20
 )
 
-const tarBlock = 512
-
 // SparseMapAt reads the fragments of the sparse entry hdr from r, the
 // tar, whose headers start at start and its data at dataStart (where
 // archive/tar leaves the stream after them); end is where its data ends.
@@ -88,16 +86,16 @@ func NextEntry(end int64) int64 { return roundBlock(end) }
 // headers as they are in the stream from start, up to dataStart where
 // archive/tar left the stream; end is where its data ends.
 func sparseMap(hdr *tar.Header, raw []byte, start, dataStart int64) (frags []Fragment, end int64, err error) {
-	if int64(len(raw)) != dataStart-start || len(raw)%tarBlock != 0 {
+	if int64(len(raw)) != dataStart-start || len(raw)%blockSize != 0 {
 		return nil, 0, errors.New("its headers are not where the stream says")
 	}
 	// The entry's own header: past the PAX and GNU long-name headers.
 	off := 0
 	for {
-		if off+tarBlock > len(raw) {
+		if off+blockSize > len(raw) {
 			return nil, 0, errors.New("no header of its own")
 		}
-		h := raw[off : off+tarBlock]
+		h := raw[off : off+blockSize]
 		size, err := tarNumber(h[124:136])
 		if err != nil || size < 0 {
 			return nil, 0, fmt.Errorf("header at byte %d: size: %v", start+int64(off), err)
@@ -107,7 +105,7 @@ func sparseMap(hdr *tar.Header, raw []byte, start, dataStart int64) (frags []Fra
 			if size > int64(len(raw)) {
 				return nil, 0, fmt.Errorf("header at byte %d: %d bytes, past its headers", start+int64(off), size)
 			}
-			off += tarBlock + int(roundBlock(size))
+			off += blockSize + int(roundBlock(size))
 			continue
 		}
 		if v, ok := hdr.PAXRecords["size"]; ok && h[156] != tar.TypeGNUSparse {
@@ -123,12 +121,12 @@ func sparseMap(hdr *tar.Header, raw []byte, start, dataStart int64) (frags []Fra
 			pairs, dataOff, err = oldGNUMap(raw, off)
 		case hdr.PAXRecords["GNU.sparse.major"] == "1":
 			var n int
-			pairs, n, err = pax1Map(raw[off+tarBlock:])
-			dataOff = int64(off + tarBlock + n)
+			pairs, n, err = pax1Map(raw[off+blockSize:])
+			dataOff = int64(off + blockSize + n)
 			size -= int64(n)
 		default:
 			pairs, err = pax0Map(hdr.PAXRecords["GNU.sparse.map"])
-			dataOff = int64(off + tarBlock)
+			dataOff = int64(off + blockSize)
 		}
 		if err != nil {
 			return nil, 0, err
@@ -161,22 +159,22 @@ func oldGNUMap(raw []byte, off int) ([]int64, int64, error) {
 		}
 		return nil
 	}
-	h := raw[off : off+tarBlock]
+	h := raw[off : off+blockSize]
 	if err := read(h[386:482], 4); err != nil {
 		return nil, 0, err
 	}
 	more := h[482] != 0
-	off += tarBlock
+	off += blockSize
 	for more {
-		if off+tarBlock > len(raw) || len(pairs) > 2*maxSparseFragments {
+		if off+blockSize > len(raw) || len(pairs) > 2*maxSparseFragments {
 			return nil, 0, errors.New("sparse map: its extension blocks run past its headers")
 		}
-		x := raw[off : off+tarBlock]
+		x := raw[off : off+blockSize]
 		if err := read(x[:504], 21); err != nil {
 			return nil, 0, err
 		}
 		more = x[504] != 0
-		off += tarBlock
+		off += blockSize
 	}
 	return pairs, int64(off), nil
 }
@@ -284,7 +282,7 @@ func tarNumber(b []byte) (int64, error) {
 	return strconv.ParseInt(s, 8, 64)
 }
 
-func roundBlock(n int64) int64 { return (n + tarBlock - 1) / tarBlock * tarBlock }
+func roundBlock(n int64) int64 { return (n + blockSize - 1) / blockSize * blockSize }
 
 // Open is the regular file m records, read from data, its tar stream:
 // one run at Off, or for a sparse file its fragments, holes read as
