@@ -185,12 +185,15 @@ func (s *span) keep(b []byte) {
 		s.data = grown
 	}
 	s.data = append(s.data, b...)
-	cache.charge(s, int64(len(b)))
-	if cut := min(int64(len(s.data)), s.last-s.from); !s.keepAll && len(s.data) >= inOrderKeep && cut > 0 {
+	cut := min(int64(len(s.data)), s.last-s.from)
+	if s.keepAll || len(s.data) < inOrderKeep || cut < 0 {
+		cut = 0
+	}
+	if cut > 0 {
 		s.data = s.data[:copy(s.data, s.data[cut:])]
 		s.from += cut
-		cache.charge(s, -cut)
 	}
+	cache.charge(s, int64(len(b))-cut) // once, net: the others lose only what this span keeps
 }
 
 // handOn gives d, a decoder that has passed the start of rd's span i, to
