@@ -98,10 +98,17 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64), 
 		}
 		defer os.RemoveAll(spill)
 	}
-	s.Data, err = openSeekable(blob, b, diffID, spill, key, blobStamp(f.f, b), progress)
+	withTar := key == "" || !exists(filepath.Join(dir, key+".tar"))
+	var x *layertar.Index
+	s.Data, x, err = openSeekable(blob, b, diffID, spill, key, blobStamp(f.f, b), progress, withTar)
 	if err != nil {
 		f.f.Close()
 		return nil, err
+	}
+	if x != nil {
+		s.Index = x
+		cacheTarIndex(dir, key, x)
+		return s, nil
 	}
 	if lazy && key != "" && exists(filepath.Join(dir, key+".tar")) {
 		s.load = sync.OnceValues(func() (*layertar.Index, error) { return s.tarIndex(dir, key) })
@@ -124,12 +131,17 @@ func (s *ArchiveStream) tarIndex(dir, key string) (*layertar.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("indexing its tar: %w", err)
 	}
+	cacheTarIndex(dir, key, x)
+	return x, nil
+}
+
+// cacheTarIndex keeps x, the index of a checked blob's tar, under key.
+func cacheTarIndex(dir, key string, x *layertar.Index) {
 	if key != "" {
 		if data, err := x.MarshalBinary(); err == nil {
 			writeCacheFile(dir, key+".tar", data)
 		}
 	}
-	return x, nil
 }
 
 // openBlob opens the file holding b: the archive's tar, or the blob's
@@ -160,27 +172,48 @@ func openBlob(b *ArchiveBlob) (arcFile, error) {
 }
 
 // openSeekable opens the blob's uncompressed stream, with the seekable
-// index cached under key, or built (and cached), telling progress.
-func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, stamp string, progress func(done int64)) (*seekable.Reader, error) {
+// index cached under key, or built (and cached), telling progress. Where
+// it builds the index and withTar is set, the same pass indexes the
+// stream's tar, which it returns: a gzip blob is then decompressed once,
+// not once to check it and again to read its tar. A zstd blob's pass may
+// start over, and its stream is read again (decoding zstd, or reading
+// the decompressed copy, costs little beside inflating gzip).
+func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, stamp string, progress func(done int64), withTar bool) (*seekable.Reader, *layertar.Index, error) {
 	dir := cacheRoot("archive")
 	seen := filepath.Join(dir, key+".seen")
 	if key != "" && stamp != "" && checkedIn(seen, stamp) {
 		var idx seekable.Index
 		if data, err := readFile(filepath.Join(dir, key+".seekable"), maxIndex); err == nil && idx.UnmarshalBinary(data) == nil {
 			if rd, err := seekable.Open(blob, b.Size, &idx, spill); err == nil {
-				return rd, nil
+				return rd, nil, nil
 			}
 		}
 	}
-	idx, err := seekable.BuildIndex(blob, b.Size, seekable.Options{
+	opt := seekable.Options{
 		Compression: b.Compression,
 		Digest:      digest.Digest(b.Digest),
 		DiffID:      digest.Digest(diffID),
 		SpillDir:    spill,
 		Progress:    progress,
-	})
+	}
+	var tarred func(error) (*layertar.Index, error)
+	if withTar && opt.Compression == seekable.Detect {
+		if c, err := seekable.DetectCompression(blob, b.Size); err == nil {
+			opt.Compression = c // else the pass says what is wrong
+		}
+	}
+	if withTar && opt.Compression != seekable.Detect && opt.Compression != seekable.Zstd {
+		opt.Output, tarred = indexTarOf()
+	}
+	idx, err := seekable.BuildIndex(blob, b.Size, opt)
+	var x *layertar.Index
+	if tarred != nil {
+		x, err = tarredAfter(tarred, err)
+	} else if err != nil {
+		err = fmt.Errorf("reading its blob: %w", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading its blob: %w", err)
+		return nil, nil, err
 	}
 	if key != "" {
 		if data, err := idx.MarshalBinary(); err == nil {
@@ -192,9 +225,46 @@ func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, st
 	}
 	rd, err := seekable.Open(blob, b.Size, idx, spill)
 	if err != nil {
+		return nil, nil, fmt.Errorf("reading its blob: %w", err)
+	}
+	return rd, x, nil
+}
+
+// indexTarOf indexes, in the background, the tar stream written to w;
+// done, given the error of what wrote it, waits for the index.
+func indexTarOf() (w io.Writer, done func(error) (*layertar.Index, error)) {
+	pr, pw := io.Pipe()
+	type result struct {
+		x   *layertar.Index
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		x, err := layertar.IndexTar(pr)
+		// Past the tar's end, or after a bad entry, the stream goes on:
+		// the pass must finish, to check the blob.
+		io.Copy(io.Discard, pr)
+		ch <- result{x, err}
+	}()
+	return pw, func(werr error) (*layertar.Index, error) {
+		pw.CloseWithError(werr)
+		r := <-ch
+		return r.x, r.err
+	}
+}
+
+// tarredAfter waits for the tar index of a pass that ended with err: a
+// blob that failed its check is reported as such, before what its tar
+// holds.
+func tarredAfter(done func(error) (*layertar.Index, error), err error) (*layertar.Index, error) {
+	x, terr := done(err)
+	if err != nil {
 		return nil, fmt.Errorf("reading its blob: %w", err)
 	}
-	return rd, nil
+	if terr != nil {
+		return nil, fmt.Errorf("indexing its tar: %w", terr)
+	}
+	return x, nil
 }
 
 // cachedTarIndex is the index of the tar the cache holds under key, or

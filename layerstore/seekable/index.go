@@ -2,6 +2,7 @@ package seekable
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -58,6 +59,9 @@ func BuildIndex(r io.ReaderAt, size int64, opt Options) (*Index, error) {
 		if c, err = DetectCompression(r, size); err != nil {
 			return nil, err
 		}
+	}
+	if opt.Output != nil && c == Zstd {
+		return nil, errors.New("a zstd blob's pass may start over: it cannot write its stream out")
 	}
 	p := &pass{opt: opt, r: r, size: size, limit: opt.limit(size)}
 	p.blob = hasherFor(opt.Digest)
@@ -140,6 +144,11 @@ func (p *pass) output(b []byte) error {
 	if p.out > p.limit {
 		return fmt.Errorf("the uncompressed stream passes %d bytes, the limit for a %d-byte blob (at most %d times its size, %d bytes in all): %w",
 			p.limit, p.size, p.opt.MaxRatio, p.opt.MaxSize, ErrTooLarge)
+	}
+	if p.opt.Output != nil {
+		if _, err := p.opt.Output.Write(b); err != nil {
+			return fmt.Errorf("writing the stream out: %w", err)
+		}
 	}
 	return nil
 }

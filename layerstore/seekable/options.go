@@ -3,6 +3,7 @@ package seekable
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -73,6 +74,11 @@ type Options struct {
 	// Progress, if set, is called now and then with the compressed
 	// bytes read so far.
 	Progress func(done int64)
+	// Output, if set, is written the uncompressed stream once, in order,
+	// as the pass decodes it, so that a caller that parses the stream too
+	// (the layer's tar) need not decode it again. Not for zstd, whose
+	// pass may start over to spill; BuildIndex refuses that.
+	Output io.Writer
 }
 
 func (o Options) withDefaults() (Options, error) {
