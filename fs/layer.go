@@ -27,6 +27,9 @@ type layer struct {
 	// faulted makes a layer that went away while mounted log one line, not one per access.
 	faulted sync.Once
 	tarOnce sync.Once // loads tar.Index (tarIndex)
+	// asStored shows a tar layer's markers as the tar stores them
+	// (MountTree's raw layers/ views).
+	asStored bool
 }
 
 // markerSet is the layer's whiteouts and opaque directories: its

@@ -59,6 +59,9 @@ func (l *layer) tarIndex() *layertar.Index {
 				x = &layertar.Index{Root: &layertar.Meta{Mode: unix.S_IFDIR | 0o755}}
 			}
 		}
+		if l.asStored {
+			x = x.AsStored()
+		}
 		if l.archive.NoTrustedXattrs {
 			x.KeepXattrs(func(name string) bool { return !strings.HasPrefix(name, "trusted.") })
 		}

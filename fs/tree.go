@@ -182,7 +182,8 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 		dirs  map[string]bool
 		byDir map[string]Layer
 		into  map[string]*layer
-	}{{dirs, byDir, opened}, {rawDirs, rawByDir, rawOpened}} {
+		raw   bool
+	}{{dirs, byDir, opened, false}, {rawDirs, rawByDir, rawOpened, true}} {
 		sorted := make([]string, 0, len(set.dirs))
 		for d := range set.dirs {
 			sorted = append(sorted, d)
@@ -195,6 +196,7 @@ func buildTree(entries []TreeEntry, logger *log.Logger) (*tree, error) {
 				t.close()
 				return nil, err
 			}
+			l.asStored = set.raw
 			set.into[d] = l
 			t.layers = append(t.layers, l)
 		}

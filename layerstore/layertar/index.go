@@ -42,6 +42,10 @@ type Index struct {
 	Links map[string]uint32 // hard-link target path -> names its inode has
 	// Markers are the layer's whiteouts and opaque directories.
 	Markers whiteout.Markers
+	// MarkerEntries are, for each directory, the entries of its markers
+	// as the tar holds them (.wh.<name>, .wh..wh..opq), by name: what a
+	// layer shown as stored lists (AsStored).
+	MarkerEntries map[string][]Meta
 	// Root is the tar's entry for the layer root or, where it has none,
 	// what the engine makes: a directory 0755 of root's, as new as the
 	// newest entry (unpacking leaves it at least that new).
@@ -127,6 +131,10 @@ func (ix *indexer) add(hdr *tar.Header, off int64) (string, bool) {
 	}
 	base := path.Base(p)
 	if p != "" && x.Markers.Add(hdr.Name) {
+		if m, ok := metaOf(hdr); ok {
+			m.Name = base
+			ix.addMarkerEntry(parentOf(p), m)
+		}
 		return p, false
 	}
 	if k, _ := whiteout.Aufs.Classify(base, 0, 0); p != "" && k != whiteout.Plain {
@@ -191,6 +199,47 @@ func (ix *indexer) finish() *Index {
 	}
 	x.setDirs(ix.byPath)
 	return x
+}
+
+// addMarkerEntry records m, a marker's entry in dir, in name order; a
+// later one of the same name replaces it, as unpacking would.
+func (ix *indexer) addMarkerEntry(dir string, m Meta) {
+	x := ix.x
+	if x.MarkerEntries == nil {
+		x.MarkerEntries = map[string][]Meta{}
+	}
+	ms := x.MarkerEntries[dir]
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].Name >= m.Name })
+	if i < len(ms) && ms[i].Name == m.Name {
+		ms[i] = m
+		return
+	}
+	ms = append(ms, Meta{})
+	copy(ms[i+1:], ms[i:])
+	ms[i] = m
+	x.MarkerEntries[dir] = ms
+}
+
+// AsStored is x as the layer's tar stores it: every directory lists its
+// markers' entries among its own, as plain names, and nothing is
+// whited out (a layer shown raw, as a directory layer shows its
+// encoding's whiteouts).
+func (x *Index) AsStored() *Index {
+	if len(x.MarkerEntries) == 0 {
+		return x
+	}
+	y := *x
+	y.Markers = whiteout.Markers{}
+	y.Dirs = make(map[string][]Meta, len(x.Dirs))
+	for d, ms := range x.Dirs {
+		y.Dirs[d] = ms
+	}
+	for d, ms := range x.MarkerEntries {
+		all := append(append(make([]Meta, 0, len(y.Dirs[d])+len(ms)), y.Dirs[d]...), ms...)
+		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+		y.Dirs[d] = all
+	}
+	return &y
 }
 
 // setDirs files the entries of byPath under their directories, by name.

@@ -17,7 +17,7 @@ import (
 // allocation for all its names: the view holds the index of every layer
 // a copy damaged, and memory per entry is what a big image costs.
 
-const indexMagic = "aufsmount index 4\n"
+const indexMagic = "aufsmount index 5\n"
 
 // MarshalBinary encodes x.
 func (x *Index) MarshalBinary() ([]byte, error) {
@@ -91,6 +91,14 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 			str(n)
 		}
 	}
+	uv(uint64(len(x.MarkerEntries)))
+	for d, ms := range x.MarkerEntries {
+		str(d)
+		uv(uint64(len(ms)))
+		for i := range ms {
+			meta(&ms[i])
+		}
+	}
 	return b, nil
 }
 
@@ -135,6 +143,17 @@ func UnmarshalIndex(data []byte) (*Index, error) {
 			names[j] = d.str()
 		}
 		x.Markers.Whiteouts[dir] = names
+	}
+	for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+		if x.MarkerEntries == nil {
+			x.MarkerEntries = map[string][]Meta{}
+		}
+		dir := d.str()
+		ms := make([]Meta, d.count())
+		for j := range ms {
+			ms[j] = d.meta()
+		}
+		x.MarkerEntries[dir] = ms
 	}
 	if d.err == nil && d.off != len(d.s) {
 		d.err = errors.New("trailing bytes")

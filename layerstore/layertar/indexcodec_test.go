@@ -20,7 +20,11 @@ func TestIndexCodec(t *testing.T) {
 		},
 		Links:   map[string]uint32{"bin/busybox": 2},
 		Markers: whiteout.Markers{Opaque: map[string]bool{"var": true}, Whiteouts: map[string][]string{"etc": {"motd", "\xff"}}},
-		Root:    &Meta{Mode: 0o40755, Mtime: 7},
+		MarkerEntries: map[string][]Meta{
+			"etc": {{Name: ".wh.motd", Mode: 0o100000, Mtime: 9}, {Name: ".wh.\xff", Mode: 0o100600, UID: 7}},
+			"var": {{Name: ".wh..wh..opq", Mode: 0o100644}},
+		},
+		Root: &Meta{Mode: 0o40755, Mtime: 7},
 	}
 	data, err := x.MarshalBinary()
 	if err != nil {

@@ -206,3 +206,49 @@ func TestIndexTarFileOverDirectory(t *testing.T) {
 		t.Errorf("index:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// A layer shown as stored lists its markers' entries, as the tar holds
+// them, among its files, and whites nothing out; the merged view's index
+// keeps them apart, as markers.
+func TestIndexTarAsStored(t *testing.T) {
+	mtime := time.Unix(1461235327, 0)
+	x, err := IndexTar(bytes.NewReader(tarOf(t,
+		&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mtime},
+		&tar.Header{Name: "etc/.wh.passwd", Typeflag: tar.TypeReg, Mode: 0o600, Uid: 3, ModTime: mtime},
+		&tar.Header{Name: "etc/group", Typeflag: tar.TypeReg, Mode: 0o644, ModTime: mtime},
+		&tar.Header{Name: "var/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0, ModTime: mtime},
+		&tar.Header{Name: "etc/.wh.passwd", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 4, ModTime: mtime},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(x *Index, dir string) string {
+		var s []string
+		for _, m := range x.Dirs[dir] {
+			s = append(s, fmt.Sprintf("%s %o %d", m.Name, m.Mode, m.UID))
+		}
+		return strings.Join(s, ", ")
+	}
+	if got, want := list(x, "etc"), "group 100644 0"; got != want {
+		t.Errorf("merged etc: %s, want %s", got, want)
+	}
+	if !x.Markers.IsOpaque("var") || len(x.Markers.WhitedOut("etc")) != 1 {
+		t.Errorf("merged markers: %+v", x.Markers)
+	}
+	s := x.AsStored()
+	for dir, want := range map[string]string{
+		"etc": ".wh.passwd 100644 4, group 100644 0",
+		"var": ".wh..wh..opq 100000 0",
+		"":    "etc 40755 0, var 40755 0",
+	} {
+		if got := list(s, dir); got != want {
+			t.Errorf("as stored, %q: %s, want %s", dir, got, want)
+		}
+	}
+	if s.Markers.IsOpaque("var") || len(s.Markers.WhitedOut("etc")) != 0 {
+		t.Errorf("as stored, markers: %+v", s.Markers)
+	}
+	if got := list(x, "etc"); got != "group 100644 0" {
+		t.Errorf("AsStored changed the merged index: etc is %s", got)
+	}
+}
