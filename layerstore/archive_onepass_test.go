@@ -97,7 +97,7 @@ func TestArchiveOnePass(t *testing.T) {
 			}
 			b := &ArchiveBlob{Archive: "test.tar", Member: "blob", Size: int64(len(tc.blob)), Compression: tc.c, Digest: string(d)}
 			r := &countedAt{r: bytes.NewReader(tc.blob)}
-			rd, x, err := openSeekable(io.NewSectionReader(r, 0, b.Size), b, string(digest.FromBytes(tc.tarStream)), t.TempDir(), "", "", nil, true)
+			rd, x, err := openSeekable(io.NewSectionReader(r, 0, b.Size), b, string(digest.FromBytes(tc.tarStream)), t.TempDir(), "", "", nil, func() bool { return true })
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want one with %q", err, tc.err)

@@ -98,7 +98,7 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64), 
 		}
 		defer os.RemoveAll(spill)
 	}
-	withTar := key == "" || !exists(filepath.Join(dir, key+".tar"))
+	withTar := func() bool { return cachedTarIndex(dir, key) == nil }
 	var x *layertar.Index
 	s.Data, x, err = openSeekable(blob, b, diffID, spill, key, blobStamp(f.f, b), progress, withTar)
 	if err != nil {
@@ -178,7 +178,7 @@ func openBlob(b *ArchiveBlob) (arcFile, error) {
 // not once to check it and again to read its tar. A zstd blob's pass may
 // start over, and its stream is read again (decoding zstd, or reading
 // the decompressed copy, costs little beside inflating gzip).
-func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, stamp string, progress func(done int64), withTar bool) (*seekable.Reader, *layertar.Index, error) {
+func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, stamp string, progress func(done int64), withTar func() bool) (*seekable.Reader, *layertar.Index, error) {
 	dir := cacheRoot("archive")
 	seen := filepath.Join(dir, key+".seen")
 	if key != "" && stamp != "" && checkedIn(seen, stamp) {
@@ -197,13 +197,15 @@ func openSeekable(blob *io.SectionReader, b *ArchiveBlob, diffID, spill, key, st
 		Progress:    progress,
 	}
 	var tarred func(error) (*layertar.Index, error)
-	if withTar && opt.Compression == seekable.Detect {
+	if opt.Compression == seekable.Detect {
 		if c, err := seekable.DetectCompression(blob, b.Size); err == nil {
 			opt.Compression = c // else the pass says what is wrong
 		}
 	}
-	if withTar && opt.Compression != seekable.Detect && opt.Compression != seekable.Zstd {
+	if opt.Compression != seekable.Detect && opt.Compression != seekable.Zstd && withTar() {
 		opt.Output, tarred = indexTarOf()
+		// A pass that panics still lets the indexer go.
+		defer tarred(errAbandoned)
 	}
 	idx, err := seekable.BuildIndex(blob, b.Size, opt)
 	var x *layertar.Index
@@ -240,18 +242,31 @@ func indexTarOf() (w io.Writer, done func(error) (*layertar.Index, error)) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		x, err := layertar.IndexTar(pr)
-		// Past the tar's end, or after a bad entry, the stream goes on:
-		// the pass must finish, to check the blob.
-		io.Copy(io.Discard, pr)
-		ch <- result{x, err}
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r = result{err: fmt.Errorf("internal error: %v", p)}
+			}
+			// Past the tar's end, or after a bad entry, the stream goes
+			// on: the pass must finish, to check the blob.
+			io.Copy(io.Discard, pr)
+			ch <- r
+		}()
+		r.x, r.err = layertar.IndexTar(pr)
 	}()
+	var once sync.Once
+	var r result
 	return pw, func(werr error) (*layertar.Index, error) {
-		pw.CloseWithError(werr)
-		r := <-ch
+		once.Do(func() {
+			pw.CloseWithError(werr)
+			r = <-ch
+		})
 		return r.x, r.err
 	}
 }
+
+// errAbandoned ends the stream of a pass that did not finish.
+var errAbandoned = errors.New("the index pass was abandoned")
 
 // tarredAfter waits for the tar index of a pass that ended with err: a
 // blob that failed its check is reported as such, before what its tar

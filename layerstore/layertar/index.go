@@ -131,10 +131,7 @@ func (ix *indexer) add(hdr *tar.Header, off int64) (string, bool) {
 	}
 	base := path.Base(p)
 	if p != "" && x.Markers.Add(hdr.Name) {
-		if m, ok := metaOf(hdr); ok {
-			m.Name = base
-			ix.addMarkerEntry(parentOf(p), m)
-		}
+		ix.addMarkerEntry(parentOf(p), base, hdr, off)
 		return p, false
 	}
 	if k, _ := whiteout.Aufs.Classify(base, 0, 0); p != "" && k != whiteout.Plain {
@@ -201,9 +198,28 @@ func (ix *indexer) finish() *Index {
 	return x
 }
 
-// addMarkerEntry records m, a marker's entry in dir, in name order; a
-// later one of the same name replaces it, as unpacking would.
-func (ix *indexer) addMarkerEntry(dir string, m Meta) {
+// addMarkerEntry records the marker hdr, whose data starts at off, as
+// the entry name of dir, in name order; a later one of the same name replaces
+// it, as unpacking would. Engines write a marker as an empty file; a
+// regular file or a symlink is kept as it is, anything else (a hard
+// link, a sparse file, a directory, which the listing has already) is
+// not shown.
+func (ix *indexer) addMarkerEntry(dir, name string, hdr *tar.Header, off int64) {
+	m, ok := metaOf(hdr)
+	if !ok || IsSparse(hdr) {
+		return
+	}
+	switch {
+	case hdr.Typeflag == tar.TypeLink:
+		return
+	case m.Mode&unix.S_IFMT == unix.S_IFREG:
+		m.Off = off
+	case m.Mode&unix.S_IFMT == unix.S_IFLNK:
+		m.Target = hdr.Linkname
+	default:
+		return
+	}
+	m.Name = name
 	x := ix.x
 	if x.MarkerEntries == nil {
 		x.MarkerEntries = map[string][]Meta{}

@@ -83,6 +83,22 @@ func FuzzUnmarshalIndex(f *testing.F) {
 		f.Errorf("the valid seed decodes to %+v", y.Dirs)
 	}
 	f.Add(data)
+	// One with every section: markers and their entries too.
+	full := &Index{
+		Dirs:          map[string][]Meta{"": {{Name: "etc", Mode: 0o40755}}, "etc": {{Name: "hosts", Mode: 0o100644, Size: 3, Off: 1536}}},
+		Links:         map[string]uint32{"etc/hosts": 2},
+		Markers:       whiteout.Markers{Opaque: map[string]bool{"etc": true}, Whiteouts: map[string][]string{"etc": {"motd"}}},
+		MarkerEntries: map[string][]Meta{"etc": {{Name: ".wh.motd", Mode: 0o100000}, {Name: ".wh..wh..opq", Mode: 0o100644}}},
+		Root:          &Meta{Mode: 0o40755},
+	}
+	fullData, err := full.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if y, err := UnmarshalIndex(fullData); err != nil || len(y.MarkerEntries["etc"]) != 2 || y.MarkerEntries["etc"][0].Name != ".wh.motd" {
+		f.Errorf("the seed with markers decodes to %+v, %v", y, err)
+	}
+	f.Add(fullData)
 	f.Add([]byte(indexMagic + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if p, err := Pack(bytes.NewReader(data), int64(len(data))); err == nil {

@@ -122,6 +122,7 @@ func (ix *indexer) removeUnder(p string) {
 		ix.removeUnder(q)
 	}
 	delete(ix.kids, p)
+	delete(ix.x.MarkerEntries, p) // the layer as stored had them in p
 }
 
 // underMeta says whether the tar name lies in an aufs bookkeeping

@@ -252,3 +252,46 @@ func TestIndexTarAsStored(t *testing.T) {
 		t.Errorf("AsStored changed the merged index: etc is %s", got)
 	}
 }
+
+// Markers that are not the empty file engines write: a marker with data
+// reads its own bytes, a symlink marker keeps its target, a hard link,
+// a directory or a marker of a directory a file later replaced is not
+// listed as stored.
+func TestIndexTarAsStoredOddMarkers(t *testing.T) {
+	stream := tarOf(t,
+		&tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "d/.wh.data", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5},
+		&tar.Header{Name: "d/.wh.sym", Typeflag: tar.TypeSymlink, Linkname: "elsewhere", Mode: 0o777},
+		&tar.Header{Name: "d/.wh.hard", Typeflag: tar.TypeLink, Linkname: "d/.wh.data"},
+		&tar.Header{Name: "d/.wh.dir/", Typeflag: tar.TypeDir, Mode: 0o700},
+		&tar.Header{Name: "e/.wh.gone", Typeflag: tar.TypeReg, Mode: 0o600},
+		&tar.Header{Name: "e", Typeflag: tar.TypeReg, Mode: 0o644},
+		&tar.Header{Name: "e/", Typeflag: tar.TypeDir, Mode: 0o755},
+	)
+	x, err := IndexTar(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := x.AsStored()
+	var got []string
+	for _, dir := range []string{"d", "e"} {
+		for _, m := range s.Dirs[dir] {
+			got = append(got, fmt.Sprintf("%s/%s %o %d %q", dir, m.Name, m.Mode, m.Size, m.Target))
+		}
+	}
+	want := []string{
+		`d/.wh.data 100644 5 ""`,
+		`d/.wh.sym 120777 0 "elsewhere"`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("as stored:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	m := s.Lookup("d", ".wh.data")
+	if m == nil {
+		t.Fatal("d/.wh.data is not listed")
+	}
+	data := make([]byte, m.Size)
+	if _, err := m.Open(bytes.NewReader(stream)).ReadAt(data, 0); err != nil || string(data) != "xxxxx" {
+		t.Errorf("d/.wh.data reads %q, %v, want its own bytes", data, err)
+	}
+}
