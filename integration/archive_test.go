@@ -37,6 +37,7 @@ func TestArchiveRules(t *testing.T) {
 	}{
 		{"docker save", st.Archive{Kind: st.DockerSave}},
 		{"docker save 25", st.Archive{Kind: st.DockerSave25}},
+		{"docker save before 1.10", st.Archive{Kind: st.DockerSaveLegacy}},
 		{"oci-archive", st.Archive{Kind: st.OCIArchive}},
 		{"oci-archive gzip", st.Archive{Kind: st.OCIArchive, Compression: "gzip"}},
 		{"oci-archive zstd", st.Archive{Kind: st.OCIArchive, Compression: "zstd"}},
@@ -95,7 +96,7 @@ func TestArchiveNoCache(t *testing.T) {
 	for _, c := range []struct {
 		kind st.ArchiveKind
 		comp string
-	}{{st.OCIArchive, "zstd"}, {st.OCIArchive, "gzip"}, {st.OCILayout, "gzip"}} {
+	}{{st.OCIArchive, "zstd"}, {st.OCIArchive, "gzip"}, {st.OCILayout, "gzip"}, {st.DockerSaveLegacy, ""}} {
 		b, err := (&st.Archive{Kind: c.kind, Compression: c.comp, Images: []*st.Image{img}}).Write(filepath.Join(t.TempDir(), "image"))
 		if err != nil {
 			t.Fatal(err)

@@ -14,7 +14,8 @@ import (
 
 // An image archive or layout as a store (docs/archives.md): a docker
 // save tar (manifest.json and repositories, with Docker 25's OCI layout
-// beside them), an oci-archive (an OCI layout in a tar), or an OCI layout
+// beside them; before Docker 1.10, repositories and the v1 images alone:
+// archive_legacy.go), an oci-archive (an OCI layout in a tar), or an OCI layout
 // directory (oci-layout, index.json, blobs/). Its images are those its
 // manifest.json or index.json names; their layers are blobs, read where
 // they are, whose place each Layer gives in Archive.
@@ -31,6 +32,7 @@ type archive struct {
 	path     string // the tar, or the layout directory
 	kind     string // KindDockerArchive, KindOCIArchive or KindOCILayout
 	dir      bool   // a layout directory, not a tar
+	legacy   bool   // a docker save of Docker before 1.10 (archive_legacy.go)
 	members  map[string]arcMember
 	platform platform // the platform an index's manifest is chosen for
 }
@@ -88,8 +90,9 @@ func given(abs string) string {
 }
 
 // detectArchive opens abs as an archive when it is one: a regular file
-// whose tar holds manifest.json (docker save) or index.json and
-// oci-layout (an oci-archive), or a directory holding index.json and
+// whose tar holds manifest.json (docker save), index.json and
+// oci-layout (an oci-archive) or <v1 id>/json members (docker save
+// before 1.10), or a directory holding index.json and
 // oci-layout. A directory that is no layout gives nothing; a file that
 // is no image archive is an error saying so.
 func detectArchive(abs string, isDirectory bool, o Options) ([]found, error) {
@@ -120,8 +123,10 @@ func detectArchive(abs string, isDirectory bool, o Options) ([]found, error) {
 			a.kind = KindDockerArchive
 		case a.has("index.json") && a.has("oci-layout"):
 			a.kind = KindOCIArchive
+		case a.isLegacySave():
+			a.kind, a.legacy = KindDockerArchive, true
 		default:
-			return nil, notArchive(errors.New("it holds neither manifest.json (docker save) nor index.json and oci-layout (an OCI layout)"))
+			return nil, notArchive(errors.New("it holds neither manifest.json (docker save) nor index.json and oci-layout (an OCI layout), nor <v1 id>/json (docker save before 1.10)"))
 		}
 	}
 	if a.platform, err = parsePlatform(o.Platform); err != nil {

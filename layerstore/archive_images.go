@@ -25,6 +25,7 @@ import (
 // arcImage is where an archive's image is.
 type arcImage struct {
 	config   string              // the member or file of its config
+	made     []byte              // its config where none is stored: made of config's v1 json (legacy save)
 	blobs    []ArchiveBlob       // its layers' blobs, base first
 	manifest imagetar.Descriptor // its manifest, where an index names one (save keeps it)
 }
@@ -43,9 +44,12 @@ func (s *store) loadArc() error {
 		s.tagFile = a.path + "/index.json"
 	}
 	var err error
-	if a.kind == KindDockerArchive {
+	switch {
+	case a.legacy:
+		err = s.loadArcLegacy()
+	case a.kind == KindDockerArchive:
 		err = s.loadArcManifest()
-	} else {
+	default:
 		err = s.loadArcIndex()
 	}
 	if err != nil {
@@ -255,6 +259,13 @@ func (s *store) addArcImage(config, configDigest string, descs []imagetar.Descri
 			return "", err
 		}
 	}
+	s.recordArcImage(id, ai, cfg)
+	return id, nil
+}
+
+// recordArcImage records the archive's image id, whose config is cfg and
+// whose parts are where ai says.
+func (s *store) recordArcImage(id string, ai *arcImage, cfg casMeta) {
 	s.arcImages[id] = ai
 	s.images[id] = &imageRec{
 		Image:    Image{ID: id, Created: cfg.created, Layers: len(cfg.diffIDs)},
@@ -263,7 +274,6 @@ func (s *store) addArcImage(config, configDigest string, descs []imagetar.Descri
 		history:  cfg.createdBy,
 		steps:    cfg.steps,
 	}
-	return id, nil
 }
 
 // layerBlob finds the blob of a layer, the member named, and tells its
@@ -367,6 +377,9 @@ func (s *store) arcConfig(id string) ([]byte, error) {
 	ai := s.arcImages[id]
 	if ai == nil {
 		return nil, &NotFoundError{Ref: id}
+	}
+	if ai.made != nil {
+		return ai.made, nil
 	}
 	a := s.arc()
 	data, err := a.read(ai.config, maxJSON)

@@ -36,6 +36,10 @@ const (
 	OCIArchive
 	// OCILayout is an OCI layout directory (skopeo's oci:).
 	OCILayout
+	// DockerSaveLegacy is docker save before Docker 1.10: repositories
+	// (each tag naming its image's top v1 id) and, per layer, <v1
+	// id>/VERSION, json and layer.tar, no manifest.json (archive_legacy.go).
+	DockerSaveLegacy
 )
 
 // Archive describes an image archive holding Images, each with its
@@ -59,8 +63,10 @@ type Archive struct {
 
 // ArchiveBuilt is what Archive.Write made.
 type ArchiveBuilt struct {
-	Path    string
-	ImageID map[*Image]string   // the config's hex digest
+	Path string
+	// ImageID is the config's hex digest; for DockerSaveLegacy that of
+	// the config docker load makes of the legacy files (legacyID).
+	ImageID map[*Image]string
 	DiffIDs map[*Image][]string // base first, the empty layers left out
 	Blobs   map[*Image][]string // each layer's blob digest, base first
 }
@@ -90,6 +96,7 @@ func (a *Archive) Write(p string) (*ArchiveBuilt, error) {
 		var diffIDs, blobs, members []string
 		var descs []imagetar.Descriptor
 		var real []*Layer
+		var tars [][]byte // DockerSaveLegacy's, written once the config is made
 		for _, l := range img.Layers {
 			if l.Empty {
 				continue
@@ -117,6 +124,10 @@ func (a *Archive) Write(p string) (*ArchiveBuilt, error) {
 				add(archiveFile{name: dir + "/layer.tar", link: "../" + member})
 			}
 			members = append(members, member)
+			if a.Kind == DockerSaveLegacy {
+				tars = append(tars, blob)
+				continue
+			}
 			add(archiveFile{name: member, data: blob})
 		}
 		hist, created := imageHistory(img)
@@ -131,6 +142,21 @@ func (a *Archive) Write(p string) (*ArchiveBuilt, error) {
 		cd := imagetar.Digest(config)
 		id := cd[len("sha256:"):]
 		b.ImageID[img], b.DiffIDs[img], b.Blobs[img] = id, diffIDs, blobs
+		if a.Kind == DockerSaveLegacy {
+			top, legacy, err := writeLegacy(config, diffIDs, tars, add)
+			if err != nil {
+				return nil, err
+			}
+			b.ImageID[img] = legacy
+			for _, n := range img.Names {
+				repo, tag := splitTag(n)
+				if repos[repo] == nil {
+					repos[repo] = map[string]string{}
+				}
+				repos[repo][tag] = top
+			}
+			continue
+		}
 		configMember := imagetar.BlobPath(cd)
 		if a.Kind == DockerSave {
 			configMember = id + ".json"
@@ -184,6 +210,16 @@ func (a *Archive) Write(p string) (*ArchiveBuilt, error) {
 			}
 			index.Manifests = append(index.Manifests, d)
 		}
+	}
+	if a.Kind == DockerSaveLegacy {
+		data, _ := json.Marshal(repos)
+		add(archiveFile{name: "repositories", data: data})
+		return b, writeArchiveTar(p, files)
+	}
+	if a.Kind == DockerSaveLegacy {
+		data, _ := json.Marshal(repos)
+		add(archiveFile{name: "repositories", data: data})
+		return b, writeArchiveTar(p, files)
 	}
 	if a.Kind != DockerSave {
 		add(archiveFile{name: "oci-layout", data: []byte(imagetar.OCILayout)})
