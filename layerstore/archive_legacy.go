@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/layerstore/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore/seekable"
@@ -208,6 +212,12 @@ func (r *legacyReader) blobOf(v1 string, l *legacyLayer) error {
 		return err
 	}
 	defer f.f.Close()
+	stamp := legacyStamp(f)
+	if raw, diff, ok := cachedLegacyDigests(stamp); ok {
+		l.diffID = diff
+		l.blob, err = r.a.layerBlob(member, imagetar.Descriptor{Digest: raw}, diff)
+		return err
+	}
 	c, err := seekable.DetectCompression(f.reader(), f.size)
 	if err != nil {
 		return r.a.errAt(member, err)
@@ -239,7 +249,48 @@ func (r *legacyReader) blobOf(v1 string, l *legacyLayer) error {
 	if l.blob, err = r.a.layerBlob(member, d, l.diffID); err != nil {
 		return err
 	}
+	cacheLegacyDigests(stamp, d.Digest, l.diffID)
 	return nil
+}
+
+// A legacy save names no layer by digest, so every opening would hash
+// every layer.tar again. What a member hashed to is cached under a
+// stamp of the file that holds it, as it is now (device, inode, size,
+// modification and change times, which no writer can keep) and the
+// member's place in it: the .seen rule of a blob's indexes
+// (docs/archives.md). "" where the file cannot be stamped: no cache.
+func legacyStamp(f arcFile) string {
+	var st unix.Stat_t
+	if f.frags != nil || unix.Fstat(int(f.f.Fd()), &st) != nil {
+		return ""
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "legacy layer.tar %d %d %d %d.%09d %d.%09d %d %d", st.Dev, st.Ino, st.Size,
+		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, f.off, f.size))
+	return hex.EncodeToString(sum[:])
+}
+
+// cachedLegacyDigests is the blob digest and diff id cached for stamp.
+func cachedLegacyDigests(stamp string) (raw, diff string, ok bool) {
+	dir := cacheRoot("archive")
+	if stamp == "" || dir == "" {
+		return "", "", false
+	}
+	data, err := readFile(filepath.Join(dir, "legacy-"+stamp), 1024)
+	if err != nil {
+		return "", "", false
+	}
+	raw, diff, ok = strings.Cut(strings.TrimSuffix(string(data), "\n"), "\n")
+	if !ok || digest.Digest(raw).Validate() != nil || digest.Digest(diff).Validate() != nil {
+		return "", "", false
+	}
+	return raw, diff, true
+}
+
+// cacheLegacyDigests keeps what the member of stamp hashed to.
+func cacheLegacyDigests(stamp, raw, diff string) {
+	if dir := cacheRoot("archive"); stamp != "" && dir != "" {
+		writeCacheFile(dir, "legacy-"+stamp, []byte(raw+"\n"+diff+"\n"))
+	}
 }
 
 // addLegacyImage records the image whose top v1 image is v1, its config

@@ -262,3 +262,56 @@ func TestArchiveLegacyParse(t *testing.T) {
 		})
 	}
 }
+
+// What a legacy save's layer.tar hashed to is cached by a stamp of the
+// file as it is: a second opening hashes nothing and finds the same
+// images, and the same archive written over, same size, is hashed again
+// (its changed layer gives another image id), never served from the cache.
+func TestArchiveLegacyCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("AUFSMOUNT_NO_CACHE", "")
+	busybox, _ := arcImages()
+	b, err := (&storetest.Archive{Kind: storetest.DockerSaveLegacy, Images: []*storetest.Image{busybox}}).Write(filepath.Join(t.TempDir(), "old.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func() string {
+		t.Helper()
+		s, err := layerstore.Open(b.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg, err := s.Resolve(busybox.Names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg.Image.ID
+	}
+	if got := id(); got != b.ImageID[busybox] {
+		t.Fatalf("first opening: %s, want %s", got, b.ImageID[busybox])
+	}
+	stamps, _ := filepath.Glob(filepath.Join(cache, "aufsmount", "archive", "legacy-*"))
+	if len(stamps) != len(b.DiffIDs[busybox]) {
+		t.Fatalf("%d cached digests, want one per layer (%d)", len(stamps), len(b.DiffIDs[busybox]))
+	}
+	if got := id(); got != b.ImageID[busybox] {
+		t.Fatalf("second opening: %s, want %s", got, b.ImageID[busybox])
+	}
+	// The content of the base layer's etc/passwd changed in place, same
+	// size: the archive keeps its size and inode, not its times.
+	data, err := os.ReadFile(b.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(data, []byte("root:x:0:0")) != 1 {
+		t.Fatal("etc/passwd's content is not in the archive once")
+	}
+	data = bytes.Replace(data, []byte("root:x:0:0"), []byte("toor:x:0:0"), 1)
+	if err := os.WriteFile(b.Path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := id(); got == b.ImageID[busybox] {
+		t.Fatalf("a changed layer.tar kept the image id %s: its cached digests were used", got)
+	}
+}
