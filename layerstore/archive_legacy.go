@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
 
 	"github.com/aufsmount/aufsmount/layerstore/imagetar"
 	"github.com/aufsmount/aufsmount/layerstore/seekable"
@@ -260,12 +259,11 @@ func (r *legacyReader) blobOf(v1 string, l *legacyLayer) error {
 // member's place in it: the .seen rule of a blob's indexes
 // (docs/archives.md). "" where the file cannot be stamped: no cache.
 func legacyStamp(f arcFile) string {
-	var st unix.Stat_t
-	if f.frags != nil || unix.Fstat(int(f.f.Fd()), &st) != nil {
+	stamp := fileStamp(f.f, f.off, f.size)
+	if f.frags != nil || stamp == "" {
 		return ""
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "legacy layer.tar %d %d %d %d.%09d %d.%09d %d %d", st.Dev, st.Ino, st.Size,
-		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, f.off, f.size))
+	sum := sha256.Sum256([]byte("legacy layer.tar " + stamp))
 	return hex.EncodeToString(sum[:])
 }
 

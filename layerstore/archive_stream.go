@@ -311,13 +311,17 @@ const maxStamps = 32
 // blobStamp names the file holding b as it is now: device, inode, size,
 // modification and change times (which no writer can keep), and the
 // blob's place in it; "" where it cannot be read.
-func blobStamp(f *os.File, b *ArchiveBlob) string {
+func blobStamp(f *os.File, b *ArchiveBlob) string { return fileStamp(f, b.Offset, b.Size) }
+
+// fileStamp names the size bytes at off of f, as f is now; "" where it
+// cannot be read.
+func fileStamp(f *os.File, off, size int64) string {
 	var st unix.Stat_t
 	if f == nil || unix.Fstat(int(f.Fd()), &st) != nil {
 		return ""
 	}
 	return fmt.Sprintf("%d %d %d %d.%09d %d.%09d %d %d", st.Dev, st.Ino, st.Size,
-		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, b.Offset, b.Size)
+		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, off, size)
 }
 
 // indexed says whether the cache dir holds b's indexes under hex, for
