@@ -128,20 +128,16 @@ func TestArchiveSkopeo(t *testing.T) {
 		})
 	}
 	// skopeo 1.9's docker-archive source calls every layer gzip, and a
-	// copy that keeps them uncompressed keeps that media type: the
-	// layout is refused, naming the blob, as umoci refuses it ("gzip:
-	// invalid header"). A skopeo that names them right must give a
-	// layout that mounts.
+	// copy that keeps them uncompressed keeps that media type. umoci
+	// refuses such a layout ("gzip: invalid header"); containerd and
+	// docker load read what the bytes are, and so does aufsmount: the
+	// view is the image's, whichever way skopeo names the layers.
 	t.Run("docker-archive to oci uncompressed", func(t *testing.T) {
 		img := imgs[1]
 		ref, root := img.Names[0], filepath.Join(dir, "mislabelled")
 		skopeoCopy(t, skopeo, "--dest-oci-accept-uncompressed-layers", "docker-archive:"+saved+":"+ref, "oci:"+root+":"+ref)
-		if l := layoutLayers(t, root, ref)[0]; l.MediaType == "application/vnd.oci.image.layer.v1.tar+gzip" && !bytes.HasPrefix(l.head, []byte{0x1f, 0x8b}) {
-			want := l.path + ": media type application/vnd.oci.image.layer.v1.tar+gzip, but the blob is uncompressed"
-			if _, stderr, code := run(t, "--root", root, "images"); code == 0 || !strings.Contains(stderr, want) {
-				t.Errorf("images of a layout whose gzip layer is a tar: exit %d, stderr %q; want an error saying %q", code, stderr, want)
-			}
-			return
+		if l := layoutLayers(t, root, ref)[0]; bytes.HasPrefix(l.head, []byte{0x1f, 0x8b}) {
+			t.Fatalf("%s: skopeo compressed the layer that --dest-oci-accept-uncompressed-layers keeps", l.path)
 		}
 		if err := st.Compare(mountRef(t, root, ref), store.View(img), archiveCompare); err != nil {
 			t.Error(err)

@@ -277,9 +277,13 @@ func (s *store) recordArcImage(id string, ai *arcImage, cfg casMeta) {
 }
 
 // layerBlob finds the blob of a layer, the member named, and tells its
-// compression from its first bytes, which must agree with the media type
-// d gives where it gives one. A containerd content store's blobs are
-// found the same way, as a layout's (cdBlobChain).
+// compression from its first bytes. A media type must be a layer's, but
+// the compression it names need not be the blob's: containerd and
+// docker load decompress what the bytes say, and skopeo 1.9 calls the
+// uncompressed layers it copies from a docker-archive gzip. Nothing is
+// misread for it: the blob is held to its digest and the stream to its
+// diff id. A containerd content store's blobs are found the same way, as
+// a layout's (cdBlobChain).
 func (a *archive) layerBlob(member string, d imagetar.Descriptor, diffID string) (ArchiveBlob, error) {
 	f, err := a.open(member)
 	if err != nil {
@@ -293,11 +297,8 @@ func (a *archive) layerBlob(member string, d imagetar.Descriptor, diffID string)
 	if err != nil {
 		return ArchiveBlob{}, a.errAt(member, err)
 	}
-	if want, ok := mediaCompression(d.MediaType); d.MediaType != "" && (!ok || want != c) {
-		if !ok {
-			return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %q is not a layer read here (a tar, gzip or zstd)", clip(d.MediaType)))
-		}
-		return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %s, but the blob is %s", d.MediaType, c))
+	if d.MediaType != "" && !layerMediaType(d.MediaType) {
+		return ArchiveBlob{}, a.errAt(member, fmt.Errorf("media type %q is not a layer read here (a tar, gzip or zstd)", clip(d.MediaType)))
 	}
 	b := ArchiveBlob{Archive: a.path, Member: member, File: f.file, Offset: f.off, Size: f.size, Sparse: f.frags,
 		MediaType: d.MediaType, Compression: c, Digest: d.Digest}
@@ -310,18 +311,16 @@ func (a *archive) layerBlob(member string, d imagetar.Descriptor, diffID string)
 	return b, nil
 }
 
-// mediaCompression is the compression a layer media type says, OCI's or
-// Docker's; ok is false for one that is no layer tar.
-func mediaCompression(mt string) (seekable.Compression, bool) {
+// layerMediaType says whether mt is a layer tar's media type, OCI's or
+// Docker's, uncompressed, gzip or zstd.
+func layerMediaType(mt string) bool {
 	switch mt {
-	case "application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar":
-		return seekable.Uncompressed, true
-	case "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip":
-		return seekable.Gzip, true
-	case "application/vnd.oci.image.layer.v1.tar+zstd":
-		return seekable.Zstd, true
+	case "application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar",
+		"application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip",
+		"application/vnd.oci.image.layer.v1.tar+zstd":
+		return true
 	}
-	return seekable.Detect, false
+	return false
 }
 
 // addArcName records name as a name of image id: a reference as Docker
