@@ -98,7 +98,10 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64), 
 		}
 		defer os.RemoveAll(spill)
 	}
-	withTar := func() bool { return cachedTarIndex(dir, key) == nil }
+	// A pass that must read the blob again indexes its tar too, unless
+	// the cache holds that index (which is then kept, not decoded twice).
+	var cached *layertar.Index
+	withTar := func() bool { cached = cachedTarIndex(dir, key); return cached == nil }
 	var x *layertar.Index
 	s.Data, x, err = openSeekable(blob, b, diffID, spill, key, blobStamp(f.f, b), progress, withTar)
 	if err != nil {
@@ -108,6 +111,10 @@ func openArchiveLayer(b *ArchiveBlob, diffID string, progress func(done int64), 
 	if x != nil {
 		s.Index = x
 		cacheTarIndex(dir, key, x)
+		return s, nil
+	}
+	if cached != nil {
+		s.Index = cached
 		return s, nil
 	}
 	if lazy && key != "" && exists(filepath.Join(dir, key+".tar")) {
