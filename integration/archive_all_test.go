@@ -1,11 +1,9 @@
 package integration
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -92,55 +90,31 @@ func chainOf(diffIDs []string) string {
 }
 
 // rawTarTree is what the layer's tar, as the fixture writes it, holds:
-// each entry by its name (and each directory a name lies in), read with
-// archive/tar. The rule cases hold no hard links.
+// each entry by its name, read with archive/tar (readTarTree), and each
+// directory a name lies in that the tar does not give.
 func rawTarTree(t *testing.T, l *st.Layer) map[string]info {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := st.WriteTar(&buf, l); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]info{"": {Mode: unix.S_IFDIR | 0o755}}
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	out, _ := readTarTree(t, "the layer's tar", &buf)
+	ino := uint64(len(out))
+	dir := func(d string) {
+		if _, ok := out[d]; !ok {
+			ino++
+			out[d] = info{Mode: unix.S_IFDIR | 0o755, Ino: ino}
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.Trim(path.Clean(h.Name), "/")
-		for d := path.Dir(name); d != "." && d != ""; d = path.Dir(d) {
-			if _, ok := out[d]; !ok {
-				out[d] = info{Mode: unix.S_IFDIR | 0o755}
-			}
-		}
-		e := info{UID: uint32(h.Uid), GID: uint32(h.Gid), Mode: uint32(h.Mode) & 0o7777, Target: h.Linkname}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			e.Mode |= unix.S_IFDIR
-		case tar.TypeSymlink:
-			e.Mode |= unix.S_IFLNK
-			e.Size = int64(len(h.Linkname))
-		case tar.TypeReg:
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.Mode |= unix.S_IFREG
-			e.Size = int64(len(data))
-			e.Hash = fmt.Sprintf("%x", sha256.Sum256(data))
-		default:
-			t.Fatalf("%s: a %c entry: the rule cases hold none", name, h.Typeflag)
-		}
-		out[name] = e
 	}
-	ino := uint64(0)
-	for p, e := range out {
-		ino++
-		e.Ino = ino
-		out[p] = e
+	names := make([]string, 0, len(out))
+	for p := range out {
+		names = append(names, p)
+	}
+	dir("")
+	for _, p := range names {
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			dir(d)
+		}
 	}
 	return out
 }

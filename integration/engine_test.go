@@ -667,9 +667,16 @@ func readExport(t *testing.T, file string) (map[string]info, map[string]map[stri
 		t.Fatal(err)
 	}
 	defer f.Close()
+	return readTarTree(t, "docker export "+file, f)
+}
+
+// readTarTree is readExport of the tar r, which name names in errors.
+func readTarTree(t *testing.T, name string, r io.Reader) (map[string]info, map[string]map[string]string) {
+	t.Helper()
+	file := name
 	tree := map[string]info{}
 	xattrs := map[string]map[string]string{}
-	tr := tar.NewReader(f)
+	tr := tar.NewReader(r)
 	var ino uint64
 	for {
 		hdr, err := tr.Next()
@@ -677,14 +684,14 @@ func readExport(t *testing.T, file string) (map[string]info, map[string]map[stri
 			break
 		}
 		if err != nil {
-			t.Fatalf("reading docker export %s: %v", file, err)
+			t.Fatalf("reading %s: %v", file, err)
 		}
 		p := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
 		if p == "" {
 			continue
 		}
 		if _, dup := tree[p]; dup {
-			t.Fatalf("docker export %s: %q twice", file, p)
+			t.Fatalf("%s: %q twice", file, p)
 		}
 		ino++
 		in := info{Mode: uint32(hdr.Mode) & 07777, UID: uint32(hdr.Uid), GID: uint32(hdr.Gid), Mtime: unix.Timespec{Sec: hdr.ModTime.Unix()}, Ino: ino}
@@ -694,14 +701,14 @@ func readExport(t *testing.T, file string) (map[string]info, map[string]map[stri
 			h := sha256.New()
 			n, err := io.Copy(h, tr)
 			if err != nil {
-				t.Fatalf("reading docker export %s: %q: %v", file, p, err)
+				t.Fatalf("reading %s: %q: %v", file, p, err)
 			}
 			in.Size, in.Hash = n, hex.EncodeToString(h.Sum(nil))
 		case tar.TypeLink:
 			target := strings.TrimPrefix(path.Clean("/"+hdr.Linkname), "/")
 			first, ok := tree[target]
 			if !ok {
-				t.Fatalf("docker export %s: %q links to %q, not before it", file, p, hdr.Linkname)
+				t.Fatalf("%s: %q links to %q, not before it", file, p, hdr.Linkname)
 			}
 			in = first
 		case tar.TypeSymlink:
@@ -715,7 +722,7 @@ func readExport(t *testing.T, file string) (map[string]info, map[string]map[stri
 		case tar.TypeFifo:
 			in.Mode |= unix.S_IFIFO
 		default:
-			t.Fatalf("docker export %s: %q has tar type %q", file, p, hdr.Typeflag)
+			t.Fatalf("%s: %q has tar type %q", file, p, hdr.Typeflag)
 		}
 		tree[p] = in
 		for k, v := range hdr.PAXRecords {

@@ -184,10 +184,7 @@ func TestArchiveHostileLayout(t *testing.T) {
 	})
 	t.Run("index names a missing manifest", func(t *testing.T) {
 		b := write(t)
-		var idx imagetar.Index
-		data, _ := os.ReadFile(filepath.Join(b.Path, "index.json"))
-		json.Unmarshal(data, &idx)
-		m := filepath.Join(b.Path, imagetar.BlobPath(idx.Manifests[0].Digest))
+		idx, m := layoutManifest(t, b.Path)
 		os.Remove(m)
 		_, err := layerstore.Open(b.Path)
 		if err == nil || !strings.Contains(err.Error(), "index.json: manifests[0] ("+idx.Manifests[0].Digest+")") || !strings.Contains(err.Error(), m+": missing") {
@@ -238,16 +235,13 @@ func TestArchiveHostileLayout(t *testing.T) {
 	})
 	t.Run("layer of a media type that is no layer", func(t *testing.T) {
 		b := write(t)
-		var idx imagetar.Index
-		data, _ := os.ReadFile(filepath.Join(b.Path, "index.json"))
-		json.Unmarshal(data, &idx)
-		m := filepath.Join(b.Path, imagetar.BlobPath(idx.Manifests[0].Digest))
+		idx, m := layoutManifest(t, b.Path)
 		mdata, _ := os.ReadFile(m)
 		mdata = bytes.Replace(mdata, []byte("application/vnd.oci.image.layer.v1.tar+gzip"), []byte("application/vnd.oci.image.layer.v1.tar+gzip+encrypted"), 1)
 		os.WriteFile(m, mdata, 0o644)
 		idx.Manifests[0].Digest = digest.FromBytes(mdata).String()
 		idx.Manifests[0].Size = int64(len(mdata))
-		data, _ = json.Marshal(idx)
+		data, _ := json.Marshal(idx)
 		os.WriteFile(filepath.Join(b.Path, "index.json"), data, 0o644)
 		os.WriteFile(filepath.Join(b.Path, imagetar.BlobPath(idx.Manifests[0].Digest)), mdata, 0o644)
 		_, err := layerstore.Open(b.Path)
@@ -255,4 +249,19 @@ func TestArchiveHostileLayout(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	})
+}
+
+// layoutManifest is the index.json of the OCI layout at dir and the file
+// of its first manifest.
+func layoutManifest(t *testing.T, dir string) (imagetar.Index, string) {
+	t.Helper()
+	var idx imagetar.Index
+	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &idx)
+	}
+	if err != nil || len(idx.Manifests) == 0 {
+		t.Fatalf("index.json: %v, %d manifests", err, len(idx.Manifests))
+	}
+	return idx, filepath.Join(dir, imagetar.BlobPath(idx.Manifests[0].Digest))
 }
